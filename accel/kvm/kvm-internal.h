@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* State shared by the files of the KVM accelerator. */
+#ifndef ACCEL_KVM_INTERNAL_H
+#define ACCEL_KVM_INTERNAL_H
+
+#include <pthread.h>
+#include <linux/kvm.h>
+
+#include "qemu/compiler.h"
+#include "sysemu/kvm.h"
+
+#define KVM_MAX_SLOTS 64
+
+typedef struct KVMSlot {
+    bool used;
+    uint32_t slot;
+    hwaddr gpa;
+    uint64_t size;
+    void *hva;
+    uint32_t flags;
+    unsigned long *dirty;       /* accumulated log while logging */
+} KVMSlot;
+
+typedef struct KVMCPU {
+    struct KVMState *kvm;
+    unsigned index;
+    int fd;
+    struct kvm_run *run;
+    size_t run_size;
+    pthread_t thread;
+    bool thread_started;
+} KVMCPU;
+
+typedef struct KVMState {
+    MachineState *ms;
+    int fd;                     /* /dev/kvm */
+    int vm_fd;
+    size_t vcpu_mmap_size;
+    struct kvm_cpuid2 *cpuid;   /* supported CPUID, adjusted per vCPU */
+    KVMSlot slots[KVM_MAX_SLOTS];
+    GMutex slots_lock;          /* slots vs. dirty-log fetch */
+    MemoryListener mem_listener;
+    MemoryListener io_listener;
+    KVMCPU *cpus;
+    unsigned ncpus;
+    gint stopping;              /* atomic */
+    uint64_t exits;             /* atomic: userspace exits */
+} KVMState;
+
+/* kvm-cpu.c */
+bool kvm_cpus_create(KVMState *s, unsigned n, Error **errp);
+bool kvm_cpu_set_boot_state(KVMCPU *cpu, const BootCpuState *boot,
+                            Error **errp);
+bool kvm_cpus_start(KVMState *s, Error **errp);
+void kvm_cpus_stop(KVMState *s);
+void kvm_cpus_destroy(KVMState *s);
+
+#endif

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unix socket backend: client (default) or server (server=on, the socket
+ * is created with mode 0600), file-descriptor passing with SCM_RIGHTS in
+ * both directions, hang-up detection, and for clients reconnect=SECONDS
+ * (re-dial until the peer is back).  A server serves one peer at a time:
+ * further connections are refused while one is active.
+ */
+#include "char-internal.h"
+#include "qemu/option.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <glib-unix.h>
+
+#define CHR_MAX_FDS 32      /* enough for 8 mem regions plus protocol fds */
+
+typedef struct SocketChardev {
+    char *path;
+    bool server;
+    bool wait;
+    uint64_t reconnect;     /* seconds, 0 = off */
+    int listen_fd;
+    guint listen_watch;
+    guint reconnect_timer;
+    bool opened_sent;
+} SocketChardev;
+
+static SocketChardev *sock_of(Chardev *chr)
+{
+    return chr->backend;
+}
+
+static bool fill_addr(const char *path, struct sockaddr_un *sa, Error **errp)
+{
+    memset(sa, 0, sizeof(*sa));
+    sa->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sa->sun_path)) {
+        error_setg(errp, "UNIX socket path '%s' is too long", path);
+        return false;
+    }
+    strcpy(sa->sun_path, path);
+    return true;
+}
+
+static void socket_set_connected(Chardev *chr, int fd)
+{
+    SocketChardev *s = sock_of(chr);
+
+    chr->fd_in = chr->fd_out = fd;
+    chr->connected = true;
+    s->opened_sent = false;
+    if (chr->fe_receive || chr->fe_event) {
+        chr->cls->start_input(chr);
+    }
+}
+
+static bool socket_connect(Chardev *chr, Error **errp)
+{
+    SocketChardev *s = sock_of(chr);
+    struct sockaddr_un sa;
+
+    if (!fill_addr(s->path, &sa, errp)) {
+        return false;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "socket");
+        return false;
+    }
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        error_setg_errno(errp, errno, "Failed to connect to '%s'", s->path);
+        close(fd);
+        return false;
+    }
+    socket_set_connected(chr, fd);
+    return true;
+}
+
+static gboolean socket_reconnect_cb(gpointer data)
+{
+    Chardev *chr = data;
+
+    if (!socket_connect(chr, NULL)) {
+        return G_SOURCE_CONTINUE;
+    }
+    sock_of(chr)->reconnect_timer = 0;
+    return G_SOURCE_REMOVE;
+}
+
+static void socket_schedule_reconnect(Chardev *chr)
+{
+    SocketChardev *s = sock_of(chr);
+
+    if (s->reconnect && !s->reconnect_timer) {
+        s->reconnect_timer = g_timeout_add_seconds(s->reconnect,
+                                                   socket_reconnect_cb, chr);
+    }
+}
+
+static bool socket_accept(Chardev *chr)
+{
+    SocketChardev *s = sock_of(chr);
+    int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+    if (fd < 0) {
+        return false;
+    }
+    if (chr->connected) {
+        /* One peer at a time: refuse without disturbing the current one. */
+        warn_report("chardev '%s': refusing a second connection", chr->id);
+        close(fd);
+        return false;
+    }
+    socket_set_connected(chr, fd);
+    return true;
+}
+
+static gboolean socket_listen_cb(gint fd, GIOCondition cond, gpointer data)
+{
+    socket_accept(data);
+    return G_SOURCE_CONTINUE;
+}
+
+static bool socket_listen(Chardev *chr, Error **errp)
+{
+    SocketChardev *s = sock_of(chr);
+    struct sockaddr_un sa;
+
+    if (!fill_addr(s->path, &sa, errp)) {
+        return false;
+    }
+    s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s->listen_fd < 0) {
+        error_setg_errno(errp, errno, "socket");
+        return false;
+    }
+    unlink(s->path);
+    if (bind(s->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        error_setg_errno(errp, errno, "Failed to bind socket to '%s'", s->path);
+        return false;
+    }
+    /* Before listen(): nobody can connect while the mode is still open. */
+    if (chmod(s->path, 0600) < 0 || listen(s->listen_fd, 1) < 0) {
+        error_setg_errno(errp, errno, "Failed to listen on '%s'", s->path);
+        return false;
+    }
+    if (s->wait) {
+        /* Blocking accept; the socket is blocking until now. */
+        if (!socket_accept(chr)) {
+            error_setg_errno(errp, errno, "Failed to accept on '%s'", s->path);
+            return false;
+        }
+    }
+    s->listen_watch = g_unix_fd_add(s->listen_fd, G_IO_IN, socket_listen_cb, chr);
+    return true;
+}
+
+static bool socket_parse(Chardev *chr, GHashTable *opts, Error **errp)
+{
+    static const char *const keys[] = { "backend", "id", "path", "server",
+                                        "wait", "reconnect", NULL };
+    SocketChardev *s = sock_of(chr);
+    const char *path = qemu_opt_get(opts, "path");
+
+    if (!qemu_opts_check_keys(opts, keys, errp) ||
+        !qemu_opt_get_bool(opts, "server", false, &s->server, errp) ||
+        !qemu_opt_get_bool(opts, "wait", true, &s->wait, errp) ||
+        !qemu_opt_get_number(opts, "reconnect", 0, &s->reconnect, errp)) {
+        return false;
+    }
+    if (!path) {
+        error_setg(errp, "chardev: socket: no path given (only unix sockets "
+                   "are supported)");
+        return false;
+    }
+    if (s->server && s->reconnect) {
+        error_setg(errp, "'reconnect' option is incompatible with "
+                   "'server=on'");
+        return false;
+    }
+    s->path = g_strdup(path);
+    return true;
+}
+
+static bool socket_open(Chardev *chr, GHashTable *opts, Error **errp)
+{
+    SocketChardev *s = g_new0(SocketChardev, 1);
+
+    s->listen_fd = -1;
+    chr->backend = s;
+    if (!socket_parse(chr, opts, errp)) {
+        return false;
+    }
+    if (s->server) {
+        return socket_listen(chr, errp);
+    }
+    if (s->reconnect) {
+        /* Backend may come later: not an error, keep dialling. */
+        if (!socket_connect(chr, NULL)) {
+            socket_schedule_reconnect(chr);
+        }
+        return true;
+    }
+    return socket_connect(chr, errp);
+}
+
+static void socket_disconnect(Chardev *chr)
+{
+    chardev_stop_input(chr);
+    if (chr->fd_in >= 0) {
+        close(chr->fd_in);
+    }
+    chr->fd_in = chr->fd_out = -1;
+    chardev_drop_fds(chr);
+}
+
+/* recvmsg with SCM_RIGHTS; queue the fds that came with the data. */
+static ssize_t socket_recv(Chardev *chr, uint8_t *buf, size_t len)
+{
+    char control[CMSG_SPACE(sizeof(int) * CHR_MAX_FDS)];
+    struct iovec iov = { .iov_base = buf, .iov_len = len };
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = control, .msg_controllen = sizeof(control),
+    };
+    ssize_t n = recvmsg(chr->fd_in, &msg, MSG_CMSG_CLOEXEC);
+
+    if (n < 0) {
+        return -1;
+    }
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+            continue;
+        }
+        size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        int *fds = (int *)CMSG_DATA(c);
+        for (size_t i = 0; i < nfds; i++) {
+            g_queue_push_tail(chr->recv_fds, GINT_TO_POINTER(fds[i]));
+        }
+    }
+    return n;
+}
+
+static gboolean socket_readable(gint fd, GIOCondition cond, gpointer data)
+{
+    Chardev *chr = data;
+    uint8_t buf[4096];
+    ssize_t n = socket_recv(chr, buf, sizeof(buf));
+
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        return G_SOURCE_CONTINUE;
+    }
+    if (n <= 0) {
+        chr->in_watch = 0;
+        socket_disconnect(chr);
+        chardev_notify_closed(chr);
+        socket_schedule_reconnect(chr);
+        return G_SOURCE_REMOVE;
+    }
+    if (chr->fe_receive) {
+        chr->fe_receive(chr->fe_opaque, buf, n);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static void socket_start_input(Chardev *chr)
+{
+    SocketChardev *s = sock_of(chr);
+
+    if (!chr->connected) {
+        return;
+    }
+    if (!chr->in_watch && chr->fe_receive) {
+        chr->in_watch = g_unix_fd_add(chr->fd_in,
+                                      G_IO_IN | G_IO_HUP | G_IO_ERR,
+                                      socket_readable, chr);
+    }
+    if (!s->opened_sent && chr->fe_event) {
+        s->opened_sent = true;
+        chr->fe_event(chr->fe_opaque, CHR_EVENT_OPENED);
+    }
+}
+
+static ssize_t socket_write(Chardev *chr, const uint8_t *buf, size_t len,
+                            const int *fds, size_t nfds)
+{
+    char control[CMSG_SPACE(sizeof(int) * CHR_MAX_FDS)] = { 0 };
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+    if (!chr->connected) {
+        return -ENOTCONN;
+    }
+    if (nfds > CHR_MAX_FDS) {
+        return -EINVAL;
+    }
+    if (nfds) {
+        msg.msg_control = control;
+        msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+    }
+    ssize_t r = sendmsg(chr->fd_out, &msg, MSG_NOSIGNAL);
+    return r < 0 ? -errno : r;
+}
+
+static void socket_close(Chardev *chr)
+{
+    SocketChardev *s = sock_of(chr);
+
+    if (!s) {
+        return;
+    }
+    socket_disconnect(chr);
+    if (s->listen_watch) {
+        g_source_remove(s->listen_watch);
+    }
+    if (s->reconnect_timer) {
+        g_source_remove(s->reconnect_timer);
+    }
+    if (s->listen_fd >= 0) {
+        close(s->listen_fd);
+        unlink(s->path);
+    }
+    g_free(s->path);
+    g_free(s);
+    chr->backend = NULL;
+}
+
+const ChardevClass chardev_socket_class = {
+    .type = "socket",
+    .open = socket_open,
+    .write = socket_write,
+    .close = socket_close,
+    .start_input = socket_start_input,
+};

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Character devices: byte streams between kvmini and the outside (stdio,
+ * files, unix sockets), integrated with the glib main loop.
+ *
+ * A frontend (serial port, qtest, QMP, vhost-user) attaches with
+ * qemu_chr_fe_set_handlers() and then receives bytes and events on the main
+ * loop; it writes with qemu_chr_write_all().  The socket backend also
+ * carries file descriptors (SCM_RIGHTS).
+ */
+#ifndef CHARDEV_CHAR_H
+#define CHARDEV_CHAR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <glib.h>
+
+#include "qemu/error.h"
+
+typedef struct Chardev Chardev;
+typedef struct ChardevClass ChardevClass;
+
+typedef enum ChrEvent {
+    CHR_EVENT_OPENED,   /* connected (socket) or ready */
+    CHR_EVENT_CLOSED,   /* peer hung up / EOF */
+} ChrEvent;
+
+/* Bytes arrived; called from the main loop. */
+typedef void ChrReceiveFn(void *opaque, const uint8_t *buf, size_t len);
+typedef void ChrEventFn(void *opaque, ChrEvent event);
+
+struct ChardevClass {
+    const char *type;                       /* "stdio", "file", "socket" */
+    bool (*open)(Chardev *chr, GHashTable *opts, Error **errp);
+    ssize_t (*write)(Chardev *chr, const uint8_t *buf, size_t len,
+                     const int *fds, size_t nfds);
+    void (*close)(Chardev *chr);
+    /* Start delivering input to the frontend (called when handlers set). */
+    void (*start_input)(Chardev *chr);
+};
+
+struct Chardev {
+    char *id;
+    const ChardevClass *cls;
+    char *label;            /* the original option string, for messages */
+    int fd_in;              /* -1 if none */
+    int fd_out;             /* -1 if none */
+    bool connected;
+    guint in_watch;         /* main-loop source id for fd_in */
+    GQueue *recv_fds;       /* fds received with data (int), socket only */
+    void *backend;          /* backend-private state */
+
+    ChrReceiveFn *fe_receive;
+    ChrEventFn *fe_event;
+    void *fe_opaque;
+};
+
+/* -chardev TYPE,id=ID,... (QEMU syntax).  Registers nothing: the caller
+ * owns the result. */
+Chardev *qemu_chr_new_from_opts(const char *optstr, Error **errp);
+/* Short forms used by -serial/-qtest/-qmp: "stdio", "null", "file:PATH",
+ * "unix:PATH[,server=on][,wait=off]". */
+Chardev *qemu_chr_new_simple(const char *id, const char *spec, Error **errp);
+void qemu_chr_free(Chardev *chr);
+
+/* Attach a frontend; input starts flowing on the next main-loop turn.
+ * Passing NULL handlers detaches. */
+void qemu_chr_fe_set_handlers(Chardev *chr, ChrReceiveFn *receive,
+                              ChrEventFn *event, void *opaque);
+/* Write everything (blocking until done); -errno on failure. */
+ssize_t qemu_chr_write_all(Chardev *chr, const uint8_t *buf, size_t len);
+/* Same, with file descriptors attached to the first byte (socket only). */
+ssize_t qemu_chr_write_all_fds(Chardev *chr, const uint8_t *buf, size_t len,
+                               const int *fds, size_t nfds);
+/* Take the oldest fd received with data, or -1 (socket only). */
+int qemu_chr_get_msgfd(Chardev *chr);
+
+#endif

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio core: device state shared by every virtio device (status,
+ * feature negotiation, queues, config space with generation) and the
+ * contract between a device model, its transport and the vhost core.
+ *
+ * A device model (e.g. hw/block/vhost-user-blk.c) embeds a VirtIODevice,
+ * fills a VirtioDeviceClass and is plugged into a transport (virtio-mmio).
+ * The transport implements the guest-visible registers and calls the
+ * class hooks; the device never touches registers.  For vhost devices the
+ * data path never runs here: the queues' host notifier (kick, an
+ * ioeventfd) and guest notifier (call, an irqfd) go straight to the
+ * backend.
+ *
+ * Threading: every entry point runs with the machine lock held.
+ */
+#ifndef HW_VIRTIO_VIRTIO_H
+#define HW_VIRTIO_VIRTIO_H
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_ring.h>
+
+#include "exec/memory.h"
+#include "hw/boards.h"
+#include "qemu/event_notifier.h"
+
+#define VIRTIO_QUEUE_MAX 64
+
+typedef struct VirtIODevice VirtIODevice;
+typedef struct VirtQueue VirtQueue;
+
+/* VMM-side processing of a queue (kick arrived while no backend owns it). */
+typedef void VirtQueueHandler(VirtIODevice *vdev, VirtQueue *vq);
+
+struct VirtQueue {
+    VirtIODevice *vdev;
+    unsigned index;
+    uint16_t num_max;           /* QueueNumMax */
+    uint16_t num;               /* QueueNum, 0 = not set up */
+    bool ready;                 /* QueueReady */
+    hwaddr desc;                /* guest-physical ring addresses */
+    hwaddr avail;
+    hwaddr used;
+    /* Ring indices saved while no backend runs the queue (vhost stop
+     * stores GET_VRING_BASE here; start sends it back). */
+    uint16_t last_avail_idx;
+    uint16_t used_idx;
+    EventNotifier host_notifier;    /* kick: guest -> backend */
+    EventNotifier guest_notifier;   /* call: backend -> guest */
+    bool host_notifier_bound;       /* registered as ioeventfd */
+    bool guest_notifier_bound;      /* registered as irqfd */
+    VirtQueueHandler *handler;      /* NULL for backend-owned queues */
+};
+
+typedef struct VirtioDeviceClass {
+    const char *name;               /* "vhost-user-blk" */
+    uint16_t device_id;             /* VIRTIO_ID_* */
+    /* Features the device offers (called when the driver reads them). */
+    uint64_t (*get_features)(VirtIODevice *vdev);
+    /* Driver accepted these features (FEATURES_OK); false refuses. */
+    bool (*set_features)(VirtIODevice *vdev, uint64_t features);
+    /* Refresh vdev->config before the driver reads it. */
+    void (*get_config)(VirtIODevice *vdev);
+    /* The driver wrote [offset, offset+size) of vdev->config. */
+    void (*set_config)(VirtIODevice *vdev, uint32_t offset, uint32_t size);
+    /* Status changed (DRIVER_OK set → start the backend; cleared → stop).
+     * A device that cannot start sets NEEDS_RESET via virtio_error(). */
+    void (*set_status)(VirtIODevice *vdev, uint8_t status);
+    /* Driver reset the device (status written 0). */
+    void (*reset)(VirtIODevice *vdev);
+} VirtioDeviceClass;
+
+/* What the vhost core and devices need from the transport. */
+typedef struct VirtioTransportOps {
+    /* Route queue n's host notifier as an ioeventfd on QueueNotify. */
+    bool (*set_host_notifier)(VirtIODevice *vdev, unsigned n, bool assign,
+                              Error **errp);
+    /* Bind (or unbind) the guest notifiers of queues [0, nvqs) to the
+     * device's interrupt line as irqfds. */
+    bool (*set_guest_notifiers)(VirtIODevice *vdev, unsigned nvqs,
+                                bool assign, Error **errp);
+    /* Raise the interrupt for used buffers / a config change (VMM side). */
+    void (*notify_queue)(VirtIODevice *vdev, VirtQueue *vq);
+    void (*notify_config)(VirtIODevice *vdev);
+} VirtioTransportOps;
+
+struct VirtIODevice {
+    const VirtioDeviceClass *cls;
+    const VirtioTransportOps *transport;
+    void *transport_opaque;
+    MachineState *ms;
+    AddressSpace *dma_as;           /* guest memory as devices see it */
+    char *id;                       /* -device ...,id= (or generated) */
+
+    uint8_t status;                 /* VIRTIO_CONFIG_S_* */
+    uint64_t host_features;         /* offered (after get_features) */
+    uint64_t guest_features;        /* accepted by the driver */
+    uint8_t isr;                    /* InterruptStatus bits */
+    bool broken;                    /* invalid programming: needs reset */
+
+    uint8_t *config;
+    uint32_t config_len;
+    uint32_t generation;            /* ConfigGeneration */
+
+    VirtQueue vq[VIRTIO_QUEUE_MAX];
+    unsigned nvqs;
+};
+
+/* Initialise the common state: nvqs queues of at most queue_size
+ * entries (a power of two), config_len bytes of config. */
+void virtio_init(VirtIODevice *vdev, const VirtioDeviceClass *cls,
+                 MachineState *ms, const char *id, unsigned nvqs,
+                 uint16_t queue_size, uint32_t config_len);
+/* Free what virtio_init allocated; safe twice and on a zeroed device. */
+void virtio_cleanup(VirtIODevice *vdev);
+
+/* Driver reset: status 0, features and queues cleared, notifiers kept. */
+void virtio_reset(VirtIODevice *vdev);
+/* Apply a status write (the transport validates FEATURES_OK first). */
+void virtio_set_status(VirtIODevice *vdev, uint8_t status);
+bool virtio_device_started(const VirtIODevice *vdev);
+static inline bool virtio_has_feature(uint64_t features, unsigned bit)
+{
+    return (features >> bit) & 1;
+}
+
+/* Mark the device broken (NEEDS_RESET) and log a guest error. */
+void virtio_error(VirtIODevice *vdev, const char *fmt, ...)
+    G_GNUC_PRINTF(2, 3);
+/* The config changed on the device side: bump the generation, interrupt. */
+void virtio_notify_config(VirtIODevice *vdev);
+
+/* Check queue n's programming (size, addresses inside RAM). */
+bool virtio_queue_valid(VirtIODevice *vdev, unsigned n, Error **errp);
+/* Host pointer of a ring inside guest RAM, NULL if not wholly in RAM. */
+void *virtio_queue_ring_ptr(VirtIODevice *vdev, hwaddr addr, hwaddr len);
+/* Ring sizes in bytes for a queue of num entries (split ring). */
+hwaddr virtio_queue_desc_size(uint16_t num);
+hwaddr virtio_queue_avail_size(uint16_t num);
+hwaddr virtio_queue_used_size(uint16_t num);
+
+#endif

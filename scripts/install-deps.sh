@@ -1,0 +1,28 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Install everything kvmini needs to build and to run its whole test suite:
+# the build dependencies and the real peers (qemu-storage-daemon, QEMU,
+# dpdk-testpmd) listed in docs/ and ../shared/PEERS.md.  Debian packages only.
+set -eu
+
+PKGS="build-essential pkg-config meson ninja-build
+      libglib2.0-dev libfdt-dev libjson-glib-dev linux-libc-dev
+      device-tree-compiler socat
+      qemu-utils qemu-system-x86 dpdk-dev"
+
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+        missing="$missing $p"
+done
+
+if [ -z "$missing" ]; then
+    echo "install-deps: all packages present"
+    exit 0
+fi
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-deps: installing$missing"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing

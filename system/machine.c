@@ -1,0 +1,525 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The x86 microvm-like machine: RAM split around the 32-bit hole, the
+ * serial port, the exit ports, virtio-mmio slots, kernel loading, and the
+ * life cycle (build, run, free).  See include/hw/boards.h for the layout.
+ */
+#include "sysemu/sysemu.h"
+#include "chardev/char.h"
+#include "hw/char/serial.h"
+#include "hw/core/debug-exit.h"
+#include "hw/core/fdt.h"
+#include "hw/qdev.h"
+#include "qemu/option.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <glib-unix.h>
+
+#define DEFAULT_RAM_SIZE (128ULL << 20)
+
+static void option_free(gpointer p)
+{
+    MachineOption *o = p;
+
+    g_free(o->option);
+    g_free(o->value);
+    g_free(o);
+}
+
+static void backend_free(gpointer p)
+{
+    HostMemoryBackend *b = p;
+
+    memory_region_finalize(&b->mr);
+    g_free(b->id);
+    g_free(b->type);
+    g_free(b->mem_path);
+    g_free(b);
+}
+
+MachineState *machine_new(void)
+{
+    MachineState *ms = g_new0(MachineState, 1);
+
+    g_mutex_init(&ms->lock);
+    ms->smp_cpus = 1;
+    ms->accel = &kvm_accel_ops;
+    ms->options = g_ptr_array_new_with_free_func(option_free);
+    ms->objects = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                        backend_free);
+    ms->chardevs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                         (GDestroyNotify)qemu_chr_free);
+    return ms;
+}
+
+/* --- -object memory-backend-* ----------------------------------------- */
+
+static bool backend_parse(HostMemoryBackend *b, GHashTable *opts, Error **errp)
+{
+    static const char *const keys[] = { "qom-type", "id", "size", "share",
+                                        "mem-path", NULL };
+    bool is_file = !strcmp(b->type, "memory-backend-file");
+
+    if (!qemu_opts_check_keys(opts, keys, errp) ||
+        !qemu_opt_get_size(opts, "size", 0, &b->size, errp) ||
+        !qemu_opt_get_bool(opts, "share", !is_file, &b->share, errp)) {
+        return false;
+    }
+    if (!b->size) {
+        error_setg(errp, "can't create backend with size 0");
+        return false;
+    }
+    b->mem_path = g_strdup(qemu_opt_get(opts, "mem-path"));
+    if (is_file && !b->mem_path) {
+        error_setg(errp, "Parameter 'mem-path' is missing");
+        return false;
+    }
+    if (!is_file && b->mem_path) {
+        error_setg(errp, "Invalid parameter 'mem-path'");
+        return false;
+    }
+    if (!is_file && !b->share) {
+        error_setg(errp, "memory-backend-memfd: share=off is not supported");
+        return false;
+    }
+    return true;
+}
+
+static bool backend_alloc(HostMemoryBackend *b, Error **errp)
+{
+    if (b->mem_path) {
+        return memory_region_init_ram_file(&b->mr, b->id, b->size,
+                                           b->mem_path, b->share, errp);
+    }
+    return memory_region_init_ram_memfd(&b->mr, b->id, b->size, errp);
+}
+
+static bool object_add(MachineState *ms, const char *optstr, Error **errp)
+{
+    g_autoptr(GHashTable) opts = qemu_opts_parse(optstr, "qom-type", errp);
+    const char *type, *id;
+
+    if (!opts) {
+        return false;
+    }
+    type = qemu_opt_get(opts, "qom-type");
+    id = qemu_opt_get(opts, "id");
+    if (!type || (strcmp(type, "memory-backend-memfd") &&
+                  strcmp(type, "memory-backend-file"))) {
+        error_setg(errp, "invalid object type: %s", type ? type : "");
+        return false;
+    }
+    if (!id || !*id) {
+        error_setg(errp, "Parameter 'id' is missing");
+        return false;
+    }
+    if (g_hash_table_contains(ms->objects, id)) {
+        error_setg(errp, "attempt to add duplicate property '%s'", id);
+        return false;
+    }
+    HostMemoryBackend *b = g_new0(HostMemoryBackend, 1);
+    b->id = g_strdup(id);
+    b->type = g_strdup(type);
+    if (!backend_parse(b, opts, errp) || !backend_alloc(b, errp)) {
+        backend_free(b);
+        return false;
+    }
+    g_hash_table_insert(ms->objects, b->id, b);
+    return true;
+}
+
+static bool chardev_add(MachineState *ms, const char *optstr, Error **errp)
+{
+    Chardev *chr = qemu_chr_new_from_opts(optstr, errp);
+
+    if (!chr) {
+        return false;
+    }
+    if (g_hash_table_contains(ms->chardevs, chr->id)) {
+        error_setg(errp, "Duplicate chardev ID '%s'", chr->id);
+        qemu_chr_free(chr);
+        return false;
+    }
+    g_hash_table_insert(ms->chardevs, chr->id, chr);
+    return true;
+}
+
+/* Create queued -object/-chardev (first) or -device (second pass). */
+static bool create_queued(MachineState *ms, bool devices, Error **errp)
+{
+    for (guint i = 0; i < ms->options->len; i++) {
+        MachineOption *o = g_ptr_array_index(ms->options, i);
+        bool is_device = !strcmp(o->option, "-device");
+        bool ok = true;
+
+        if (is_device != devices) {
+            continue;
+        }
+        if (is_device) {
+            ok = qdev_device_add(ms, o->value, errp);
+        } else if (!strcmp(o->option, "-object")) {
+            ok = object_add(ms, o->value, errp);
+        } else {
+            ok = chardev_add(ms, o->value, errp);
+        }
+        if (!ok) {
+            error_prepend(errp, "%s %s: ", o->option, o->value);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* --- RAM ----------------------------------------------------------------- */
+
+static bool machine_pick_ram(MachineState *ms, Error **errp)
+{
+    HostMemoryBackend *b;
+
+    if (!ms->memory_backend_id) {
+        b = g_new0(HostMemoryBackend, 1);
+        b->id = g_strdup("ram");
+        b->type = g_strdup("memory-backend-memfd");
+        b->size = ms->ram_size ? ms->ram_size : DEFAULT_RAM_SIZE;
+        b->share = true;
+        if (!backend_alloc(b, errp)) {
+            backend_free(b);
+            return false;
+        }
+        g_hash_table_insert(ms->objects, b->id, b);
+    } else {
+        b = g_hash_table_lookup(ms->objects, ms->memory_backend_id);
+        if (!b) {
+            error_setg(errp, "-machine memory-backend=%s: no such object",
+                       ms->memory_backend_id);
+            return false;
+        }
+        if (ms->ram_size && ms->ram_size != b->size) {
+            error_setg(errp, "-m: size does not match the size of "
+                       "memory-backend '%s'", b->id);
+            return false;
+        }
+    }
+    b->used = true;
+    ms->ram_backend = b;
+    ms->ram_size = b->size;
+    return true;
+}
+
+static void machine_map_ram(MachineState *ms)
+{
+    MemoryRegion *ram = &ms->ram_backend->mr;
+
+    ms->below_4g_mem_size = MIN(ms->ram_size, MACHINE_RAM_BELOW_4G_MAX);
+    ms->above_4g_mem_size = ms->ram_size - ms->below_4g_mem_size;
+    memory_region_init_alias(&ms->ram_below_4g, "ram-below-4g", ram, 0,
+                             ms->below_4g_mem_size);
+    memory_region_add_subregion(&ms->system_memory, 0, &ms->ram_below_4g);
+    if (ms->above_4g_mem_size) {
+        memory_region_init_alias(&ms->ram_above_4g, "ram-above-4g", ram,
+                                 ms->below_4g_mem_size,
+                                 ms->above_4g_mem_size);
+        memory_region_add_subregion(&ms->system_memory,
+                                    MACHINE_RAM_ABOVE_4G_BASE,
+                                    &ms->ram_above_4g);
+    }
+}
+
+unsigned machine_e820_table(const MachineState *ms, E820Entry *out,
+                            unsigned max)
+{
+    unsigned n = 0;
+
+    if (n < max && ms->below_4g_mem_size) {
+        out[n++] = (E820Entry){ 0, ms->below_4g_mem_size, E820_RAM };
+    }
+    if (n < max && ms->above_4g_mem_size) {
+        out[n++] = (E820Entry){ MACHINE_RAM_ABOVE_4G_BASE,
+                                ms->above_4g_mem_size, E820_RAM };
+    }
+    return n;
+}
+
+/* --- interrupts, slots, command line ------------------------------------ */
+
+void machine_set_irq(MachineState *ms, unsigned gsi, int level)
+{
+    ms->accel->set_irq(ms, gsi, level);
+}
+
+void machine_request_shutdown(MachineState *ms, int status)
+{
+    if (g_atomic_int_compare_and_exchange(&ms->shutdown_requested, 0, 1)) {
+        ms->exit_status = status;
+        if (ms->main_loop) {
+            g_main_loop_quit(ms->main_loop);
+        }
+    }
+}
+
+bool machine_alloc_mmio_slot(MachineState *ms, const char *device_id,
+                             VirtioMmioSlot **slot, Error **errp)
+{
+    unsigned n = ms->mmio_slots_used;
+
+    if (n == VIRTIO_MMIO_SLOTS) {
+        error_setg(errp, "no free virtio-mmio slot (%d in use)",
+                   VIRTIO_MMIO_SLOTS);
+        return false;
+    }
+    ms->mmio_slots[n] = (VirtioMmioSlot){
+        .index = n,
+        .base = VIRTIO_MMIO_BASE + (hwaddr)n * VIRTIO_MMIO_SLOT_SIZE,
+        .gsi = VIRTIO_MMIO_GSI_BASE + n,
+        .device_id = device_id,
+    };
+    ms->mmio_slots_used++;
+    *slot = &ms->mmio_slots[n];
+    return true;
+}
+
+char *machine_build_cmdline(const MachineState *ms)
+{
+    GString *s = g_string_new(ms->append ? ms->append : "");
+
+    for (unsigned i = 0; i < ms->mmio_slots_used; i++) {
+        const VirtioMmioSlot *slot = &ms->mmio_slots[i];
+
+        g_string_append_printf(s, "%svirtio_mmio.device=%u@0x%" PRIx64 ":%u",
+                               s->len ? " " : "", VIRTIO_MMIO_SLOT_SIZE,
+                               slot->base, slot->gsi);
+    }
+    return g_string_free(s, FALSE);
+}
+
+/* --- serial ----------------------------------------------------------- */
+
+static void machine_serial_irq(void *opaque, int level)
+{
+    machine_set_irq(opaque, MACHINE_SERIAL_IRQ, level);
+}
+
+static bool machine_create_serial(MachineState *ms, Error **errp)
+{
+    const char *spec = ms->serial_spec ? ms->serial_spec : "stdio";
+    Chardev *chr;
+
+    if (!strcmp(spec, "none")) {
+        return true;
+    }
+    if (g_str_has_prefix(spec, "chardev:")) {
+        chr = g_hash_table_lookup(ms->chardevs, spec + 8);
+        if (!chr) {
+            error_setg(errp, "-serial %s: chardev '%s' not found", spec,
+                       spec + 8);
+            return false;
+        }
+    } else {
+        chr = qemu_chr_new_simple("serial0", spec, errp);
+        if (!chr) {
+            error_prepend(errp, "-serial %s: ", spec);
+            return false;
+        }
+        g_hash_table_insert(ms->chardevs, chr->id, chr);
+    }
+    ms->serial = serial_new(chr, machine_serial_irq, ms, &ms->lock);
+    memory_region_add_subregion(&ms->system_io, MACHINE_SERIAL_PORT,
+                                serial_io_region(ms->serial));
+    return true;
+}
+
+/* --- device tree and kernel ------------------------------------------- */
+
+static void *machine_build_fdt(MachineState *ms, size_t *size, Error **errp)
+{
+    E820Entry ram[4];
+    FdtMmioDevice mmio[VIRTIO_MMIO_SLOTS];
+    g_autofree char *cmdline = machine_build_cmdline(ms);
+    FdtMachineDesc d = {
+        .ram = ram,
+        .ram_nr = machine_e820_table(ms, ram, G_N_ELEMENTS(ram)),
+        .ncpus = ms->smp_cpus,
+        .cmdline = cmdline,
+        .has_serial = ms->serial != NULL,
+        .serial_port = MACHINE_SERIAL_PORT,
+        .serial_irq = MACHINE_SERIAL_IRQ,
+        .mmio = mmio,
+        .mmio_nr = VIRTIO_MMIO_SLOTS,
+    };
+
+    for (unsigned i = 0; i < VIRTIO_MMIO_SLOTS; i++) {
+        mmio[i] = (FdtMmioDevice){
+            VIRTIO_MMIO_BASE + (hwaddr)i * VIRTIO_MMIO_SLOT_SIZE,
+            VIRTIO_MMIO_SLOT_SIZE, VIRTIO_MMIO_GSI_BASE + i };
+    }
+    return fdt_build_machine(&d, size, errp);
+}
+
+static bool machine_dump_dtb(MachineState *ms, Error **errp)
+{
+    size_t size;
+    g_autofree void *fdt = machine_build_fdt(ms, &size, errp);
+    GError *gerr = NULL;
+
+    if (!fdt) {
+        return false;
+    }
+    if (!g_file_set_contents(ms->dumpdtb_path, fdt, size, &gerr)) {
+        error_setg(errp, "-machine dumpdtb=%s: %s", ms->dumpdtb_path,
+                   gerr->message);
+        g_error_free(gerr);
+        return false;
+    }
+    return true;
+}
+
+static bool machine_load_kernel(MachineState *ms, Error **errp)
+{
+    E820Entry e820[4];
+    g_autofree char *cmdline = machine_build_cmdline(ms);
+    BootInfo info = {
+        .kernel_path = ms->kernel_path,
+        .cmdline = cmdline,
+        .initrd_path = ms->initrd_path,
+        .e820 = e820,
+        .e820_nr = machine_e820_table(ms, e820, G_N_ELEMENTS(e820)),
+    };
+    BootCpuState cpu;
+
+    if (!ms->kernel_path) {
+        if (ms->accel == &qtest_accel_ops) {
+            return true;    /* qtest drives the machine without a guest */
+        }
+        error_setg(errp, "-kernel: no kernel given (kvmini boots a PVH ELF "
+                   "or bzImage given with -kernel FILE)");
+        return false;
+    }
+    if (!load_kernel(&ms->address_space_memory, &info, &cpu, errp)) {
+        error_prepend(errp, "-kernel %s: ", ms->kernel_path);
+        return false;
+    }
+    return ms->accel->setup_boot_cpu(ms, &cpu, errp);
+}
+
+/* --- life cycle ------------------------------------------------------- */
+
+static void machine_init_address_spaces(MachineState *ms)
+{
+    memory_region_init(&ms->system_memory, "system", UINT64_MAX);
+    memory_region_init(&ms->system_io, "io", 0x10000);
+    address_space_init(&ms->address_space_memory, &ms->system_memory,
+                       "memory");
+    address_space_init(&ms->address_space_io, &ms->system_io, "I/O");
+}
+
+bool machine_build(MachineState *ms, Error **errp)
+{
+    ms->main_loop = g_main_loop_new(NULL, FALSE);
+    if (!create_queued(ms, false, errp) || !machine_pick_ram(ms, errp)) {
+        return false;
+    }
+    machine_init_address_spaces(ms);
+    if (!ms->accel->init(ms, errp)) {
+        error_prepend(errp, "-accel %s: ", ms->accel->name);
+        return false;
+    }
+    address_space_transaction_begin(&ms->address_space_memory);
+    machine_map_ram(ms);
+    debug_exit_init(ms);
+    bool ok = machine_create_serial(ms, errp) && create_queued(ms, true, errp);
+    address_space_transaction_commit(&ms->address_space_memory);
+    if (!ok) {
+        return false;
+    }
+    if (ms->dumpdtb_path) {
+        return machine_dump_dtb(ms, errp);
+    }
+    return machine_load_kernel(ms, errp);
+}
+
+static gboolean machine_signal(gpointer data)
+{
+    machine_request_shutdown(data, 0);
+    return G_SOURCE_CONTINUE;
+}
+
+int machine_run(MachineState *ms)
+{
+    Error *err = NULL;
+    guint sig[3];
+
+    if (ms->dumpdtb_path) {
+        return 0;
+    }
+    sig[0] = g_unix_signal_add(SIGINT, machine_signal, ms);
+    sig[1] = g_unix_signal_add(SIGTERM, machine_signal, ms);
+    sig[2] = g_unix_signal_add(SIGHUP, machine_signal, ms);
+    if (!ms->accel->start(ms, &err)) {
+        error_report_err(err);
+        machine_request_shutdown(ms, 1);
+    }
+    if (!g_atomic_int_get(&ms->shutdown_requested)) {
+        g_main_loop_run(ms->main_loop);
+    }
+    ms->accel->stop(ms);
+    for (unsigned i = 0; i < G_N_ELEMENTS(sig); i++) {
+        g_source_remove(sig[i]);
+    }
+    return ms->exit_status;
+}
+
+static void machine_unmap(MachineState *ms)
+{
+    if (ms->serial) {
+        memory_region_del_subregion(&ms->system_io,
+                                    serial_io_region(ms->serial));
+        serial_free(ms->serial);
+        ms->serial = NULL;
+    }
+    debug_exit_cleanup(ms);
+    if (ms->ram_below_4g.container) {
+        memory_region_del_subregion(&ms->system_memory, &ms->ram_below_4g);
+    }
+    if (ms->ram_above_4g.container) {
+        memory_region_del_subregion(&ms->system_memory, &ms->ram_above_4g);
+    }
+    memory_region_finalize(&ms->ram_below_4g);
+    memory_region_finalize(&ms->ram_above_4g);
+}
+
+void machine_free(MachineState *ms)
+{
+    if (!ms) {
+        return;
+    }
+    qdev_cleanup(ms);
+    if (ms->accel && ms->system_memory.name) {
+        ms->accel->stop(ms);
+        machine_unmap(ms);
+        ms->accel->cleanup(ms);
+    }
+    if (ms->system_memory.name) {
+        address_space_destroy(&ms->address_space_memory);
+        address_space_destroy(&ms->address_space_io);
+        memory_region_finalize(&ms->system_memory);
+        memory_region_finalize(&ms->system_io);
+    }
+    g_hash_table_destroy(ms->chardevs);
+    g_hash_table_destroy(ms->objects);
+    g_ptr_array_free(ms->options, TRUE);
+    if (ms->main_loop) {
+        g_main_loop_unref(ms->main_loop);
+    }
+    g_free(ms->kernel_path);
+    g_free(ms->initrd_path);
+    g_free(ms->append);
+    g_free(ms->dumpdtb_path);
+    g_free(ms->memory_backend_id);
+    g_free(ms->qtest_chardev);
+    g_free(ms->qtest_log);
+    g_free(ms->serial_spec);
+    g_mutex_clear(&ms->lock);
+    g_free(ms);
+}

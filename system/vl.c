@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Command-line parsing (QEMU syntax).  Options that create things
+ * (-object, -chardev, -device) are queued in order and handled by
+ * machine_build(); everything else is checked here so that bad input
+ * fails before anything is created.  Every error reads
+ * "<option> <arg>: <reason>".
+ */
+#include "sysemu/sysemu.h"
+#include "qemu/log.h"
+#include "qemu/option.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define KVMINI_VERSION "0.1.0"
+
+typedef bool OptionFn(MachineState *ms, const char *arg, Error **errp);
+
+typedef struct OptionDef {
+    const char *name;
+    bool has_arg;
+    OptionFn *fn;
+    const char *help;
+} OptionDef;
+
+static bool opt_memory(MachineState *ms, const char *arg, Error **errp)
+{
+    static const char *const keys[] = { "size", NULL };
+    g_autoptr(GHashTable) opts = qemu_opts_parse(arg, "size", errp);
+    const char *size;
+
+    if (!opts || !qemu_opts_check_keys(opts, keys, errp)) {
+        return false;
+    }
+    size = qemu_opt_get(opts, "size");
+    if (!size || qemu_strtosz(size, 'M', &ms->ram_size) < 0 ||
+        ms->ram_size == 0) {
+        error_setg(errp, "invalid RAM size '%s'", size ? size : "");
+        return false;
+    }
+    if (ms->ram_size & 0xfff) {
+        error_setg(errp, "RAM size must be a multiple of 4 KiB");
+        return false;
+    }
+    return true;
+}
+
+static bool opt_smp(MachineState *ms, const char *arg, Error **errp)
+{
+    static const char *const keys[] = { "cpus", NULL };
+    g_autoptr(GHashTable) opts = qemu_opts_parse(arg, "cpus", errp);
+    uint64_t n;
+
+    if (!opts || !qemu_opts_check_keys(opts, keys, errp) ||
+        !qemu_opt_get_number(opts, "cpus", 1, &n, errp)) {
+        return false;
+    }
+    if (n < 1 || n > 64) {
+        error_setg(errp, "number of CPUs must be between 1 and 64");
+        return false;
+    }
+    ms->smp_cpus = n;
+    return true;
+}
+
+static bool set_string(char **field, const char *arg)
+{
+    g_free(*field);
+    *field = g_strdup(arg);
+    return true;
+}
+
+static bool opt_kernel(MachineState *ms, const char *arg, Error **errp)
+{
+    return set_string(&ms->kernel_path, arg);
+}
+
+static bool opt_initrd(MachineState *ms, const char *arg, Error **errp)
+{
+    return set_string(&ms->initrd_path, arg);
+}
+
+static bool opt_append(MachineState *ms, const char *arg, Error **errp)
+{
+    return set_string(&ms->append, arg);
+}
+
+static bool set_accel(MachineState *ms, const char *name, Error **errp)
+{
+    if (!strcmp(name, "kvm")) {
+        ms->accel = &kvm_accel_ops;
+    } else if (!strcmp(name, "qtest")) {
+        ms->accel = &qtest_accel_ops;
+    } else {
+        error_setg(errp, "invalid accelerator %s (kvm or qtest)", name);
+        return false;
+    }
+    return true;
+}
+
+static bool opt_accel(MachineState *ms, const char *arg, Error **errp)
+{
+    static const char *const keys[] = { "accel", NULL };
+    g_autoptr(GHashTable) opts = qemu_opts_parse(arg, "accel", errp);
+
+    if (!opts || !qemu_opts_check_keys(opts, keys, errp)) {
+        return false;
+    }
+    return set_accel(ms, qemu_opt_get(opts, "accel") ?: "", errp);
+}
+
+static bool opt_enable_kvm(MachineState *ms, const char *arg, Error **errp)
+{
+    ms->accel = &kvm_accel_ops;
+    return true;
+}
+
+static bool opt_machine(MachineState *ms, const char *arg, Error **errp)
+{
+    static const char *const keys[] = { "type", "memory-backend", "dumpdtb",
+                                        "accel", NULL };
+    g_autoptr(GHashTable) opts = qemu_opts_parse(arg, "type", errp);
+    const char *type, *v;
+
+    if (!opts || !qemu_opts_check_keys(opts, keys, errp)) {
+        return false;
+    }
+    type = qemu_opt_get(opts, "type");
+    if (type && strcmp(type, "microvm") && strcmp(type, "kvmini")) {
+        error_setg(errp, "unsupported machine type '%s' (use microvm)", type);
+        return false;
+    }
+    if ((v = qemu_opt_get(opts, "memory-backend"))) {
+        set_string(&ms->memory_backend_id, v);
+    }
+    if ((v = qemu_opt_get(opts, "dumpdtb"))) {
+        set_string(&ms->dumpdtb_path, v);
+    }
+    if ((v = qemu_opt_get(opts, "accel"))) {
+        return set_accel(ms, v, errp);
+    }
+    return true;
+}
+
+static bool opt_serial(MachineState *ms, const char *arg, Error **errp)
+{
+    return set_string(&ms->serial_spec, arg);
+}
+
+static bool opt_qtest(MachineState *ms, const char *arg, Error **errp)
+{
+    return set_string(&ms->qtest_chardev, arg);
+}
+
+static bool opt_qtest_log(MachineState *ms, const char *arg, Error **errp)
+{
+    return set_string(&ms->qtest_log, arg);
+}
+
+static bool opt_log(MachineState *ms, const char *arg, Error **errp)
+{
+    if (!strcmp(arg, "help")) {
+        fputs(qemu_log_help(), stdout);
+        error_setg(errp, "help");   /* handled as exit_now by the caller */
+        return false;
+    }
+    return qemu_log_set_categories(arg, errp);
+}
+
+static bool opt_ignored(MachineState *ms, const char *arg, Error **errp)
+{
+    return true;    /* QEMU habits with nothing to do here */
+}
+
+static bool opt_display(MachineState *ms, const char *arg, Error **errp)
+{
+    if (strcmp(arg, "none")) {
+        error_setg(errp, "only '-display none' is supported");
+        return false;
+    }
+    return true;
+}
+
+/* -object, -chardev, -device: created later, in order. */
+static bool opt_queue(MachineState *ms, const char *option, const char *arg)
+{
+    MachineOption *o = g_new0(MachineOption, 1);
+
+    o->option = g_strdup(option);
+    o->value = g_strdup(arg);
+    g_ptr_array_add(ms->options, o);
+    return true;
+}
+
+static bool opt_object(MachineState *ms, const char *arg, Error **errp)
+{
+    return opt_queue(ms, "-object", arg);
+}
+
+static bool opt_chardev(MachineState *ms, const char *arg, Error **errp)
+{
+    return opt_queue(ms, "-chardev", arg);
+}
+
+static bool opt_device(MachineState *ms, const char *arg, Error **errp)
+{
+    return opt_queue(ms, "-device", arg);
+}
+
+static const OptionDef options[] = {
+    { "m", true, opt_memory, "RAM size (e.g. 256M, 5G)" },
+    { "smp", true, opt_smp, "number of vCPUs" },
+    { "kernel", true, opt_kernel, "PVH ELF or bzImage to boot" },
+    { "initrd", true, opt_initrd, "initial ram disk / PVH module" },
+    { "append", true, opt_append, "kernel command line" },
+    { "machine", true, opt_machine,
+      "microvm[,memory-backend=ID][,dumpdtb=FILE][,accel=kvm|qtest]" },
+    { "M", true, opt_machine, "same as -machine" },
+    { "accel", true, opt_accel, "kvm (default) or qtest" },
+    { "enable-kvm", false, opt_enable_kvm, "same as -accel kvm" },
+    { "object", true, opt_object,
+      "memory-backend-memfd|memory-backend-file,id=ID,size=SIZE"
+      "[,share=on|off][,mem-path=PATH]" },
+    { "chardev", true, opt_chardev,
+      "stdio|file|socket|null,id=ID[,path=PATH][,server=on|off]"
+      "[,wait=on|off][,reconnect=SECONDS]" },
+    { "serial", true, opt_serial, "stdio|file:PATH|chardev:ID|null|none" },
+    { "device", true, opt_device, "add a device (see docs/user-guide.md)" },
+    { "qtest", true, opt_qtest, "qtest protocol on stdio or unix:PATH" },
+    { "qtest-log", true, opt_qtest_log, "log qtest traffic to FILE" },
+    { "d", true, opt_log, "debug log categories (-d help)" },
+    { "display", true, opt_display, "none" },
+    { "nographic", false, opt_ignored, "accepted for QEMU compatibility" },
+    { "nodefaults", false, opt_ignored, "accepted for QEMU compatibility" },
+    { "no-reboot", false, opt_ignored, "accepted (kvmini never reboots)" },
+};
+
+static void print_help(void)
+{
+    printf("usage: kvmini [options]\n\n");
+    for (size_t i = 0; i < G_N_ELEMENTS(options); i++) {
+        printf("  -%-12s %s %s\n", options[i].name,
+               options[i].has_arg ? "ARG" : "   ", options[i].help);
+    }
+    printf("  -%-12s     %s\n  -%-12s     %s\n", "help", "this text",
+           "version", "print the version");
+}
+
+static const OptionDef *find_option(const char *name)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(options); i++) {
+        if (!strcmp(options[i].name, name)) {
+            return &options[i];
+        }
+    }
+    return NULL;
+}
+
+/* Returns 1 if argv[*i] is -help/-version (handled), 0 if ok, -1 error. */
+static int parse_one(MachineState *ms, int argc, char **argv, int *i,
+                     Error **errp)
+{
+    const char *arg0 = argv[*i];
+    const char *name = arg0 + (arg0[0] == '-') + (arg0[1] == '-');
+    const OptionDef *def;
+    Error *local_err = NULL;
+
+    if (arg0[0] != '-') {
+        error_setg(errp, "%s: invalid argument (options start with '-')", arg0);
+        return -1;
+    }
+    if (!strcmp(name, "help") || !strcmp(name, "h")) {
+        print_help();
+        return 1;
+    }
+    if (!strcmp(name, "version")) {
+        printf("kvmini version " KVMINI_VERSION "\n");
+        return 1;
+    }
+    def = find_option(name);
+    if (!def) {
+        error_setg(errp, "%s: invalid option", arg0);
+        return -1;
+    }
+    if (def->has_arg && *i + 1 >= argc) {
+        error_setg(errp, "%s: requires an argument", arg0);
+        return -1;
+    }
+    const char *arg = def->has_arg ? argv[++*i] : NULL;
+    if (!def->fn(ms, arg, &local_err)) {
+        if (def->fn == opt_log && !strcmp(error_get_pretty(local_err), "help")) {
+            error_free(local_err);
+            return 1;
+        }
+        error_propagate(errp, local_err);
+        error_prepend(errp, "%s %s: ", arg0, arg ? arg : "");
+        return -1;
+    }
+    return 0;
+}
+
+MachineState *kvmini_parse_args(int argc, char **argv, bool *exit_now,
+                                int *exit_status, Error **errp)
+{
+    MachineState *ms = machine_new();
+
+    for (int i = 1; i < argc; i++) {
+        int r = parse_one(ms, argc, argv, &i, errp);
+
+        if (r != 0) {
+            machine_free(ms);
+            *exit_now = r > 0;
+            *exit_status = 0;
+            return NULL;
+        }
+    }
+    return ms;
+}

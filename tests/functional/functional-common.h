@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Helpers for functional tests: locate kvmini, the test guest and peer
+ * programs; run a command with a time limit and capture what it printed.
+ * A missing prerequisite skips the test with a message, except under
+ * CI=true, where it fails: CI must run everything.
+ */
+#ifndef TESTS_FUNCTIONAL_COMMON_H
+#define TESTS_FUNCTIONAL_COMMON_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+typedef struct RunResult {
+    char *out;          /* stdout */
+    char *err;          /* stderr */
+    int status;         /* exit status, or 128 + signal */
+    bool timed_out;
+} RunResult;
+
+/* Skip (or fail under CI=true) unless the thing is there. */
+bool require_kvm(void);
+bool require_program(const char *name);
+
+const char *kvmini_binary(void);
+const char *guest_elf(void);
+
+/* Run argv (NULL-terminated) with a time limit in seconds. */
+void run_command(const char *const *argv, unsigned timeout_s, RunResult *r);
+/* Run kvmini with "-kernel GUEST -serial stdio" + the args given in a
+ * shell-like string. */
+void run_kvmini_guest(const char *args, unsigned timeout_s, RunResult *r);
+void run_result_clear(RunResult *r);
+
+/* Number of lines of text starting with prefix. */
+unsigned count_lines_with_prefix(const char *text, const char *prefix);
+
+#endif
