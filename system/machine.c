@@ -45,6 +45,7 @@ MachineState *machine_new(void)
 
     g_mutex_init(&ms->lock);
     ms->smp_cpus = 1;
+    ms->pit = true;
     ms->accel = &kvm_accel_ops;
     ms->options = g_ptr_array_new_with_free_func(option_free);
     ms->objects = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,

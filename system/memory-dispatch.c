@@ -83,12 +83,12 @@ static void st_le(uint8_t *p, unsigned n, uint64_t v)
     }
 }
 
-static MemTxResult unassigned_access(hwaddr addr, uint8_t *buf, hwaddr len,
-                                     bool is_write)
+static MemTxResult unassigned_access(const char *space, hwaddr addr,
+                                     uint8_t *buf, hwaddr len, bool is_write)
 {
-    qemu_log_mask(LOG_GUEST_ERROR, "memory: unassigned %s of 0x%" PRIx64
-                  " bytes at 0x%" PRIx64 "\n", is_write ? "write" : "read",
-                  len, addr);
+    qemu_log_mask(LOG_GUEST_ERROR, "guest_errors: %s: unassigned %s of %"
+                  PRIu64 " byte(s) at 0x%" PRIx64 "\n", space,
+                  is_write ? "write" : "read", len, addr);
     if (!is_write) {
         memset(buf, 0xff, len);
     }
@@ -128,7 +128,7 @@ static MemTxResult io_access(MemoryRegion *mr, hwaddr off, uint8_t *buf,
     unsigned min = ops && ops->impl_min ? MIN(ops->impl_min, max) : 1;
 
     if (!ops) {
-        return unassigned_access(off, buf, len, is_write);
+        return unassigned_access(mr->name, off, buf, len, is_write);
     }
     while (len) {
         unsigned n = 1;
@@ -227,7 +227,7 @@ MemTxResult address_space_rw(AddressSpace *as, hwaddr addr, void *buf,
 
         if (!s) {
             n = next > addr ? MIN(len, next - addr) : len;
-            r = unassigned_access(addr, p, n, is_write);
+            r = unassigned_access(as->name, addr, p, n, is_write);
         } else {
             in = addr - s->offset_within_address_space;
             n = MIN(len, s->size - in);

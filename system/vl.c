@@ -116,14 +116,27 @@ static bool opt_enable_kvm(MachineState *ms, const char *arg, Error **errp)
     return true;
 }
 
+/* pit=on|off|auto as QEMU microvm; auto means on. */
+static bool machine_opt_pit(MachineState *ms, GHashTable *opts, Error **errp)
+{
+    const char *v = qemu_opt_get(opts, "pit");
+
+    if (v && !strcmp(v, "auto")) {
+        ms->pit = true;
+        return true;
+    }
+    return qemu_opt_get_bool(opts, "pit", ms->pit, &ms->pit, errp);
+}
+
 static bool opt_machine(MachineState *ms, const char *arg, Error **errp)
 {
     static const char *const keys[] = { "type", "memory-backend", "dumpdtb",
-                                        "accel", NULL };
+                                        "accel", "pit", NULL };
     g_autoptr(GHashTable) opts = qemu_opts_parse(arg, "type", errp);
     const char *type, *v;
 
-    if (!opts || !qemu_opts_check_keys(opts, keys, errp)) {
+    if (!opts || !qemu_opts_check_keys(opts, keys, errp) ||
+        !machine_opt_pit(ms, opts, errp)) {
         return false;
     }
     type = qemu_opt_get(opts, "type");
@@ -215,7 +228,8 @@ static const OptionDef options[] = {
     { "initrd", true, opt_initrd, "initial ram disk / PVH module" },
     { "append", true, opt_append, "kernel command line" },
     { "machine", true, opt_machine,
-      "microvm[,memory-backend=ID][,dumpdtb=FILE][,accel=kvm|qtest]" },
+      "microvm[,memory-backend=ID][,dumpdtb=FILE][,accel=kvm|qtest]"
+      "[,pit=on|off]" },
     { "M", true, opt_machine, "same as -machine" },
     { "accel", true, opt_accel, "kvm (default) or qtest" },
     { "enable-kvm", false, opt_enable_kvm, "same as -accel kvm" },

@@ -440,13 +440,17 @@ static bool kvm_setup_platform(KVMState *s, Error **errp)
     uint64_t identity = KVM_IDENTITY_MAP_ADDR;
     struct kvm_pit_config pit = { .flags = 0 };
 
-    return kvm_vm_ioctl_checked(s, KVM_SET_IDENTITY_MAP_ADDR,
-                                (unsigned long)&identity,
-                                "KVM_SET_IDENTITY_MAP_ADDR", errp) &&
-           kvm_vm_ioctl_checked(s, KVM_SET_TSS_ADDR, KVM_TSS_ADDR,
-                                "KVM_SET_TSS_ADDR", errp) &&
-           kvm_vm_ioctl_checked(s, KVM_CREATE_IRQCHIP, 0,
-                                "KVM_CREATE_IRQCHIP", errp) &&
+    if (!kvm_vm_ioctl_checked(s, KVM_SET_IDENTITY_MAP_ADDR,
+                              (unsigned long)&identity,
+                              "KVM_SET_IDENTITY_MAP_ADDR", errp) ||
+        !kvm_vm_ioctl_checked(s, KVM_SET_TSS_ADDR, KVM_TSS_ADDR,
+                              "KVM_SET_TSS_ADDR", errp) ||
+        !kvm_vm_ioctl_checked(s, KVM_CREATE_IRQCHIP, 0,
+                              "KVM_CREATE_IRQCHIP", errp)) {
+        return false;
+    }
+    /* The i8254 costs a kernel thread and a grace period at exit. */
+    return !s->ms->pit ||
            kvm_vm_ioctl_checked(s, KVM_CREATE_PIT2, (unsigned long)&pit,
                                 "KVM_CREATE_PIT2", errp);
 }

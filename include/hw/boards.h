@@ -96,6 +96,7 @@ struct MachineState {
 
     /* Configuration */
     unsigned smp_cpus;
+    bool pit;                       /* in-kernel i8254 (-machine pit=) */
     char *kernel_path;
     char *initrd_path;
     char *append;

@@ -125,6 +125,31 @@ static void test_unknown_test_fails(void)
     run_result_clear(&r);
 }
 
+static void test_unassigned_logged(void)
+{
+    RunResult r = { 0 };
+
+    if (!require_kvm()) {
+        return;
+    }
+    run_kvmini_guest("-d guest_errors -append test=unassigned", BOOT_TIMEOUT,
+                     &r);
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_nonnull(strstr(r.out, "unassigned: mmio 0xffffffff port 0xff"));
+    g_assert_nonnull(strstr(r.out, "test unassigned: PASS"));
+    g_assert_nonnull(strstr(r.err, "guest_errors: memory: unassigned write "
+                                   "of 4 byte(s) at 0xfe000000"));
+    g_assert_nonnull(strstr(r.err, "guest_errors: I/O: unassigned read of "
+                                   "1 byte(s) at 0x2f8"));
+    run_result_clear(&r);
+
+    /* Without -d nothing is logged, and the guest still passes. */
+    run_kvmini_guest("-append test=unassigned", BOOT_TIMEOUT, &r);
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_cmpstr(r.err, ==, "");
+    run_result_clear(&r);
+}
+
 static void test_dumpdtb(void)
 {
     g_autofree char *dir = g_dir_make_tmp("kvmini-dtb-XXXXXX", NULL);
@@ -225,6 +250,7 @@ int main(int argc, char **argv)
     g_test_add_func("/boot/irq", test_irq);
     g_test_add_func("/boot/smp", test_smp);
     g_test_add_func("/boot/unknown-test-fails", test_unknown_test_fails);
+    g_test_add_func("/boot/unassigned-logged", test_unassigned_logged);
     g_test_add_func("/boot/dumpdtb", test_dumpdtb);
     g_test_add_func("/boot/bad-input", test_bad_input);
     g_test_add_func("/boot/qemu-microvm", test_qemu_microvm_same_banner);

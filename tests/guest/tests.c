@@ -10,11 +10,13 @@
 int test_hello(void);
 int test_irq(void);
 int test_fault(void);
+int test_unassigned(void);
 
 static const struct guest_test tests[] = {
     { "hello", test_hello },
     { "irq", test_irq },
     { "fault", test_fault },
+    { "unassigned", test_unassigned },
 };
 
 static const char *current = "?";
