@@ -10,6 +10,7 @@
 #include "qemu/option.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,6 +28,7 @@ typedef struct SocketChardev {
     int listen_fd;
     guint listen_watch;
     guint reconnect_timer;
+    guint closed_idle;      /* CLOSED event pending on the main loop */
     bool opened_sent;
 } SocketChardev;
 
@@ -246,6 +248,42 @@ static ssize_t socket_recv(Chardev *chr, uint8_t *buf, size_t len)
     return n;
 }
 
+/* The peer is gone (or we dropped it): tell the frontend, re-dial. */
+static void socket_hangup(Chardev *chr)
+{
+    socket_disconnect(chr);
+    chardev_notify_closed(chr);
+    socket_schedule_reconnect(chr);
+}
+
+static gboolean socket_closed_idle(gpointer data)
+{
+    Chardev *chr = data;
+
+    sock_of(chr)->closed_idle = 0;
+    if (!chr->connected) {
+        chardev_notify_closed(chr);
+        socket_schedule_reconnect(chr);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/* Drop the connection now, deliver CLOSED later from the main loop so
+ * that a frontend deep in a request never sees it re-entrantly. */
+static void socket_fe_disconnect(Chardev *chr)
+{
+    SocketChardev *s = sock_of(chr);
+
+    if (!chr->connected) {
+        return;
+    }
+    socket_disconnect(chr);
+    chr->connected = false;
+    if (!s->closed_idle) {
+        s->closed_idle = g_idle_add(socket_closed_idle, chr);
+    }
+}
+
 static gboolean socket_readable(gint fd, GIOCondition cond, gpointer data)
 {
     Chardev *chr = data;
@@ -257,15 +295,45 @@ static gboolean socket_readable(gint fd, GIOCondition cond, gpointer data)
     }
     if (n <= 0) {
         chr->in_watch = 0;
-        socket_disconnect(chr);
-        chardev_notify_closed(chr);
-        socket_schedule_reconnect(chr);
+        socket_hangup(chr);
         return G_SOURCE_REMOVE;
     }
     if (chr->fe_receive) {
         chr->fe_receive(chr->fe_opaque, buf, n);
     }
     return G_SOURCE_CONTINUE;
+}
+
+/* Event-only frontends read synchronously; watch just for hang-ups. */
+static gboolean socket_hup(gint fd, GIOCondition cond, gpointer data)
+{
+    Chardev *chr = data;
+
+    chr->in_watch = 0;
+    socket_hangup(chr);
+    return G_SOURCE_REMOVE;
+}
+
+static ssize_t socket_read_sync(Chardev *chr, uint8_t *buf, size_t len,
+                                int timeout_ms)
+{
+    struct pollfd pfd = { .fd = chr->fd_in, .events = POLLIN };
+    int r;
+
+    if (!chr->connected) {
+        return -ENOTCONN;
+    }
+    do {
+        r = poll(&pfd, 1, timeout_ms);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0) {
+        return -errno;
+    }
+    if (r == 0) {
+        return -ETIMEDOUT;
+    }
+    ssize_t n = socket_recv(chr, buf, len);
+    return n < 0 ? -errno : n;
 }
 
 static void socket_start_input(Chardev *chr)
@@ -279,6 +347,9 @@ static void socket_start_input(Chardev *chr)
         chr->in_watch = g_unix_fd_add(chr->fd_in,
                                       G_IO_IN | G_IO_HUP | G_IO_ERR,
                                       socket_readable, chr);
+    } else if (!chr->in_watch && chr->fe_event) {
+        chr->in_watch = g_unix_fd_add(chr->fd_in, G_IO_HUP | G_IO_ERR,
+                                      socket_hup, chr);
     }
     if (!s->opened_sent && chr->fe_event) {
         s->opened_sent = true;
@@ -320,6 +391,9 @@ static void socket_close(Chardev *chr)
         return;
     }
     socket_disconnect(chr);
+    if (s->closed_idle) {
+        g_source_remove(s->closed_idle);
+    }
     if (s->listen_watch) {
         g_source_remove(s->listen_watch);
     }
@@ -341,4 +415,6 @@ const ChardevClass chardev_socket_class = {
     .write = socket_write,
     .close = socket_close,
     .start_input = socket_start_input,
+    .disconnect = socket_fe_disconnect,
+    .read_sync = socket_read_sync,
 };

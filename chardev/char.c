@@ -159,6 +159,42 @@ int qemu_chr_get_msgfd(Chardev *chr)
     return GPOINTER_TO_INT(g_queue_pop_head(chr->recv_fds));
 }
 
+void qemu_chr_drop_msgfds(Chardev *chr)
+{
+    chardev_drop_fds(chr);
+}
+
+bool qemu_chr_is_connected(const Chardev *chr)
+{
+    return chr->connected;
+}
+
+void qemu_chr_fe_disconnect(Chardev *chr)
+{
+    if (chr->cls->disconnect) {
+        chr->cls->disconnect(chr);
+    }
+}
+
+ssize_t qemu_chr_read_all_timeout(Chardev *chr, uint8_t *buf, size_t len,
+                                  int timeout_ms)
+{
+    size_t done = 0;
+
+    if (!chr->cls->read_sync) {
+        return -ENOTSUP;
+    }
+    while (done < len) {
+        ssize_t r = chr->cls->read_sync(chr, buf + done, len - done,
+                                        timeout_ms);
+        if (r <= 0) {
+            return r;
+        }
+        done += r;
+    }
+    return done;
+}
+
 void chardev_drop_fds(Chardev *chr)
 {
     while (!g_queue_is_empty(chr->recv_fds)) {

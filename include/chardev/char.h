@@ -39,6 +39,11 @@ struct ChardevClass {
     void (*close)(Chardev *chr);
     /* Start delivering input to the frontend (called when handlers set). */
     void (*start_input)(Chardev *chr);
+    /* Drop the connection (optional). */
+    void (*disconnect)(Chardev *chr);
+    /* One blocking read with a timeout: bytes, 0 on EOF, -errno. */
+    ssize_t (*read_sync)(Chardev *chr, uint8_t *buf, size_t len,
+                         int timeout_ms);
 };
 
 struct Chardev {
@@ -76,5 +81,23 @@ ssize_t qemu_chr_write_all_fds(Chardev *chr, const uint8_t *buf, size_t len,
                                const int *fds, size_t nfds);
 /* Take the oldest fd received with data, or -1 (socket only). */
 int qemu_chr_get_msgfd(Chardev *chr);
+/* Close every fd received and not yet taken. */
+void qemu_chr_drop_msgfds(Chardev *chr);
+
+/*
+ * Synchronous reads for request/reply protocols (vhost-user): a frontend
+ * that attaches with receive == NULL gets only events (a hang-up watch),
+ * and reads replies itself.  Reads exactly len bytes, waiting at most
+ * timeout_ms for data each time.  fds that arrive are queued
+ * (qemu_chr_get_msgfd).  Returns len, 0 if the peer closed, -ETIMEDOUT,
+ * or -errno.
+ */
+ssize_t qemu_chr_read_all_timeout(Chardev *chr, uint8_t *buf, size_t len,
+                                  int timeout_ms);
+/* Drop the current connection (socket): the frontend gets
+ * CHR_EVENT_CLOSED from the main loop, never from inside this call; a
+ * client with reconnect= dials again, a server accepts the next peer. */
+void qemu_chr_fe_disconnect(Chardev *chr);
+bool qemu_chr_is_connected(const Chardev *chr);
 
 #endif

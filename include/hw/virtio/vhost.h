@@ -57,6 +57,11 @@ struct vhost_virtqueue {
     bool started;
 };
 
+/* The device's hook for backend-initiated config changes. */
+typedef struct VhostDevConfigOps {
+    void (*config_notifier)(struct vhost_dev *dev);
+} VhostDevConfigOps;
+
 struct vhost_dev {
     VirtIODevice *vdev;
     const char *id;             /* for messages: the device id */
@@ -91,6 +96,7 @@ struct vhost_dev {
 
     const VhostOps *vhost_ops;
     void *opaque;               /* backend state */
+    const VhostDevConfigOps *config_ops;
 };
 
 /* Connect dev to a backend and negotiate features; registers the memory
@@ -132,6 +138,9 @@ bool vhost_dev_get_config(struct vhost_dev *dev, uint8_t *config,
 bool vhost_dev_set_config(struct vhost_dev *dev, const uint8_t *data,
                           uint32_t offset, uint32_t size, uint32_t flags,
                           Error **errp);
+
+/* Backends call this when the device config changed on their side. */
+void vhost_dev_config_changed(struct vhost_dev *dev);
 
 /* Inflight region: fetch from the backend (once) and hand back on start. */
 bool vhost_dev_get_inflight(struct vhost_dev *dev, uint16_t queue_size,
