@@ -314,6 +314,35 @@ static gboolean socket_hup(gint fd, GIOCondition cond, gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+static bool socket_wait_connected(Chardev *chr, Error **errp)
+{
+    SocketChardev *s = sock_of(chr);
+
+    while (!chr->connected) {
+        if (s->server) {
+            /* Blocking accept of the first peer. */
+            struct pollfd pfd = { .fd = s->listen_fd, .events = POLLIN };
+
+            if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+                error_setg_errno(errp, errno, "waiting for a connection on "
+                                 "'%s'", s->path);
+                return false;
+            }
+            socket_accept(chr);
+        } else if (!socket_connect(chr, NULL)) {
+            if (!s->reconnect) {
+                return socket_connect(chr, errp);
+            }
+            g_usleep(s->reconnect * G_USEC_PER_SEC);
+        }
+    }
+    if (s->reconnect_timer) {
+        g_source_remove(s->reconnect_timer);
+        s->reconnect_timer = 0;
+    }
+    return true;
+}
+
 static ssize_t socket_read_sync(Chardev *chr, uint8_t *buf, size_t len,
                                 int timeout_ms)
 {
@@ -417,4 +446,5 @@ const ChardevClass chardev_socket_class = {
     .start_input = socket_start_input,
     .disconnect = socket_fe_disconnect,
     .read_sync = socket_read_sync,
+    .wait_connected = socket_wait_connected,
 };

@@ -109,6 +109,7 @@ void qemu_chr_free(Chardev *chr)
     g_queue_free(chr->recv_fds);
     g_free(chr->id);
     g_free(chr->label);
+    g_free(chr->fe_owner);
     g_free(chr);
 }
 
@@ -167,6 +168,18 @@ void qemu_chr_drop_msgfds(Chardev *chr)
 bool qemu_chr_is_connected(const Chardev *chr)
 {
     return chr->connected;
+}
+
+bool qemu_chr_wait_connected(Chardev *chr, Error **errp)
+{
+    if (chr->connected) {
+        return true;
+    }
+    if (!chr->cls->wait_connected) {
+        error_setg(errp, "chardev '%s' is not connected", chr->id);
+        return false;
+    }
+    return chr->cls->wait_connected(chr, errp);
 }
 
 void qemu_chr_fe_disconnect(Chardev *chr)

@@ -317,6 +317,10 @@ static bool machine_create_serial(MachineState *ms, Error **errp)
                        spec + 8);
             return false;
         }
+        if (!qdev_claim_chardev(ms, chr, "serial0", errp)) {
+            error_prepend(errp, "-serial %s: ", spec);
+            return false;
+        }
     } else {
         chr = qemu_chr_new_simple("serial0", spec, errp);
         if (!chr) {
@@ -495,9 +499,11 @@ void machine_free(MachineState *ms)
     if (!ms) {
         return;
     }
-    qdev_cleanup(ms);
     if (ms->accel && ms->system_memory.name) {
         ms->accel->stop(ms);
+    }
+    qdev_cleanup(ms);
+    if (ms->accel && ms->system_memory.name) {
         machine_unmap(ms);
         ms->accel->cleanup(ms);
     }

@@ -508,8 +508,17 @@ static bool kvm_start(MachineState *ms, Error **errp)
 
 static void kvm_stop(MachineState *ms)
 {
-    if (kvm_state(ms)) {
-        kvm_cpus_stop(kvm_state(ms));
+    KVMState *s = kvm_state(ms);
+
+    if (!s) {
+        return;
+    }
+    kvm_cpus_stop(s);
+    if (s->exits && qemu_loglevel_mask(LOG_KVM)) {
+        qemu_log_mask(LOG_KVM, "kvm: %" PRIu64 " exits to userspace (%"
+                      PRIu64 " port I/O, %" PRIu64 " MMIO)\n", s->exits,
+                      s->io_exits, s->mmio_exits);
+        s->exits = 0;   /* report once */
     }
 }
 

@@ -213,9 +213,11 @@ static bool kvm_handle_exit(KVMCPU *cpu)
     __atomic_add_fetch(&cpu->kvm->exits, 1, __ATOMIC_RELAXED);
     switch (run->exit_reason) {
     case KVM_EXIT_IO:
+        __atomic_add_fetch(&cpu->kvm->io_exits, 1, __ATOMIC_RELAXED);
         kvm_handle_io(cpu);
         return true;
     case KVM_EXIT_MMIO:
+        __atomic_add_fetch(&cpu->kvm->mmio_exits, 1, __ATOMIC_RELAXED);
         kvm_handle_mmio(cpu);
         return true;
     case KVM_EXIT_INTR:

@@ -45,6 +45,8 @@ typedef struct KVMState {
     unsigned ncpus;
     gint stopping;              /* atomic */
     uint64_t exits;             /* atomic: userspace exits */
+    uint64_t io_exits;          /* atomic: of which port I/O */
+    uint64_t mmio_exits;        /* atomic: of which MMIO */
 } KVMState;
 
 /* kvm-cpu.c */

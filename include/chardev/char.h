@@ -41,6 +41,8 @@ struct ChardevClass {
     void (*start_input)(Chardev *chr);
     /* Drop the connection (optional). */
     void (*disconnect)(Chardev *chr);
+    /* Block until connected (optional; default: already connected). */
+    bool (*wait_connected)(Chardev *chr, Error **errp);
     /* One blocking read with a timeout: bytes, 0 on EOF, -errno. */
     ssize_t (*read_sync)(Chardev *chr, uint8_t *buf, size_t len,
                          int timeout_ms);
@@ -57,6 +59,7 @@ struct Chardev {
     GQueue *recv_fds;       /* fds received with data (int), socket only */
     void *backend;          /* backend-private state */
 
+    char *fe_owner;         /* frontend that claimed it, for messages */
     ChrReceiveFn *fe_receive;
     ChrEventFn *fe_event;
     void *fe_opaque;
@@ -99,5 +102,9 @@ ssize_t qemu_chr_read_all_timeout(Chardev *chr, uint8_t *buf, size_t len,
  * client with reconnect= dials again, a server accepts the next peer. */
 void qemu_chr_fe_disconnect(Chardev *chr);
 bool qemu_chr_is_connected(const Chardev *chr);
+/* Block until the socket has a peer: a client with reconnect= dials every
+ * `reconnect` seconds, a server accepts.  Used at start-up by devices that
+ * need their backend to describe themselves (as QEMU's realize does). */
+bool qemu_chr_wait_connected(Chardev *chr, Error **errp);
 
 #endif

@@ -111,6 +111,7 @@ struct MachineState {
 
     /* Objects and devices */
     GPtrArray *options;             /* MachineOption *, command-line order */
+    GPtrArray *devices;             /* QdevEntry *, creation order */
     GHashTable *objects;            /* id -> HostMemoryBackend * */
     GHashTable *chardevs;           /* id -> Chardev * */
     char *serial_spec;              /* -serial ARG (default "stdio") */

@@ -7,6 +7,7 @@
 #ifndef HW_QDEV_H
 #define HW_QDEV_H
 
+#include "chardev/char.h"
 #include "hw/boards.h"
 
 typedef struct DeviceModel {
@@ -16,8 +17,16 @@ typedef struct DeviceModel {
     bool (*create)(MachineState *ms, GHashTable *opts, Error **errp);
 } DeviceModel;
 
+typedef void QdevCleanupFn(void *dev);
+
 bool qdev_device_add(MachineState *ms, const char *optstr, Error **errp);
-/* Release what device models created (reverse order). */
+/* Remember a created device; cleanup(dev) runs at machine teardown. */
+void qdev_register(MachineState *ms, void *dev, QdevCleanupFn *cleanup);
+/* Release every device (reverse order of creation); safe twice. */
 void qdev_cleanup(MachineState *ms);
+/* A chardev serves one frontend: claim it for owner or fail with
+ * "chardev 'ID' is already in use by OWNER". */
+bool qdev_claim_chardev(MachineState *ms, Chardev *chr, const char *owner,
+                        Error **errp);
 
 #endif

@@ -169,3 +169,115 @@ unsigned count_lines_with_prefix(const char *text, const char *prefix)
     }
     return n;
 }
+
+/* --- peers ------------------------------------------------------------- */
+
+static bool wait_for_path(const char *path, GPid pid, unsigned timeout_ms)
+{
+    for (unsigned waited = 0; waited < timeout_ms; waited += 10) {
+        int status;
+
+        if (g_file_test(path, G_FILE_TEST_EXISTS)) {
+            return true;
+        }
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            return false;
+        }
+        g_usleep(10000);
+    }
+    return false;
+}
+
+void peer_start(Peer *p, const char *const *argv, const char *wait_path)
+{
+    g_autoptr(GError) err = NULL;
+    int fd;
+
+    p->log_path = g_strdup_printf("/tmp/kvmini-peer-%d-XXXXXX", getpid());
+    fd = g_mkstemp_full(p->log_path, O_RDWR | O_CLOEXEC, 0600);
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_true(g_spawn_async_with_fds(NULL, (char **)argv, NULL,
+                                         G_SPAWN_DO_NOT_REAP_CHILD |
+                                         G_SPAWN_SEARCH_PATH,
+                                         NULL, NULL, &p->pid, -1, fd, fd,
+                                         &err));
+    close(fd);
+    if (!wait_for_path(wait_path, p->pid, 10000)) {
+        g_autofree char *log = NULL;
+        g_file_get_contents(p->log_path, &log, NULL, NULL);
+        g_error("%s did not create %s:\n%s", argv[0], wait_path,
+                log ? log : "");
+    }
+}
+
+static void peer_reap(Peer *p, int sig, unsigned grace_ms)
+{
+    int status;
+
+    if (!p->pid) {
+        return;
+    }
+    kill(p->pid, sig);
+    for (unsigned waited = 0; waitpid(p->pid, &status, WNOHANG) == 0;
+         waited += 10) {
+        if (waited >= grace_ms) {
+            kill(p->pid, SIGKILL);
+            waitpid(p->pid, &status, 0);
+            break;
+        }
+        g_usleep(10000);
+    }
+    if (g_test_failed()) {
+        g_autofree char *log = NULL;
+        g_file_get_contents(p->log_path, &log, NULL, NULL);
+        g_test_message("peer log:\n%s", log ? log : "");
+    }
+    unlink(p->log_path);
+    g_free(p->log_path);
+    p->log_path = NULL;
+    p->pid = 0;
+}
+
+void peer_stop(Peer *p)
+{
+    peer_reap(p, SIGTERM, 5000);
+}
+
+void peer_kill(Peer *p)
+{
+    peer_reap(p, SIGKILL, 5000);
+}
+
+void qsd_start(Peer *p, const char *image, const char *sock,
+               unsigned num_queues)
+{
+    g_autofree char *blockdev = g_strdup_printf(
+        "driver=file,node-name=disk,filename=%s", image);
+    g_autofree char *export = g_strdup_printf(
+        "type=vhost-user-blk,id=exp0,node-name=disk,addr.type=unix,"
+        "addr.path=%s,writable=on,num-queues=%u", sock, num_queues);
+    const char *argv[] = { "qemu-storage-daemon", "--blockdev", blockdev,
+                           "--export", export, NULL };
+
+    peer_start(p, argv, sock);
+}
+
+char *tmpdir_new(void)
+{
+    char *dir = g_dir_make_tmp("kvmini-test-XXXXXX", NULL);
+
+    g_assert_nonnull(dir);
+    return dir;
+}
+
+void tmpdir_remove(const char *dir)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name;
+
+    while (d && (name = g_dir_read_name(d))) {
+        g_autofree char *path = g_build_filename(dir, name, NULL);
+        unlink(path);
+    }
+    rmdir(dir);
+}

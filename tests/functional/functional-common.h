@@ -32,6 +32,29 @@ void run_command(const char *const *argv, unsigned timeout_s, RunResult *r);
 void run_kvmini_guest(const char *args, unsigned timeout_s, RunResult *r);
 void run_result_clear(RunResult *r);
 
+/* A peer program running in the background (qemu-storage-daemon, ...). */
+typedef struct Peer {
+    GPid pid;
+    char *log_path;     /* its stdout+stderr */
+} Peer;
+
+/* Start argv; wait up to 10 s for wait_path to exist (a socket it
+ * creates).  Fails the test if it dies or the path never appears. */
+void peer_start(Peer *p, const char *const *argv, const char *wait_path);
+/* SIGTERM (then SIGKILL after 5 s), reap, print its log on failure. */
+void peer_stop(Peer *p);
+/* SIGKILL now, reap (simulates a crashed backend). */
+void peer_kill(Peer *p);
+
+/* qemu-storage-daemon exporting image as vhost-user-blk on sock. */
+void qsd_start(Peer *p, const char *image, const char *sock,
+               unsigned num_queues);
+
+/* A private temporary directory, removed with its files by
+ * tmpdir_remove(). */
+char *tmpdir_new(void);
+void tmpdir_remove(const char *dir);
+
 /* Number of lines of text starting with prefix. */
 unsigned count_lines_with_prefix(const char *text, const char *prefix);
 

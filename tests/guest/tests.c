@@ -11,12 +11,16 @@ int test_hello(void);
 int test_irq(void);
 int test_fault(void);
 int test_unassigned(void);
+int test_blk(void);
+int test_blk_bench(void);
 
 static const struct guest_test tests[] = {
     { "hello", test_hello },
     { "irq", test_irq },
     { "fault", test_fault },
     { "unassigned", test_unassigned },
+    { "blk", test_blk },
+    { "blk-bench", test_blk_bench },
 };
 
 static const char *current = "?";

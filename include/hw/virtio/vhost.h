@@ -8,13 +8,17 @@
  * drives.
  *
  * Memory listener: `begin` starts a fresh region list; `region_add` and
- * `region_nop` keep the RAM sections the backend accepts
+ * `region_nop` keep the writable RAM sections the backend accepts
  * (mem_section_filter) and merge a section into the previous region when
  * both are contiguous in guest-physical and host-virtual space and
- * can_merge agrees; `commit` compares the list with the table in force and
- * only if it changed checks it against memslots_limit, sends it
- * (set_mem_table) and re-verifies that every started ring still lies
- * inside one region.
+ * can_merge agrees (without can_merge: same fd, contiguous offsets);
+ * `commit` compares the list with the table in force and only if it
+ * changed, and only while the device is started, checks it against
+ * memslots_limit, sends it (set_mem_table) and re-verifies that every
+ * started ring still lies inside one region (a ring that moved host-side
+ * gets its address re-sent; one that left is reported and marked
+ * `unmapped`).  Implemented in hw/virtio/vhost-mem.c; the dirty log in
+ * hw/virtio/vhost-log.c.
  *
  * Life cycle (device side):
  *   vhost_dev_init → [connected] → vhost_dev_enable_notifiers →
@@ -32,8 +36,19 @@
 #define VHOST_LOG_BITS   64          /* bits per log chunk */
 #define VHOST_LOG_CHUNK  (VHOST_LOG_PAGE * VHOST_LOG_BITS)
 
+/* Terminates the feature-bit lists of vhost_get_features and
+ * vhost_ack_features. */
+#ifndef VHOST_INVALID_FEATURE_BIT
+#define VHOST_INVALID_FEATURE_BIT 0xff
+#endif
+
+/* Listener priority: after KVM (10), so KVM slots exist before a backend
+ * is told about the memory. */
+#define VHOST_LISTENER_PRIORITY 20
+
 /* The dirty log: one bit per 4 KiB guest-physical page, in 64-bit chunks,
- * in shared memory when the backend requires it. */
+ * in shared memory when the backend requires it.  Bit b of chunk c is the
+ * page at (c * 64 + b) * 4 KiB; backends set bits with atomic OR. */
 struct vhost_log {
     uint64_t size;              /* number of 64-bit chunks */
     uint64_t *log;
@@ -55,6 +70,11 @@ struct vhost_virtqueue {
     EventNotifier masked_notifier;
     bool masked;
     bool started;
+    /* A memory change moved a started ring out of the table: an error
+     * was reported and the backend keeps the old addresses until a later
+     * change brings the ring back (its address is re-sent then) or the
+     * device is restarted (start re-verifies). */
+    bool unmapped;
 };
 
 /* The device's hook for backend-initiated config changes. */
@@ -75,6 +95,8 @@ struct vhost_dev {
     unsigned n_regions;
     bool mem_changed;           /* table sent at least once since start */
     uint64_t mem_table_sends;   /* counter: how many tables were sent */
+    /* Tables are collected on every commit but sent only while started
+     * (and once by vhost_dev_start), and only when they changed. */
 
     struct vhost_virtqueue *vqs;
     unsigned nvqs;
@@ -99,24 +121,40 @@ struct vhost_dev {
     const VhostDevConfigOps *config_ops;
 };
 
-/* Connect dev to a backend and negotiate features; registers the memory
- * listener on as (the guest's memory).  nvqs/vq_index set by the caller
- * beforehand. */
+/* Connect dev to a backend (backend_init, set_owner, get_features into
+ * dev->features) and register the memory listener on as (the guest's
+ * memory; NULL: none).  nvqs/vq_index set by the caller beforehand.
+ * Fails if the current memory needs more regions than memslots_limit.
+ * On failure dev is cleaned up already; errp names dev->id. */
 bool vhost_dev_init(struct vhost_dev *dev, void *opaque,
                     const VhostOps *ops, AddressSpace *as, Error **errp);
-/* Undo init; safe twice and after a failed init. */
+/* Undo init; safe twice and after a failed init.  Keeps the fields the
+ * caller set (nvqs, vq_index, vq_index_end, id, config_ops, acked and
+ * backend features) so init can run again.  Sends nothing to the
+ * backend, even if dev is still started (stop it first). */
 void vhost_dev_cleanup(struct vhost_dev *dev);
 
-/* Kick path: bind each queue's host notifier as ioeventfd. */
+/* Kick path: bind the host notifier of queues [vq_index, vq_index+nvqs)
+ * through vdev->transport, in one memory transaction on vdev->dma_as;
+ * on failure the ones bound are unbound again.  disable: the reverse. */
 bool vhost_dev_enable_notifiers(struct vhost_dev *dev, VirtIODevice *vdev,
                                 Error **errp);
 void vhost_dev_disable_notifiers(struct vhost_dev *dev, VirtIODevice *vdev);
 
-/* features, mem table, each vring (num, base, addr, kick, call), enable,
- * status.  On failure everything started is stopped again. */
+/* features (acked | backend, + LOG_ALL when logging), mem table, log base
+ * (when logging), each vring (num, base = VirtQueue.last_avail_idx, addr,
+ * kick, call: the masked notifier if masked), enable (if vrings), status
+ * (dev_start).  Queues the driver did not set up (num or desc 0) are
+ * skipped; rings must lie inside the table.  On failure everything
+ * started is stopped again and errp says "ID: queue N: ..." where it
+ * applies. */
 bool vhost_dev_start(struct vhost_dev *dev, VirtIODevice *vdev, bool vrings,
                      Error **errp);
-/* GET_VRING_BASE per ring (saved into the VirtQueue), drop notifiers. */
+/* dev_start(false), disable (if vrings), GET_VRING_BASE per ring, saved
+ * into VirtQueue.last_avail_idx and used_idx.  Never fails: errors are
+ * reported, and a ring whose base cannot be read continues from the used
+ * index in guest memory (the backend is gone; in-flight requests are
+ * resubmitted).  No-op if not started. */
 void vhost_dev_stop(struct vhost_dev *dev, VirtIODevice *vdev, bool vrings);
 
 /* Features: keep only the bits of `bits` the backend offers. */
@@ -126,13 +164,18 @@ uint64_t vhost_get_features(struct vhost_dev *dev, const int *bits,
 void vhost_ack_features(struct vhost_dev *dev, const int *bits,
                         uint64_t features);
 
-/* Mask/unmask a queue's guest notifier; pending is true if the backend
- * signalled while masked. */
+/* Mask/unmask the guest notifier of device queue n (vq_index <= n <
+ * vq_index + nvqs).  Masked, the backend signals a private eventfd;
+ * unmasking switches back and forwards a signal caught meanwhile to the
+ * guest notifier.  On a stopped device only the state is recorded (start
+ * sends the matching fd).  pending: true if the private eventfd is
+ * signalled; it only peeks (poll), unmask consumes it. */
 void vhost_virtqueue_mask(struct vhost_dev *dev, VirtIODevice *vdev,
                           unsigned n, bool mask);
 bool vhost_virtqueue_pending(struct vhost_dev *dev, unsigned n);
 
-/* Config space. */
+/* Config space: forwarded to the backend; an error if it has no config
+ * ops. */
 bool vhost_dev_get_config(struct vhost_dev *dev, uint8_t *config,
                           uint32_t len, Error **errp);
 bool vhost_dev_set_config(struct vhost_dev *dev, const uint8_t *data,
@@ -142,7 +185,11 @@ bool vhost_dev_set_config(struct vhost_dev *dev, const uint8_t *data,
 /* Backends call this when the device config changed on their side. */
 void vhost_dev_config_changed(struct vhost_dev *dev);
 
-/* Inflight region: fetch from the backend (once) and hand back on start. */
+/* Inflight region: fetch from the backend (once: a no-op if inflight is
+ * mapped already, or if the backend has no get_inflight_fd) and hand back
+ * on start (a no-op when nothing is mapped).  free: munmap and close;
+ * safe twice, needs fd = -1 when nothing was fetched.  The caller owns
+ * *inflight. */
 bool vhost_dev_get_inflight(struct vhost_dev *dev, uint16_t queue_size,
                             VhostInflight *inflight, Error **errp);
 bool vhost_dev_set_inflight(struct vhost_dev *dev,
@@ -153,17 +200,28 @@ void vhost_dev_free_inflight(VhostInflight *inflight);
 
 /* Chunks needed to cover every region of the table. */
 uint64_t vhost_get_log_size(const struct vhost_dev *dev);
-/* A log of size chunks, shared (memfd) if share. */
+/* A zeroed log of size chunks (at least one), shared (memfd with
+ * MFD_CLOEXEC, mapped MAP_SHARED) if share, else private memory.  One
+ * reference; free drops one and releases on the last (NULL-safe). */
 struct vhost_log *vhost_log_alloc(uint64_t size, bool share, Error **errp);
 void vhost_log_free(struct vhost_log *log);
-/* Walk [start_chunk, end_chunk) of log: zero chunks are skipped with a
- * plain read, non-zero ones fetched-and-cleared atomically; for every set
- * bit mark(page_address, opaque) is called.  Returns pages found. */
+/* Walk pages [first_page, first_page + npages) of log (clipped to its
+ * size): zero chunks are skipped with a plain read, non-zero ones
+ * fetched-and-cleared atomically (at the range edges only the bits inside
+ * the range); for every set bit mark(page * 4 KiB, opaque) is called.
+ * Returns pages found.  log may be NULL. */
 uint64_t vhost_log_sync_range(struct vhost_log *log, uint64_t first_page,
                               uint64_t npages,
                               void (*mark)(uint64_t gpa, void *opaque),
                               void *opaque);
-/* Start/stop logging on a started device (LOG_ALL + vring log flag). */
+/* Start/stop logging.  On a started device: enable allocates a log of
+ * vhost_get_log_size() chunks (shared if ops->requires_shm_log), sends it
+ * (set_log_base), sets LOG_ALL and re-sends each started ring's address
+ * with VHOST_VRING_F_LOG and log_guest_addr = the used ring; disable
+ * re-sends without them and frees the log.  On a stopped device only
+ * log_enabled changes (start sets the log up).  Enabling fails with the
+ * reason if ops->log_blocker gives one.  The log is kept across stop while
+ * enabled and grows with memory (new log sent, old bits carried over). */
 bool vhost_dev_set_log(struct vhost_dev *dev, bool enable, Error **errp);
 
 #endif

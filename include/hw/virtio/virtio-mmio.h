@@ -60,9 +60,10 @@ typedef struct VirtIOMMIOProxy {
     uint32_t host_features_sel;
     uint32_t guest_features_sel;
     uint32_t queue_sel;
+    uint32_t shm_sel;               /* SHMSel (no regions: reads say none) */
     uint64_t guest_features;        /* being written, applied on FEATURES_OK */
     bool irqfd_mode;                /* guest notifiers bound as irqfds */
-    int irq_level;
+    int irq_level;                  /* unused: interrupts are edge pulses */
 } VirtIOMMIOProxy;
 
 /* Take a free slot and map the device's registers there. */

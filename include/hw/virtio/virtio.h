@@ -73,11 +73,19 @@ typedef struct VirtioDeviceClass {
 
 /* What the vhost core and devices need from the transport. */
 typedef struct VirtioTransportOps {
-    /* Route queue n's host notifier as an ioeventfd on QueueNotify. */
+    /* Route queue n's host notifier as an ioeventfd on QueueNotify.
+     * assign creates vq->host_notifier if it has no fd yet; unassign
+     * removes the ioeventfd but keeps the fd open (it may still be in a
+     * listener update inside an open memory transaction, or held by the
+     * backend), and hands a kick that arrived meanwhile to vq->handler.
+     * The fd is closed by the transport's unplug or virtio_cleanup().
+     * Idempotent per queue. */
     bool (*set_host_notifier)(VirtIODevice *vdev, unsigned n, bool assign,
                               Error **errp);
     /* Bind (or unbind) the guest notifiers of queues [0, nvqs) to the
-     * device's interrupt line as irqfds. */
+     * device's interrupt line as irqfds.  Same ownership as above: created
+     * on first assign, kept open on unassign.  On failure the queues this
+     * call bound are unbound again. */
     bool (*set_guest_notifiers)(VirtIODevice *vdev, unsigned nvqs,
                                 bool assign, Error **errp);
     /* Raise the interrupt for used buffers / a config change (VMM side). */
@@ -112,12 +120,19 @@ struct VirtIODevice {
 void virtio_init(VirtIODevice *vdev, const VirtioDeviceClass *cls,
                  MachineState *ms, const char *id, unsigned nvqs,
                  uint16_t queue_size, uint32_t config_len);
-/* Free what virtio_init allocated; safe twice and on a zeroed device. */
+/* Free what virtio_init allocated and close the queues' notifiers (any
+ * still bound are unbound through the transport first); safe twice and on
+ * a zeroed device.  id == NULL in virtio_init uses cls->name. */
 void virtio_cleanup(VirtIODevice *vdev);
 
-/* Driver reset: status 0, features and queues cleared, notifiers kept. */
+/* Driver reset: if the status was non-zero the device first sees
+ * cls->set_status(0) (stop the backend), then cls->reset; status,
+ * features, ISR, the broken state and the queues' programming are cleared.
+ * Notifiers (and their bindings) are kept. */
 void virtio_reset(VirtIODevice *vdev);
-/* Apply a status write (the transport validates FEATURES_OK first). */
+/* Apply a status write (the transport validates FEATURES_OK first).
+ * NEEDS_RESET is the device's bit: dropped from the value written, kept
+ * while broken.  cls->set_status is called whenever the value changes. */
 void virtio_set_status(VirtIODevice *vdev, uint8_t status);
 bool virtio_device_started(const VirtIODevice *vdev);
 static inline bool virtio_has_feature(uint64_t features, unsigned bit)
@@ -125,11 +140,28 @@ static inline bool virtio_has_feature(uint64_t features, unsigned bit)
     return (features >> bit) & 1;
 }
 
-/* Mark the device broken (NEEDS_RESET) and log a guest error. */
+/* Offered features: cls->get_features plus VIRTIO_F_VERSION_1 (always
+ * offered; kvmini is modern-only).  Also refreshes vdev->host_features. */
+uint64_t virtio_host_features(VirtIODevice *vdev);
+/* Feature negotiation at FEATURES_OK: features must be a subset of
+ * virtio_host_features(), include VIRTIO_F_VERSION_1, and be accepted by
+ * cls->set_features.  On success vdev->guest_features = features; on
+ * failure errp says why and nothing changes (the transport then leaves
+ * FEATURES_OK clear for the driver to read back). */
+bool virtio_set_features(VirtIODevice *vdev, uint64_t features, Error **errp);
+
+/* Mark the device broken (NEEDS_RESET) and log a guest error naming the
+ * device.  If DRIVER_OK is set the driver also gets a config change
+ * interrupt (virtio 1.x §2.1.2).  Only a reset (status 0) clears it;
+ * until then the transport ignores queue and status writes. */
 void virtio_error(VirtIODevice *vdev, const char *fmt, ...)
     G_GNUC_PRINTF(2, 3);
-/* The config changed on the device side: bump the generation, interrupt. */
+/* The config changed on the device side: bump the generation and, once
+ * DRIVER_OK is set, raise the config-change interrupt. */
 void virtio_notify_config(VirtIODevice *vdev);
+/* VMM-side queue processing put buffers in vq's used ring: raise the
+ * used-buffer interrupt through the transport (no-op when unplugged). */
+void virtio_notify(VirtIODevice *vdev, VirtQueue *vq);
 
 /* Check queue n's programming (size, addresses inside RAM). */
 bool virtio_queue_valid(VirtIODevice *vdev, unsigned n, Error **errp);

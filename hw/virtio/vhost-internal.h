@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private glue between the parts of the generic vhost core:
+ * hw/virtio/vhost.c (init, notifiers, vring life cycle, masking, features,
+ * config, inflight), hw/virtio/vhost-mem.c (memory listener and table) and
+ * hw/virtio/vhost-log.c (the dirty log).  Nothing else includes it.
+ */
+#ifndef HW_VIRTIO_VHOST_INTERNAL_H
+#define HW_VIRTIO_VHOST_INTERNAL_H
+
+#include "hw/virtio/vhost.h"
+
+/* The name used in messages: the device id, else the backend name. */
+const char *vhost_dev_name(const struct vhost_dev *dev);
+
+/* --- vhost-mem.c --- */
+
+/* Register dev's memory listener on as (collects dev->regions). */
+void vhost_listener_register(struct vhost_dev *dev, AddressSpace *as);
+/* Free the table being collected between begin and commit. */
+void vhost_tmp_reset(struct vhost_dev *dev);
+/* false (errp set) if dev->regions exceeds the backend's slot limit. */
+bool vhost_dev_check_memslots(struct vhost_dev *dev, Error **errp);
+/* Check the limit, then set_mem_table(dev->regions); counts the send. */
+bool vhost_dev_send_mem_table(struct vhost_dev *dev, Error **errp);
+/* Host addresses of vq's three rings (recorded GPAs and sizes) through
+ * dev->regions; false if one is not wholly inside a single region. */
+bool vhost_virtqueue_translate(const struct vhost_dev *dev,
+                               const struct vhost_virtqueue *vq,
+                               void **desc, void **avail, void **used);
+
+/* --- vhost.c --- */
+
+/* SET_FEATURES with acked_features | backend_features, plus
+ * VHOST_F_LOG_ALL when log is true. */
+bool vhost_dev_set_features(struct vhost_dev *dev, bool log, Error **errp);
+
+/* SET_VRING_ADDR for a started ring from its recorded guest-physical and
+ * host addresses; the VHOST_VRING_F_LOG flag and log_guest_addr (the used
+ * ring's GPA) are set when log is true. */
+bool vhost_virtqueue_set_addr(struct vhost_dev *dev,
+                              struct vhost_virtqueue *vq, bool log,
+                              Error **errp);
+
+/* --- vhost-log.c --- */
+
+/* Make dev->log cover the current memory table: a log that is missing or
+ * too small is replaced (the new one is sent with set_log_base, the old
+ * one's bits are carried over, then it is freed); when resend is true an
+ * adequate log is sent again (a (re)started backend has forgotten it). */
+bool vhost_dev_log_prepare(struct vhost_dev *dev, bool resend, Error **errp);
+
+/* Drop dev->log (logging disabled or device cleaned up). */
+void vhost_dev_log_drop(struct vhost_dev *dev);
+
+#endif

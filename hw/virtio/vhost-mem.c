@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vhost core's view of guest memory: a MemoryListener collects the
+ * writable RAM sections the backend accepts into a table of
+ * VhostMemoryRegions, merging neighbours that are contiguous in
+ * guest-physical and host-virtual space when the backend allows it, and on
+ * commit sends the table if it changed while the device runs.  Also
+ * translates ring addresses through the table (the backend can only reach
+ * what the table covers).
+ *
+ * Policy: every commit collects the table into dev->regions; it is sent only
+ * while the device is started (vhost_dev_start sends it once more), and only
+ * when it differs from the previous one.  A table over the backend's slot
+ * limit is reported and not sent.
+ */
+#include "hw/virtio/vhost.h"
+
+#include <inttypes.h>
+#include <limits.h>
+
+#include "qemu/compiler.h"
+#include "vhost-internal.h"
+
+static struct vhost_dev *listener_dev(MemoryListener *l)
+{
+    return container_of(l, struct vhost_dev, memory_listener);
+}
+
+void vhost_tmp_reset(struct vhost_dev *dev)
+{
+    g_free(dev->tmp_regions);
+    dev->tmp_regions = NULL;
+    dev->n_tmp_regions = 0;
+}
+
+static void vhost_begin(MemoryListener *l)
+{
+    vhost_tmp_reset(listener_dev(l));
+}
+
+/* Without a backend policy two neighbours merge only if the result still
+ * describes one mapping of one fd. */
+static bool vhost_can_merge(struct vhost_dev *dev, const VhostMemoryRegion *a,
+                            const VhostMemoryRegion *b)
+{
+    if (a->guest_phys_addr + a->memory_size != b->guest_phys_addr ||
+        a->userspace_addr + a->memory_size != b->userspace_addr) {
+        return false;
+    }
+    if (dev->vhost_ops->can_merge) {
+        return dev->vhost_ops->can_merge(dev, a, b);
+    }
+    return a->fd == b->fd &&
+           (a->fd < 0 || a->mmap_offset + a->memory_size == b->mmap_offset);
+}
+
+static void vhost_region_addnop(MemoryListener *l, MemoryRegionSection *s)
+{
+    struct vhost_dev *dev = listener_dev(l);
+    const VhostOps *ops = dev->vhost_ops;
+    MemoryRegion *mr = s->mr;
+    VhostMemoryRegion r, *prev;
+
+    /* ROM is not for a backend to write into (no ring can live there). */
+    if (!memory_region_is_ram(mr) || !mr->ram_ptr || s->readonly ||
+        mr->readonly ||
+        (ops->mem_section_filter && !ops->mem_section_filter(dev, s))) {
+        return;
+    }
+    r = (VhostMemoryRegion) {
+        .guest_phys_addr = s->offset_within_address_space,
+        .memory_size = s->size,
+        .userspace_addr = (uintptr_t)mr->ram_ptr + s->offset_within_region,
+        .mmap_offset = mr->ram_fd_offset + s->offset_within_region,
+        .fd = memory_region_get_fd(mr),
+    };
+    /* Sections arrive in address order: only the last one can merge. */
+    prev = dev->n_tmp_regions ? &dev->tmp_regions[dev->n_tmp_regions - 1]
+                              : NULL;
+    if (prev && vhost_can_merge(dev, prev, &r)) {
+        prev->memory_size += r.memory_size;
+        return;
+    }
+    dev->tmp_regions = g_renew(VhostMemoryRegion, dev->tmp_regions,
+                               dev->n_tmp_regions + 1);
+    dev->tmp_regions[dev->n_tmp_regions++] = r;
+}
+
+static bool vhost_regions_equal(const VhostMemoryRegion *a, unsigned na,
+                                const VhostMemoryRegion *b, unsigned nb)
+{
+    if (na != nb) {
+        return false;
+    }
+    for (unsigned i = 0; i < na; i++) {
+        if (a[i].guest_phys_addr != b[i].guest_phys_addr ||
+            a[i].memory_size != b[i].memory_size ||
+            a[i].userspace_addr != b[i].userspace_addr ||
+            a[i].mmap_offset != b[i].mmap_offset || a[i].fd != b[i].fd) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool vhost_dev_check_memslots(struct vhost_dev *dev, Error **errp)
+{
+    const VhostOps *ops = dev->vhost_ops;
+    unsigned limit = ops->memslots_limit ? ops->memslots_limit(dev)
+                                         : UINT_MAX;
+
+    if (dev->n_regions > limit) {
+        error_setg(errp, "guest memory needs %u regions, the backend "
+                   "accepts at most %u", dev->n_regions, limit);
+        return false;
+    }
+    return true;
+}
+
+/* Check the slot limit, then set_mem_table with dev->regions. */
+bool vhost_dev_send_mem_table(struct vhost_dev *dev, Error **errp)
+{
+    const VhostOps *ops = dev->vhost_ops;
+
+    if (!vhost_dev_check_memslots(dev, errp)) {
+        return false;
+    }
+    if (!ops->set_mem_table) {
+        return true;
+    }
+    if (!ops->set_mem_table(dev, dev->regions, dev->n_regions, errp)) {
+        return false;
+    }
+    dev->mem_table_sends++;
+    dev->mem_changed = true;
+    return true;
+}
+
+/* Host address of [gpa, gpa+len) if it lies inside one region. */
+static void *vhost_region_hva(const struct vhost_dev *dev, hwaddr gpa,
+                              hwaddr len)
+{
+    for (unsigned i = 0; i < dev->n_regions; i++) {
+        const VhostMemoryRegion *r = &dev->regions[i];
+
+        if (gpa >= r->guest_phys_addr &&
+            gpa - r->guest_phys_addr < r->memory_size &&
+            len <= r->memory_size - (gpa - r->guest_phys_addr)) {
+            return (void *)(uintptr_t)(r->userspace_addr +
+                                       (gpa - r->guest_phys_addr));
+        }
+    }
+    return NULL;
+}
+
+/* Translate the three rings of vq; false if one is not wholly inside a
+ * region.  Results go to *desc, *avail, *used. */
+bool vhost_virtqueue_translate(const struct vhost_dev *dev,
+                               const struct vhost_virtqueue *vq,
+                               void **desc, void **avail, void **used)
+{
+    *desc = vhost_region_hva(dev, vq->desc_phys, vq->desc_size);
+    *avail = vhost_region_hva(dev, vq->avail_phys, vq->avail_size);
+    *used = vhost_region_hva(dev, vq->used_phys, vq->used_size);
+    return *desc && *avail && *used;
+}
+
+/* After a table change: a started ring that left the table is reported
+ * (once) and marked; one whose host address moved, or that is back after
+ * leaving, gets its address re-sent. */
+static void vhost_verify_ring(struct vhost_dev *dev,
+                              struct vhost_virtqueue *vq)
+{
+    void *desc, *avail, *used;
+    Error *err = NULL;
+
+    if (!vhost_virtqueue_translate(dev, vq, &desc, &avail, &used)) {
+        if (!vq->unmapped) {
+            error_report("%s: queue %u: ring no longer inside guest RAM "
+                         "after a memory change", vhost_dev_name(dev),
+                         vq->index);
+        }
+        vq->unmapped = true;
+        return;
+    }
+    if (!vq->unmapped && desc == vq->desc && avail == vq->avail &&
+        used == vq->used) {
+        return;
+    }
+    vq->desc = desc;
+    vq->avail = avail;
+    vq->used = used;
+    vq->unmapped = false;
+    if (!vhost_virtqueue_set_addr(dev, vq, dev->log_enabled, &err)) {
+        error_prepend(&err, "%s: queue %u: ", vhost_dev_name(dev), vq->index);
+        error_report_err(err);
+    }
+}
+
+static void vhost_commit_started(struct vhost_dev *dev)
+{
+    Error *err = NULL;
+
+    if (!vhost_dev_send_mem_table(dev, &err)) {
+        error_prepend(&err, "%s: memory table not sent: ",
+                      vhost_dev_name(dev));
+        error_report_err(err);
+        return;
+    }
+    if (dev->log_enabled && !vhost_dev_log_prepare(dev, false, &err)) {
+        error_prepend(&err, "%s: dirty log: ", vhost_dev_name(dev));
+        error_report_err(err);
+    }
+    for (unsigned i = 0; i < dev->nvqs; i++) {
+        if (dev->vqs[i].started) {
+            vhost_verify_ring(dev, &dev->vqs[i]);
+        }
+    }
+}
+
+static void vhost_commit(MemoryListener *l)
+{
+    struct vhost_dev *dev = listener_dev(l);
+
+    if (vhost_regions_equal(dev->tmp_regions, dev->n_tmp_regions,
+                            dev->regions, dev->n_regions)) {
+        vhost_tmp_reset(dev);
+        return;
+    }
+    g_free(dev->regions);
+    dev->regions = dev->tmp_regions;
+    dev->n_regions = dev->n_tmp_regions;
+    dev->tmp_regions = NULL;
+    dev->n_tmp_regions = 0;
+    if (dev->started) {
+        vhost_commit_started(dev);
+    }
+}
+
+/* Logging is switched per device with vhost_dev_set_log (migration calls
+ * it); the global hooks only let the address space know we take part. */
+static bool vhost_log_global_start(MemoryListener *l, Error **errp)
+{
+    return true;
+}
+
+static void vhost_log_global_stop(MemoryListener *l)
+{
+}
+
+void vhost_listener_register(struct vhost_dev *dev, AddressSpace *as)
+{
+    dev->memory_listener = (MemoryListener) {
+        .begin = vhost_begin,
+        .commit = vhost_commit,
+        .region_add = vhost_region_addnop,
+        .region_nop = vhost_region_addnop,
+        .log_global_start = vhost_log_global_start,
+        .log_global_stop = vhost_log_global_stop,
+        .priority = VHOST_LISTENER_PRIORITY,
+        .name = "vhost",
+    };
+    memory_listener_register(&dev->memory_listener, as);
+    dev->listener_registered = true;
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internals of the test vhost-user backend, shared by its three files:
+ * vhost-user-test-backend.c (thread, connection, log, public accessors),
+ * vhost-user-test-backend-msg.c (one handler per request) and
+ * vhost-user-test-backend-blk.c (guest memory, rings, virtio-blk).
+ *
+ * Unless a comment says otherwise, every function declared here runs on
+ * the backend thread with b->lock held.
+ */
+#ifndef TESTS_QTEST_VHOST_USER_TEST_BACKEND_INT_H
+#define TESTS_QTEST_VHOST_USER_TEST_BACKEND_INT_H
+
+#include <glib-unix.h>
+#include <linux/virtio_blk.h>
+
+#include "vhost-user-test-backend.h"
+
+#define VUB_MAX_REGIONS     64
+#define VUB_MAX_FAULTS      16
+#define VUB_RECV_TIMEOUT_MS 5000
+
+typedef struct VubRegion {
+    VhostUserMemoryRegion r;
+    uint8_t *map;               /* mmap() of the fd */
+    size_t map_len;
+    size_t map_delta;           /* guest_phys_addr is at map + map_delta */
+} VubRegion;
+
+typedef struct VubVring {
+    Vub *b;
+    unsigned index;
+    uint16_t num;
+    uint32_t addr_flags;
+    uint64_t desc_uaddr, avail_uaddr, used_uaddr;
+    uint64_t log_guest_addr;    /* gpa of the used ring, for the log */
+    bool addr_set;
+    uint16_t last_avail;
+    uint16_t used_idx;
+    int kick_fd, call_fd, err_fd;
+    GSource *kick_src;
+    bool started;
+    bool enable_set;            /* SET_VRING_ENABLE received */
+    bool enable;                /* its value */
+    uint64_t kicks, completed, calls;
+} VubVring;
+
+typedef struct VubFault {
+    VubFaultKind kind;
+    uint32_t request;
+    uint64_t value;
+    bool once;
+} VubFault;
+
+/* A received message with its fds; handlers take the fds they keep
+ * (setting the slot to -1), the dispatcher closes the rest. */
+typedef struct VubReq {
+    VhostUserMsg msg;
+    int fds[VHOST_USER_MAX_FDS];
+    unsigned nfds;
+} VubReq;
+
+struct Vub {
+    VubOptions opts;            /* opts.path owned */
+    GMutex lock;
+    GCond cond;                 /* broadcast on any state change */
+    GMainContext *ctx;
+    GThread *thread;
+    int stopping;               /* atomic: the thread should return */
+
+    int listen_fd;
+    GSource *listen_src;
+    GSource *dial_src;
+    gint64 dial_deadline;
+    int conn_fd;
+    GSource *conn_src;
+    unsigned connections;
+    unsigned conn_msgs;         /* messages on the current connection */
+    char *last_error;
+    int backend_fd;             /* SET_BACKEND_REQ_FD, -1 if none */
+    GMutex backend_lock;        /* serialises backend channel users */
+
+    GPtrArray *log;             /* VubMsg * */
+    VubFault faults[VUB_MAX_FAULTS];
+    unsigned nfaults;
+    unsigned drop_at;
+
+    uint64_t features, protocol_features;           /* offered */
+    uint64_t acked_features, acked_protocol_features;
+    uint8_t status;
+
+    VubRegion regions[VUB_MAX_REGIONS];
+    unsigned nregions;
+    VubVring vq[VUB_MAX_QUEUES];
+
+    uint8_t *dirty_map;         /* SET_LOG_BASE mapping */
+    size_t dirty_map_len;
+    uint8_t *dirty_log;         /* one bit per 4 KiB guest page */
+    uint64_t dirty_log_size;    /* bytes */
+
+    uint8_t *disk;
+    struct virtio_blk_config config;
+    VubBlkStats stats;
+};
+
+/* vhost-user-test-backend.c */
+/* Watch fd on the backend's context; vub_unwatch() destroys and clears
+ * *src (NULL is fine).  Any thread. */
+GSource *vub_watch(Vub *b, int fd, GIOCondition cond, GUnixFDSourceFunc fn,
+                   gpointer data);
+void vub_unwatch(GSource **src);
+/* Wait (caller's thread, lock NOT held) until pred(b, arg) is true. */
+typedef bool VubPred(Vub *b, const void *arg);
+bool vub_wait_until(Vub *b, VubPred *pred, const void *arg, int timeout_ms);
+void vub_close_fd(int *fd);
+/* Record why the connection failed (kept for vub_last_error). */
+void vub_set_error(Vub *b, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* Close the connection and release everything it set up. */
+void vub_drop_connection(Vub *b, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+/* Send one message (header, payload, optional fds) on fd; false on a
+ * write error.  Any thread; no lock needed. */
+bool vub_send_msg(int fd, const VhostUserHeader *hdr, const void *payload,
+                  size_t len, const int *fds, unsigned nfds);
+
+/* vhost-user-test-backend-msg.c */
+typedef enum VubResult {
+    VUB_ACK_OK,                 /* done: ack 0 if NEED_REPLY */
+    VUB_ACK_FAIL,               /* refused: ack 1 if NEED_REPLY */
+    VUB_REPLIED,                /* the handler sent its own reply */
+    VUB_PROTOCOL_ERROR,         /* drop the connection */
+} VubResult;
+
+/* Handle one message: validate, run its handler, reply or ack. */
+void vub_dispatch(Vub *b, VubReq *req);
+/* Send a reply to req (faults applied). */
+void vub_reply(Vub *b, const VubReq *req, const void *payload,
+               uint32_t size, int fd);
+/* Forget negotiated state for a new connection. */
+void vub_session_reset(Vub *b);
+/* Map / unmap the dirty log (SET_LOG_BASE). */
+bool vub_dirty_log_set(Vub *b, int fd, uint64_t size, uint64_t offset);
+void vub_dirty_log_clear(Vub *b);
+
+/* vhost-user-test-backend-blk.c */
+void vub_blk_init(Vub *b);
+void vub_blk_cleanup(Vub *b);
+/* Map a region from fd (not consumed); false with an error set. */
+bool vub_region_add(Vub *b, const VhostUserMemoryRegion *r, int fd);
+/* Unmap the region matching r's gpa, size and uva; false if none. */
+bool vub_region_remove(Vub *b, const VhostUserMemoryRegion *r);
+void vub_regions_clear(Vub *b);
+/* Host pointer for [addr, addr+len) if it lies in one region, else NULL. */
+void *vub_gpa_to_hva(Vub *b, uint64_t gpa, uint64_t len);
+void *vub_uva_to_hva(Vub *b, uint64_t uva, uint64_t len);
+
+void vub_vrings_init(Vub *b);
+/* Stop ring: remove the kick watch, close kick/call/err fds. */
+void vub_vring_stop(VubVring *vq);
+/* Stop and forget everything about every ring. */
+void vub_vrings_reset(Vub *b);
+/* Take kick fd (-1: polling mode) and start the ring. */
+void vub_vring_set_kick(VubVring *vq, int fd);
+/* Read the used index from the ring after SET_VRING_ADDR. */
+void vub_vring_sync_used(VubVring *vq);
+bool vub_vring_enabled(const VubVring *vq);
+/* Serve every new avail entry if the ring runs. */
+void vub_vring_process(VubVring *vq);
+
+#endif

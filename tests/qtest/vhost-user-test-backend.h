@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A vhost-user backend for tests: a virtio-blk device over an in-memory
+ * disk that runs on its own thread (with its own GMainContext) inside the
+ * test process, records every message it receives and can be told to
+ * misbehave.
+ *
+ * It listens on a unix socket path and accepts one frontend at a time
+ * (server mode, the default), or dials the path (client mode).  Guest
+ * memory comes from SET_MEM_TABLE / ADD_MEM_REG (each region mmap()ed
+ * from its fd), rings from SET_VRING_*; on each kick the avail ring is
+ * walked and VIRTIO_BLK_T_IN/OUT/FLUSH/GET_ID requests are served from
+ * and to the disk, then the call eventfd is signalled.  The wire format is
+ * include/hw/virtio/vhost-user-proto.h, shared with kvmini.
+ *
+ * Threading: every function here may be called from any thread; state is
+ * guarded by one mutex that the backend thread holds while it handles a
+ * message or a kick.  The vub_wait_*() functions block the caller (not
+ * the backend) up to a timeout and return false if it expired.
+ */
+#ifndef TESTS_QTEST_VHOST_USER_TEST_BACKEND_H
+#define TESTS_QTEST_VHOST_USER_TEST_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "hw/virtio/vhost-user-proto.h"
+
+typedef struct Vub Vub;
+
+#define VUB_BIT(n) (1ULL << (n))
+
+/* VERSION_1, SEG_MAX, BLK_SIZE, FLUSH, CONFIG_WCE, MQ, LOG_ALL,
+ * PROTOCOL_FEATURES */
+#define VUB_DEFAULT_FEATURES \
+    (VUB_BIT(32) | VUB_BIT(2) | VUB_BIT(6) | VUB_BIT(9) | VUB_BIT(11) | \
+     VUB_BIT(12) | VUB_BIT(VHOST_USER_F_LOG_ALL) | \
+     VUB_BIT(VHOST_USER_F_PROTOCOL_FEATURES))
+
+#define VUB_DEFAULT_PROTOCOL_FEATURES \
+    (VUB_BIT(VHOST_USER_PROTOCOL_F_MQ) | \
+     VUB_BIT(VHOST_USER_PROTOCOL_F_LOG_SHMFD) | \
+     VUB_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) | \
+     VUB_BIT(VHOST_USER_PROTOCOL_F_BACKEND_REQ) | \
+     VUB_BIT(VHOST_USER_PROTOCOL_F_CONFIG) | \
+     VUB_BIT(VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD) | \
+     VUB_BIT(VHOST_USER_PROTOCOL_F_RESET_DEVICE) | \
+     VUB_BIT(VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) | \
+     VUB_BIT(VHOST_USER_PROTOCOL_F_STATUS))
+
+#define VUB_MAX_QUEUES  16
+#define VUB_SEG_MAX     126         /* data segments per request */
+#define VUB_SERIAL      "vub-test-disk"
+
+typedef struct VubOptions {
+    const char *path;           /* unix socket path (copied) */
+    bool client;                /* dial path instead of listening on it */
+    bool redial;                /* client: dial again after a disconnect */
+    int connect_timeout_ms;     /* client: give up dialing after this */
+    uint64_t disk_size;         /* bytes, a multiple of 512 */
+    unsigned num_queues;        /* GET_QUEUE_NUM and config num_queues */
+    uint64_t features;          /* offered by GET_FEATURES */
+    uint64_t protocol_features; /* offered by GET_PROTOCOL_FEATURES */
+    uint64_t max_mem_slots;     /* GET_MAX_MEM_SLOTS */
+} VubOptions;
+
+/* Fill o with the defaults: server mode on path, 64 MiB disk, one queue,
+ * VUB_DEFAULT_FEATURES / VUB_DEFAULT_PROTOCOL_FEATURES, 32 slots, 30 s
+ * dial timeout. */
+void vub_options_init(VubOptions *o, const char *path);
+
+/* Create the backend and start its thread: in server mode the socket is
+ * listening when this returns (an existing file at path is replaced); in
+ * client mode the thread dials path every 10 ms until it connects or the
+ * timeout expires.  Fails the test (g_error) if the socket cannot be
+ * created.  Free with vub_free(). */
+Vub *vub_new(const VubOptions *o);
+/* Shorthand: server mode on path with the defaults. */
+Vub *vub_new_server(const char *path);
+/* Stop the thread, close every fd, unmap guest memory, unlink the socket
+ * path (server mode) and free b.  NULL is ignored. */
+void vub_free(Vub *b);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Vub, vub_free)
+
+/* --- the message log ------------------------------------------------------ */
+
+/* One message received from the frontend. */
+typedef struct VubMsg {
+    uint32_t request;
+    uint32_t flags;
+    uint32_t size;              /* as in the header */
+    uint8_t *payload;           /* size bytes (NULL if 0) */
+    unsigned nfds;              /* fds that came with it */
+    unsigned conn;              /* connection number, from 1 */
+} VubMsg;
+
+void vub_msg_free(VubMsg *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(VubMsg, vub_msg_free)
+
+/* Messages logged so far (over all connections). */
+unsigned vub_log_len(Vub *b);
+/* A copy of log entry i, or NULL if out of range.  Caller frees. */
+VubMsg *vub_log_get(Vub *b, unsigned i);
+/* A copy of the nth message with this request (0 = first; -1 = last),
+ * or NULL.  Caller frees. */
+VubMsg *vub_find(Vub *b, uint32_t request, int nth);
+/* How many messages with this request were received. */
+unsigned vub_count(Vub *b, uint32_t request);
+/* Request names of the whole log, space separated ("GET_FEATURES
+ * SET_OWNER ..."), from entry `from` on.  Caller frees. */
+char *vub_log_string(Vub *b, unsigned from);
+/* Forget every logged message (counts restart from zero). */
+void vub_log_clear(Vub *b);
+
+/* Wait until at least n messages with this request were logged. */
+bool vub_wait_for_count(Vub *b, uint32_t request, unsigned n,
+                        int timeout_ms);
+/* Wait until one message with this request was logged. */
+bool vub_wait_for_request(Vub *b, uint32_t request, int timeout_ms);
+
+/* --- connection ----------------------------------------------------------- */
+
+bool vub_connected(Vub *b);
+/* Connections made so far (accepted or dialed). */
+unsigned vub_connections(Vub *b);
+/* Wait until at least n connections were made / none is up. */
+bool vub_wait_connections(Vub *b, unsigned n, int timeout_ms);
+bool vub_wait_disconnected(Vub *b, int timeout_ms);
+/* Drop the current connection as if the backend had crashed. */
+void vub_disconnect(Vub *b);
+/* Why the last connection ended or was refused ("EOF", "message 7
+ * dropped on purpose", "payload of 9999 bytes too large", ...); caller
+ * frees; NULL if none. */
+char *vub_last_error(Vub *b);
+
+/* --- negotiated state ----------------------------------------------------- */
+
+uint64_t vub_acked_features(Vub *b);
+uint64_t vub_acked_protocol_features(Vub *b);
+/* Last SET_STATUS value. */
+uint8_t vub_status(Vub *b);
+/* What GET_FEATURES / GET_PROTOCOL_FEATURES offer from now on. */
+void vub_set_features(Vub *b, uint64_t features);
+void vub_set_protocol_features(Vub *b, uint64_t features);
+/* Change the capacity in config space (for CONFIG_CHANGE_MSG tests). */
+void vub_set_capacity(Vub *b, uint64_t sectors);
+
+/* --- memory and rings ----------------------------------------------------- */
+
+/* Copy up to max regions of the current memory table to out (may be
+ * NULL); returns the number of regions. */
+unsigned vub_mem_regions(Vub *b, VhostUserMemoryRegion *out, unsigned max);
+/* Read / write guest memory through the backend's own mappings.  False
+ * if [gpa, gpa+len) is not inside one mapped region. */
+bool vub_read_guest(Vub *b, uint64_t gpa, void *buf, size_t len);
+bool vub_write_guest(Vub *b, uint64_t gpa, const void *buf, size_t len);
+
+typedef struct VubVringInfo {
+    uint16_t num;
+    uint16_t last_avail;        /* next avail entry the backend reads */
+    uint16_t used_idx;          /* next used entry the backend writes */
+    bool addr_set;
+    bool started;               /* kick fd received, not stopped */
+    bool enabled;               /* effective (see SET_VRING_ENABLE) */
+    bool has_kick, has_call;
+    uint64_t kicks;             /* kick eventfd reads */
+    uint64_t completed;         /* requests put in the used ring */
+    uint64_t calls;             /* call eventfd writes */
+} VubVringInfo;
+
+/* State of ring idx (zeroed if idx is out of range). */
+VubVringInfo vub_vring_info(Vub *b, unsigned idx);
+/* Wait until ring idx is started and enabled (the frontend's start
+ * sequence for it is over). */
+bool vub_wait_vring_running(Vub *b, unsigned idx, int timeout_ms);
+/* Wait until ring idx has completed at least n requests. */
+bool vub_wait_completed(Vub *b, unsigned idx, uint64_t n, int timeout_ms);
+
+/* --- the disk ------------------------------------------------------------- */
+
+typedef struct VubBlkStats {
+    uint64_t reads, writes, flushes, get_ids;
+    uint64_t ioerr;             /* out of range, bad chain */
+    uint64_t unsupported;       /* unknown request type */
+    uint64_t bytes_read, bytes_written;
+} VubBlkStats;
+
+uint64_t vub_disk_size(Vub *b);
+/* Direct access to the disk contents; the range must be inside it. */
+void vub_disk_read(Vub *b, uint64_t offset, void *buf, size_t len);
+void vub_disk_write(Vub *b, uint64_t offset, const void *buf, size_t len);
+VubBlkStats vub_blk_stats(Vub *b);
+
+/* --- misbehaviour --------------------------------------------------------- */
+
+typedef enum VubFaultKind {
+    VUB_FAULT_REPLY_SIZE = 1,   /* header size = value; value bytes sent
+                                 * (the real payload, zero padded) */
+    VUB_FAULT_REPLY_REQUEST,    /* header request = value */
+    VUB_FAULT_REPLY_FLAGS,      /* header flags = value */
+    VUB_FAULT_REPLY_FD,         /* an eventfd rides along with the reply */
+    VUB_FAULT_NO_REPLY,         /* the reply (or ack) is never sent */
+    VUB_FAULT_ACK_STATUS,       /* REPLY_ACK carries status = value */
+} VubFaultKind;
+
+#define VUB_ANY_REQUEST UINT32_MAX
+
+/* Spoil the replies to `request` (or VUB_ANY_REQUEST); with once, only
+ * the next one.  Several faults may be active. */
+void vub_add_fault(Vub *b, VubFaultKind kind, uint32_t request,
+                   uint64_t value, bool once);
+void vub_clear_faults(Vub *b);
+/* Close the connection when the nth message (from 1) of the current or
+ * next connection arrives, without handling it.  One-shot; 0 cancels. */
+void vub_drop_at(Vub *b, unsigned n);
+
+/* --- the backend channel (SET_BACKEND_REQ_FD) ----------------------------- */
+
+/* Send a backend -> frontend request with payload (size bytes) and an
+ * optional fd (-1: none; it is duplicated, the caller keeps it).  With
+ * need_reply the frontend's u64 reply is read (up to timeout_ms) into
+ * *status.  False if there is no channel or it failed. */
+bool vub_backend_send(Vub *b, uint32_t request, const void *payload,
+                      uint32_t size, int fd, bool need_reply,
+                      uint64_t *status, int timeout_ms);
+bool vub_send_config_change(Vub *b, bool need_reply, uint64_t *status);
+/* VRING_HOST_NOTIFIER_MSG for ring idx: with_fd passes a one-page memfd
+ * (size 4096, offset 0), else the NOFD bit. */
+bool vub_send_host_notifier(Vub *b, unsigned idx, bool with_fd,
+                            bool need_reply, uint64_t *status);
+bool vub_send_iotlb(Vub *b, const VhostUserIotlb *msg, bool need_reply,
+                    uint64_t *status);
+/* True once the frontend gave a backend channel. */
+bool vub_has_backend_channel(Vub *b);
+
+#endif
