@@ -285,7 +285,7 @@ static bool vub_connect(VHostUserBlk *s, Error **errp)
     s->dev.nvqs = s->num_queues;
     s->dev.vq_index = 0;
     s->dev.vq_index_end = s->num_queues;
-    s->dev.id = s->id;
+    s->dev.id = s->label;
     s->dev.config_ops = &vub_config_ops;
     if (!vhost_user_init(&s->vhost_user, s->chr, s->label, errp) ||
         !vhost_dev_init(&s->dev, &s->vhost_user, &vhost_user_ops,

@@ -11,6 +11,7 @@
  * log in vhost-log.c.
  */
 #include "hw/virtio/vhost.h"
+#include "qemu/log.h"
 
 #include <assert.h>
 #include <endian.h>
@@ -301,6 +302,36 @@ static bool vhost_virtqueue_set_fds(struct vhost_dev *dev,
 
 /* NUM, BASE, ADDR, KICK, CALL for one ring.  A queue the driver did not
  * set up (size or descriptor address 0) is left alone. */
+/* Stop never fails.  Its errors mostly mean the backend is already gone,
+ * which the device reports once ("backend disconnected"), and a backend
+ * that breaks the protocol is disconnected with the reason logged by its
+ * VhostOps; so the details go to -d vhost only. */
+static void vhost_stop_error(struct vhost_dev *dev, Error *err,
+                             const char *what)
+{
+    qemu_log_mask(LOG_VHOST, "vhost: %s: %s: %s\n", vhost_dev_name(dev),
+                  what, error_get_pretty(err));
+    error_free(err);
+}
+
+/* Buffers the guest queued while no backend ran the ring (backend
+ * restart, incoming migration) were kicked when nobody listened: kick
+ * once more so the backend looks at them. */
+static void vhost_virtqueue_kick_pending(struct vhost_virtqueue *vq,
+                                         VirtQueue *q)
+{
+    const struct vring_avail *avail = vq->avail;
+    uint16_t idx;
+
+    if (!avail) {
+        return;
+    }
+    idx = le16toh(__atomic_load_n(&avail->idx, __ATOMIC_ACQUIRE));
+    if (idx != q->last_avail_idx) {
+        event_notifier_set(&q->host_notifier);
+    }
+}
+
 static bool vhost_virtqueue_start(struct vhost_dev *dev, VirtIODevice *vdev,
                                   struct vhost_virtqueue *vq, Error **errp)
 {
@@ -321,6 +352,7 @@ static bool vhost_virtqueue_start(struct vhost_dev *dev, VirtIODevice *vdev,
         return false;
     }
     vq->started = true;
+    vhost_virtqueue_kick_pending(vq, q);
     return true;
 }
 
@@ -356,9 +388,7 @@ static void vhost_virtqueue_stop(struct vhost_dev *dev, VirtIODevice *vdev,
         q->used_idx = s.num;
     } else {
         if (err) {
-            error_prepend(&err, "%s: queue %u: ", vhost_dev_name(dev),
-                          vq->index);
-            error_report_err(err);
+            vhost_stop_error(dev, err, "GET_VRING_BASE");
         }
         q->used_idx = vhost_virtqueue_used_idx(vq, q);
         q->last_avail_idx = q->used_idx;
@@ -448,14 +478,12 @@ void vhost_dev_stop(struct vhost_dev *dev, VirtIODevice *vdev, bool vrings)
         return;
     }
     if (ops->dev_start && !ops->dev_start(dev, false, &err)) {
-        error_prepend(&err, "%s: ", vhost_dev_name(dev));
-        error_report_err(err);
+        vhost_stop_error(dev, err, "status");
         err = NULL;
     }
     if (vrings && ops->set_vring_enable &&
         !ops->set_vring_enable(dev, false, &err)) {
-        error_prepend(&err, "%s: ", vhost_dev_name(dev));
-        error_report_err(err);
+        vhost_stop_error(dev, err, "disable rings");
     }
     vhost_dev_stop_vqs(dev, vdev, dev->nvqs);
     dev->started = false;

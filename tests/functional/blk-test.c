@@ -141,6 +141,45 @@ static void test_kvmini_qsd_multiqueue(void)
     blk_teardown(&f);
 }
 
+/* The backend crashes in the middle of the guest's I/O and comes back:
+ * kvmini reconnects, restarts the rings from the saved state, the
+ * requests that were in flight are processed again, every sector
+ * verifies. */
+static void test_kvmini_qsd_backend_restart(void)
+{
+    BlkFixture f = { 0 };
+    RunResult r = { 0 };
+    Peer vm = { 0 };
+
+    if (!blk_setup(&f, 1)) {
+        return;
+    }
+    g_autofree char *chardev = g_strdup_printf(
+        "socket,id=c0,path=%s,reconnect=1", f.sock);
+    const char *argv[] = {
+        kvmini_binary(), "-m", "256M", "-kernel", guest_elf(),
+        "-serial", "stdio", "-chardev", chardev,
+        "-device", "vhost-user-blk,chardev=c0,id=disk0", "-append",
+        "test=blk blk_sectors=6000 blk_timeout_ms=30000", NULL };
+
+    peer_start(&vm, argv, NULL);
+    g_assert_true(peer_wait_output(&vm, "blk: queues 1", 30));
+    g_usleep(500 * 1000);
+    peer_kill(&f.qsd);
+    g_assert_true(peer_wait_output(&vm, "backend disconnected", 10));
+    unlink(f.sock);
+    qsd_start(&f.qsd, f.image, f.sock, 1);
+    peer_wait_exit(&vm, TIMEOUT, &r);
+    g_assert_nonnull(strstr(r.out, "kvmini: vhost-user-blk 'disk0': "
+                                   "backend disconnected"));
+    g_assert_nonnull(strstr(r.out, "blk: wrote 6000 sectors, read 6000 "
+                                   "sectors, 0 mismatches"));
+    g_assert_nonnull(strstr(r.out, "test blk: PASS"));
+    g_assert_cmpint(r.status, ==, 0);
+    run_result_clear(&r);
+    blk_teardown(&f);
+}
+
 static void test_qemu_qsd(void)
 {
     BlkFixture f = { 0 };
@@ -214,6 +253,8 @@ int main(int argc, char **argv)
     g_test_add_func("/blk/qsd/kvmini", test_kvmini_qsd);
     g_test_add_func("/blk/qsd/persist", test_kvmini_qsd_persist);
     g_test_add_func("/blk/qsd/multiqueue", test_kvmini_qsd_multiqueue);
+    g_test_add_func("/blk/qsd/backend-restart",
+                    test_kvmini_qsd_backend_restart);
     g_test_add_func("/blk/qsd/qemu", test_qemu_qsd);
     g_test_add_func("/blk/bad-input", test_bad_input);
     return g_test_run();

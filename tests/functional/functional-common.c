@@ -202,7 +202,7 @@ void peer_start(Peer *p, const char *const *argv, const char *wait_path)
                                          NULL, NULL, &p->pid, -1, fd, fd,
                                          &err));
     close(fd);
-    if (!wait_for_path(wait_path, p->pid, 10000)) {
+    if (wait_path && !wait_for_path(wait_path, p->pid, 10000)) {
         g_autofree char *log = NULL;
         g_file_get_contents(p->log_path, &log, NULL, NULL);
         g_error("%s did not create %s:\n%s", argv[0], wait_path,
@@ -280,4 +280,44 @@ void tmpdir_remove(const char *dir)
         unlink(path);
     }
     rmdir(dir);
+}
+
+void peer_wait_exit(Peer *p, unsigned timeout_s, RunResult *r)
+{
+    int status = 0;
+    unsigned waited = 0;
+
+    while (waitpid(p->pid, &status, WNOHANG) == 0) {
+        if (waited >= timeout_s * 1000) {
+            r->timed_out = true;
+            kill(p->pid, SIGKILL);
+            waitpid(p->pid, &status, 0);
+            break;
+        }
+        g_usleep(10000);
+        waited += 10;
+    }
+    r->status = WIFEXITED(status) ? WEXITSTATUS(status)
+                                  : 128 + WTERMSIG(status);
+    g_file_get_contents(p->log_path, &r->out, NULL, NULL);
+    r->err = g_strdup("");
+    g_test_message("output:\n%s--- status %d%s", r->out ? r->out : "",
+                   r->status, r->timed_out ? " (timed out)" : "");
+    unlink(p->log_path);
+    g_clear_pointer(&p->log_path, g_free);
+    p->pid = 0;
+}
+
+bool peer_wait_output(Peer *p, const char *text, unsigned timeout_s)
+{
+    for (unsigned waited = 0; waited < timeout_s * 1000; waited += 10) {
+        g_autofree char *log = NULL;
+
+        if (g_file_get_contents(p->log_path, &log, NULL, NULL) &&
+            strstr(log, text)) {
+            return true;
+        }
+        g_usleep(10000);
+    }
+    return false;
 }

@@ -39,12 +39,19 @@ typedef struct Peer {
 } Peer;
 
 /* Start argv; wait up to 10 s for wait_path to exist (a socket it
- * creates).  Fails the test if it dies or the path never appears. */
+ * creates; NULL: don't wait).  Fails the test if it dies or the path
+ * never appears. */
 void peer_start(Peer *p, const char *const *argv, const char *wait_path);
 /* SIGTERM (then SIGKILL after 5 s), reap, print its log on failure. */
 void peer_stop(Peer *p);
 /* SIGKILL now, reap (simulates a crashed backend). */
 void peer_kill(Peer *p);
+
+/* Wait up to timeout_s for the peer to exit by itself; r gets its output
+ * (stdout and stderr together, in r->out) and status. */
+void peer_wait_exit(Peer *p, unsigned timeout_s, RunResult *r);
+/* Wait up to timeout_s until the peer's output contains text. */
+bool peer_wait_output(Peer *p, const char *text, unsigned timeout_s);
 
 /* qemu-storage-daemon exporting image as vhost-user-blk on sock. */
 void qsd_start(Peer *p, const char *image, const char *sock,
