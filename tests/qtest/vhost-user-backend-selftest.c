@@ -23,380 +23,8 @@
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ring.h>
 
-#include "vhost-user-test-backend.h"
+#include "vhost-user-mini-frontend.h"
 
-#define MiB         (1024 * 1024)
-#define FE_MEM_SIZE (16 * MiB)
-#define FE_UVA      0x7f1200000000ULL   /* "frontend virtual" of gpa 0 */
-#define FE_NUM      16
-#define FE_TIMEOUT  5000
-
-typedef struct FeReply {
-    VhostUserMsg msg;
-    int fds[VHOST_USER_MAX_FDS];
-    unsigned nfds;
-} FeReply;
-
-typedef struct FeRing {
-    unsigned idx;
-    uint64_t desc, avail, used;     /* gpa */
-    uint16_t avail_idx;
-    int kick, call;
-} FeRing;
-
-typedef struct Fe {
-    char *dir;
-    char *path;
-    Vub *b;
-    int fd;
-    int mem_fd;
-    uint8_t *mem;
-    FeRing ring[4];
-} Fe;
-
-/* --- the frontend's socket ------------------------------------------------ */
-
-static void fe_send_fds(Fe *fe, uint32_t req, uint32_t flags,
-                        const void *payload, uint32_t size, const int *fds,
-                        unsigned nfds)
-{
-    VhostUserHeader hdr = { req, VHOST_USER_VERSION | flags, size };
-    struct iovec iov[2] = { { &hdr, sizeof(hdr) },
-                            { (void *)payload, payload ? size : 0 } };
-    char control[CMSG_SPACE(VHOST_USER_MAX_FDS * sizeof(int))] = { 0 };
-    struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
-
-    if (nfds) {
-        struct cmsghdr *cm;
-
-        mh.msg_control = control;
-        mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-        cm = CMSG_FIRSTHDR(&mh);
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-        memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
-    }
-    g_assert_cmpint(sendmsg(fe->fd, &mh, MSG_NOSIGNAL), ==,
-                    sizeof(hdr) + iov[1].iov_len);
-}
-
-static void fe_send(Fe *fe, uint32_t req, uint32_t flags,
-                    const void *payload, uint32_t size)
-{
-    fe_send_fds(fe, req, flags, payload, size, NULL, 0);
-}
-
-/* Receive one message on fd; false on timeout or EOF. */
-static bool fe_recv_on(int fd, FeReply *r, int timeout_ms)
-{
-    struct pollfd pfd = { .fd = fd, .events = POLLIN };
-    struct iovec iov = { &r->msg.hdr, sizeof(r->msg.hdr) };
-    char control[CMSG_SPACE(VHOST_USER_MAX_FDS * sizeof(int))];
-    struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-                         .msg_control = control,
-                         .msg_controllen = sizeof(control) };
-    struct cmsghdr *cm;
-
-    memset(r, 0, sizeof(*r));
-    if (poll(&pfd, 1, timeout_ms) != 1 ||
-        recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL) !=
-        sizeof(r->msg.hdr)) {
-        return false;
-    }
-    for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-        unsigned n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-
-        memcpy(r->fds + r->nfds, CMSG_DATA(cm), n * sizeof(int));
-        r->nfds += n;
-    }
-    g_assert_cmpuint(r->msg.hdr.size, <=, sizeof(r->msg.payload));
-    return r->msg.hdr.size == 0 ||
-           recv(fd, &r->msg.payload, r->msg.hdr.size, MSG_WAITALL) ==
-           r->msg.hdr.size;
-}
-
-static void fe_reply_close_fds(FeReply *r)
-{
-    for (unsigned i = 0; i < r->nfds; i++) {
-        close(r->fds[i]);
-    }
-    r->nfds = 0;
-}
-
-/* Receive a well-formed reply to req. */
-static void fe_expect_reply(Fe *fe, uint32_t req, FeReply *r)
-{
-    g_assert_true(fe_recv_on(fe->fd, r, FE_TIMEOUT));
-    g_assert_cmpuint(r->msg.hdr.request, ==, req);
-    g_assert_cmphex(r->msg.hdr.flags, ==,
-                    VHOST_USER_VERSION | VHOST_USER_REPLY_MASK);
-}
-
-static uint64_t fe_get_u64(Fe *fe, uint32_t req)
-{
-    FeReply r;
-
-    fe_send(fe, req, 0, NULL, 0);
-    fe_expect_reply(fe, req, &r);
-    g_assert_cmpuint(r.msg.hdr.size, ==, 8);
-    g_assert_cmpuint(r.nfds, ==, 0);
-    return r.msg.payload.u64;
-}
-
-/* Send with NEED_REPLY and return the ack status. */
-static uint64_t fe_acked(Fe *fe, uint32_t req, const void *payload,
-                         uint32_t size, const int *fds, unsigned nfds)
-{
-    FeReply r;
-
-    fe_send_fds(fe, req, VHOST_USER_NEED_REPLY, payload, size, fds, nfds);
-    fe_expect_reply(fe, req, &r);
-    g_assert_cmpuint(r.msg.hdr.size, ==, 8);
-    return r.msg.payload.u64;
-}
-
-static void fe_set_u64(Fe *fe, uint32_t req, uint64_t v)
-{
-    g_assert_cmpuint(fe_acked(fe, req, &v, sizeof(v), NULL, 0), ==, 0);
-}
-
-static void fe_set_state(Fe *fe, uint32_t req, unsigned idx, unsigned num)
-{
-    VhostUserVringState s = { idx, num };
-
-    g_assert_cmpuint(fe_acked(fe, req, &s, sizeof(s), NULL, 0), ==, 0);
-}
-
-/* --- set-up --------------------------------------------------------------- */
-
-static void fe_connect(Fe *fe)
-{
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    unsigned before = vub_connections(fe->b);
-
-    fe->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    strcpy(sa.sun_path, fe->path);
-    g_assert_cmpint(connect(fe->fd, (struct sockaddr *)&sa, sizeof(sa)), ==,
-                    0);
-    g_assert_true(vub_wait_connections(fe->b, before + 1, FE_TIMEOUT));
-}
-
-static void fe_init(Fe *fe, const VubOptions *opts_in, bool connect)
-{
-    g_autoptr(GError) err = NULL;
-    VubOptions o;
-
-    memset(fe, 0, sizeof(*fe));
-    fe->dir = g_dir_make_tmp("vub-selftest-XXXXXX", &err);
-    g_assert_no_error(err);
-    fe->path = g_build_filename(fe->dir, "vub.sock", NULL);
-    if (opts_in) {
-        o = *opts_in;
-        o.path = fe->path;
-    } else {
-        vub_options_init(&o, fe->path);
-    }
-    fe->b = vub_new(&o);
-    fe->fd = -1;
-    fe->mem_fd = memfd_create("fe-ram", MFD_CLOEXEC);
-    g_assert_cmpint(ftruncate(fe->mem_fd, FE_MEM_SIZE), ==, 0);
-    fe->mem = mmap(NULL, FE_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-                   fe->mem_fd, 0);
-    g_assert(fe->mem != MAP_FAILED);
-    for (unsigned i = 0; i < G_N_ELEMENTS(fe->ring); i++) {
-        fe->ring[i] = (FeRing) { .idx = i, .kick = -1, .call = -1 };
-    }
-    if (connect) {
-        fe_connect(fe);
-    }
-}
-
-static void fe_cleanup(Fe *fe)
-{
-    vub_free(fe->b);
-    if (fe->fd >= 0) {
-        close(fe->fd);
-    }
-    for (unsigned i = 0; i < G_N_ELEMENTS(fe->ring); i++) {
-        if (fe->ring[i].kick >= 0) {
-            close(fe->ring[i].kick);
-            close(fe->ring[i].call);
-        }
-    }
-    munmap(fe->mem, FE_MEM_SIZE);
-    close(fe->mem_fd);
-    g_rmdir(fe->dir);
-    g_free(fe->path);
-    g_free(fe->dir);
-}
-
-static void fe_negotiate(Fe *fe, uint64_t features, uint64_t protocol)
-{
-    g_assert_cmphex(fe_get_u64(fe, VHOST_USER_GET_FEATURES), ==,
-                    VUB_DEFAULT_FEATURES);
-    fe_send(fe, VHOST_USER_SET_OWNER, 0, NULL, 0);
-    g_assert_cmphex(fe_get_u64(fe, VHOST_USER_GET_PROTOCOL_FEATURES), ==,
-                    VUB_DEFAULT_PROTOCOL_FEATURES);
-    fe_send(fe, VHOST_USER_SET_PROTOCOL_FEATURES, 0, &protocol, 8);
-    fe_send(fe, VHOST_USER_SET_FEATURES, 0, &features, 8);
-}
-
-static void fe_set_mem_table(Fe *fe)
-{
-    VhostUserMemory m = {
-        .nregions = 1,
-        .regions[0] = { .guest_phys_addr = 0, .memory_size = FE_MEM_SIZE,
-                        .userspace_addr = FE_UVA, .mmap_offset = 0 },
-    };
-
-    g_assert_cmpuint(fe_acked(fe, VHOST_USER_SET_MEM_TABLE, &m,
-                              offsetof(VhostUserMemory, regions) +
-                              sizeof(m.regions[0]), &fe->mem_fd, 1), ==, 0);
-}
-
-/* Send the ring set-up of ring idx starting at base: NUM, BASE, ADDR,
- * KICK, CALL, ENABLE (eventfds made on first use). */
-static void fe_ring_send(Fe *fe, unsigned idx, unsigned base)
-{
-    FeRing *r = &fe->ring[idx];
-    VhostUserVringAddr a = { .index = idx,
-                             .desc_user_addr = FE_UVA + r->desc,
-                             .avail_user_addr = FE_UVA + r->avail,
-                             .used_user_addr = FE_UVA + r->used };
-    uint64_t u = idx;
-
-    fe_set_state(fe, VHOST_USER_SET_VRING_NUM, idx, FE_NUM);
-    fe_set_state(fe, VHOST_USER_SET_VRING_BASE, idx, base);
-    g_assert_cmpuint(fe_acked(fe, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a),
-                              NULL, 0), ==, 0);
-    if (r->kick < 0) {
-        r->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        r->call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    }
-    g_assert_cmpuint(fe_acked(fe, VHOST_USER_SET_VRING_KICK, &u, 8,
-                              &r->kick, 1), ==, 0);
-    g_assert_cmpuint(fe_acked(fe, VHOST_USER_SET_VRING_CALL, &u, 8,
-                              &r->call, 1), ==, 0);
-    fe_set_state(fe, VHOST_USER_SET_VRING_ENABLE, idx, 1);
-}
-
-/* Ring idx lives at 64 KiB + idx * 16 KiB: desc, avail, used a page
- * apart, indices starting at base. */
-static void fe_ring_start(Fe *fe, unsigned idx, unsigned base)
-{
-    FeRing *r = &fe->ring[idx];
-
-    r->desc = 0x10000 + idx * 0x4000;
-    r->avail = r->desc + 0x1000;
-    r->used = r->desc + 0x2000;
-    r->avail_idx = base;
-    *(uint16_t *)(fe->mem + r->avail + 2) = base;
-    *(uint16_t *)(fe->mem + r->used + 2) = base;
-    fe_ring_send(fe, idx, base);
-}
-
-/* negotiate (all protocol features), mem table, nq rings */
-static void fe_start(Fe *fe, unsigned nq)
-{
-    fe_negotiate(fe, VUB_DEFAULT_FEATURES, VUB_DEFAULT_PROTOCOL_FEATURES);
-    fe_set_mem_table(fe);
-    for (unsigned i = 0; i < nq; i++) {
-        fe_ring_start(fe, i, 0);
-    }
-}
-
-/* --- requests ------------------------------------------------------------- */
-
-/* Buffers of request slot s (0..4) of ring r: header, status, data. */
-static uint64_t fe_slot_base(const FeRing *r, unsigned s)
-{
-    return 0x200000 + r->idx * 0x100000 + s * 0x10000;
-}
-
-static void fe_desc(Fe *fe, FeRing *r, uint16_t i, uint64_t gpa,
-                    uint32_t len, uint16_t flags)
-{
-    struct vring_desc *d = (struct vring_desc *)(fe->mem + r->desc) + i;
-
-    *d = (struct vring_desc) { gpa, len, flags, (uint16_t)(i + 1) };
-}
-
-/* Queue a blk request; data at its slot (len bytes; for OUT, copied from
- * out).  Returns its slot. */
-static unsigned fe_blk(Fe *fe, unsigned idx, uint32_t type, uint64_t sector,
-                       const void *out, uint32_t len)
-{
-    FeRing *r = &fe->ring[idx];
-    unsigned slot = r->avail_idx % 5;
-    uint64_t base = fe_slot_base(r, slot);
-    struct virtio_blk_outhdr h = { .type = type, .sector = sector };
-    uint16_t head = slot * 3, dflags;
-    struct vring_avail *av = (struct vring_avail *)(fe->mem + r->avail);
-
-    memcpy(fe->mem + base, &h, sizeof(h));
-    fe->mem[base + 0x20] = 0xee;
-    if (type == VIRTIO_BLK_T_OUT) {
-        memcpy(fe->mem + base + 0x1000, out, len);
-    }
-    dflags = VRING_DESC_F_NEXT | (type == VIRTIO_BLK_T_OUT ? 0 :
-                                  VRING_DESC_F_WRITE);
-    fe_desc(fe, r, head, base, sizeof(h), VRING_DESC_F_NEXT);
-    fe_desc(fe, r, head + 1, base + 0x1000, len, dflags);
-    fe_desc(fe, r, head + 2, base + 0x20, 1, VRING_DESC_F_WRITE);
-    av->ring[r->avail_idx % FE_NUM] = head;
-    __atomic_store_n(&av->idx, ++r->avail_idx, __ATOMIC_RELEASE);
-    return slot;
-}
-
-static uint8_t fe_status(Fe *fe, unsigned idx, unsigned slot)
-{
-    return fe->mem[fe_slot_base(&fe->ring[idx], slot) + 0x20];
-}
-
-static uint8_t *fe_data(Fe *fe, unsigned idx, unsigned slot)
-{
-    return fe->mem + fe_slot_base(&fe->ring[idx], slot) + 0x1000;
-}
-
-static void fe_kick(Fe *fe, unsigned idx)
-{
-    g_assert_cmpint(eventfd_write(fe->ring[idx].kick, 1), ==, 0);
-}
-
-static bool fe_wait_call(Fe *fe, unsigned idx)
-{
-    struct pollfd pfd = { .fd = fe->ring[idx].call, .events = POLLIN };
-    eventfd_t v;
-
-    return poll(&pfd, 1, FE_TIMEOUT) == 1 &&
-           eventfd_read(fe->ring[idx].call, &v) == 0;
-}
-
-static struct vring_used *fe_used(Fe *fe, unsigned idx)
-{
-    return (struct vring_used *)(fe->mem + fe->ring[idx].used);
-}
-
-static void fill(uint8_t *p, size_t len, unsigned seed)
-{
-    for (size_t i = 0; i < len; i++) {
-        p[i] = (i * 31 + seed) & 0xff;
-    }
-}
-
-/* Submit, kick, wait for the call, check the status. */
-static unsigned fe_blk_sync(Fe *fe, unsigned idx, uint32_t type,
-                            uint64_t sector, const void *out, uint32_t len,
-                            uint8_t want_status)
-{
-    unsigned slot = fe_blk(fe, idx, type, sector, out, len);
-
-    fe_kick(fe, idx);
-    g_assert_true(fe_wait_call(fe, idx));
-    g_assert_cmpuint(fe_status(fe, idx, slot), ==, want_status);
-    return slot;
-}
 
 /* --- tests: negotiation --------------------------------------------------- */
 
@@ -462,10 +90,38 @@ static void test_custom_features(void)
 
 /* --- tests: the data path ------------------------------------------------- */
 
+/* A write and a read through ring 0, checked in the used ring, on the
+ * disk and through the backend's own view of guest memory. */
+static void check_blk_rw(Fe *fe)
+{
+    struct vring_used *used = fe_used(fe, 0);
+    uint8_t buf[4096], back[4096];
+    unsigned s;
+
+    fe_fill(buf, sizeof(buf), 1);
+    fe_blk_sync(fe, 0, VIRTIO_BLK_T_OUT, 8, buf, sizeof(buf),
+                VIRTIO_BLK_S_OK);
+    g_assert_cmpuint(used->idx, ==, 1);
+    g_assert_cmpuint(used->ring[0].id, ==, 0);
+    g_assert_cmpuint(used->ring[0].len, ==, 1);
+    vub_disk_read(fe->b, 8 * 512, back, sizeof(back));
+    g_assert_cmpmem(back, sizeof(back), buf, sizeof(buf));
+
+    fe_fill(buf, sizeof(buf), 2);
+    vub_disk_write(fe->b, 100 * 512, buf, sizeof(buf));
+    s = fe_blk_sync(fe, 0, VIRTIO_BLK_T_IN, 100, NULL, sizeof(buf),
+                    VIRTIO_BLK_S_OK);
+    g_assert_cmpmem(fe_data(fe, 0, s), sizeof(buf), buf, sizeof(buf));
+    g_assert_cmpuint(used->ring[1].id, ==, 3);
+    g_assert_cmpuint(used->ring[1].len, ==, sizeof(buf) + 1);
+    g_assert_true(vub_read_guest(fe->b, fe_slot_base(&fe->ring[0], s) +
+                                 0x1000, back, sizeof(back)));
+    g_assert_cmpmem(back, sizeof(back), buf, sizeof(buf));
+    g_assert_false(vub_read_guest(fe->b, FE_MEM_SIZE - 8, back, 16));
+}
+
 static void test_blk_io(void)
 {
-    uint8_t buf[4096], back[4096];
-    struct vring_used *used;
     VubVringInfo info;
     VubBlkStats st;
     unsigned s;
@@ -473,29 +129,7 @@ static void test_blk_io(void)
 
     fe_init(&fe, NULL, true);
     fe_start(&fe, 1);
-    used = fe_used(&fe, 0);
-    fill(buf, sizeof(buf), 1);
-    fe_blk_sync(&fe, 0, VIRTIO_BLK_T_OUT, 8, buf, sizeof(buf),
-                VIRTIO_BLK_S_OK);
-    g_assert_cmpuint(used->idx, ==, 1);
-    g_assert_cmpuint(used->ring[0].id, ==, 0);
-    g_assert_cmpuint(used->ring[0].len, ==, 1);
-    vub_disk_read(fe.b, 8 * 512, back, sizeof(back));
-    g_assert_cmpmem(back, sizeof(back), buf, sizeof(buf));
-
-    fill(buf, sizeof(buf), 2);
-    vub_disk_write(fe.b, 100 * 512, buf, sizeof(buf));
-    s = fe_blk_sync(&fe, 0, VIRTIO_BLK_T_IN, 100, NULL, sizeof(buf),
-                    VIRTIO_BLK_S_OK);
-    g_assert_cmpmem(fe_data(&fe, 0, s), sizeof(buf), buf, sizeof(buf));
-    g_assert_cmpuint(used->ring[1].id, ==, 3);
-    g_assert_cmpuint(used->ring[1].len, ==, sizeof(buf) + 1);
-    /* The backend's view of guest memory is the same memory. */
-    g_assert_true(vub_read_guest(fe.b, fe_slot_base(&fe.ring[0], s) + 0x1000,
-                                 back, sizeof(back)));
-    g_assert_cmpmem(back, sizeof(back), buf, sizeof(buf));
-    g_assert_false(vub_read_guest(fe.b, FE_MEM_SIZE - 8, back, 16));
-
+    check_blk_rw(&fe);
     fe_blk_sync(&fe, 0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0, VIRTIO_BLK_S_OK);
     s = fe_blk_sync(&fe, 0, VIRTIO_BLK_T_GET_ID, 0, NULL, 20,
                     VIRTIO_BLK_S_OK);
@@ -537,7 +171,7 @@ static void test_blk_split_chain(void)
     fe_start(&fe, 1);
     r = &fe.ring[0];
     av = (struct vring_avail *)(fe.mem + r->avail);
-    fill(buf, sizeof(buf), 9);
+    fe_fill(buf, sizeof(buf), 9);
     memcpy(fe.mem + 0x300000, &h, sizeof(h));
     memcpy(fe.mem + 0x300000 + sizeof(h), buf, 512);
     memcpy(fe.mem + 0x310000, buf + 512, 512);
@@ -617,12 +251,12 @@ static void test_multiqueue(void)
         fe_ring_start(&fe, q, 0);
     }
     for (unsigned q = 0; q < 4; q++) {
-        fill(buf, sizeof(buf), q + 10);
+        fe_fill(buf, sizeof(buf), q + 10);
         fe_blk_sync(&fe, q, VIRTIO_BLK_T_OUT, 10 + q, buf, sizeof(buf),
                     VIRTIO_BLK_S_OK);
     }
     for (unsigned q = 0; q < 4; q++) {
-        fill(buf, sizeof(buf), q + 10);
+        fe_fill(buf, sizeof(buf), q + 10);
         vub_disk_read(fe.b, (10 + q) * 512, back, sizeof(back));
         g_assert_cmpmem(back, sizeof(back), buf, sizeof(buf));
         g_assert_cmpuint(vub_vring_info(fe.b, q).completed, ==, 1);
@@ -631,13 +265,6 @@ static void test_multiqueue(void)
 }
 
 /* --- tests: replies and misbehaviour -------------------------------------- */
-
-static bool fe_nothing_arrives(Fe *fe, int ms)
-{
-    struct pollfd pfd = { .fd = fe->fd, .events = POLLIN };
-
-    return poll(&pfd, 1, ms) == 0;
-}
 
 static void test_reply_ack(void)
 {
@@ -957,30 +584,36 @@ static gpointer send_config_change_thread(gpointer opaque)
     return NULL;
 }
 
-static void test_backend_channel(void)
+/* Hand the backend a channel; returns our end. */
+static int fe_open_channel(Fe *fe)
 {
-    VhostUserIotlb io = { .iova = 0x1000, .size = 0x2000, .uaddr = 0x3000,
-                          .perm = 3, .type = 2 };
+    int sv[2];
+
+    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+                    ==, 0);
+    g_assert_cmpuint(fe_acked(fe, VHOST_USER_SET_BACKEND_REQ_FD, NULL, 0,
+                              &sv[1], 1), ==, 0);
+    close(sv[1]);
+    g_assert_true(vub_has_backend_channel(fe->b));
+    return sv[0];
+}
+
+static void test_backend_config_change(void)
+{
     VhostUserHeader ack = { VHOST_USER_BACKEND_CONFIG_CHANGE_MSG,
                             VHOST_USER_VERSION | VHOST_USER_REPLY_MASK, 8 };
-    uint64_t zero[2] = { 0 };
+    uint64_t zero = 0;
     SendJob job;
     GThread *t;
     FeReply r;
-    int sv[2];
+    int chan;
     Fe fe;
 
     fe_init(&fe, NULL, true);
     g_assert_false(vub_send_config_change(fe.b, false, NULL));
-    g_assert_cmpint(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
-                    ==, 0);
-    g_assert_cmpuint(fe_acked(&fe, VHOST_USER_SET_BACKEND_REQ_FD, NULL, 0,
-                              &sv[1], 1), ==, 0);
-    close(sv[1]);
-    g_assert_true(vub_has_backend_channel(fe.b));
-
+    chan = fe_open_channel(&fe);
     g_assert_true(vub_send_config_change(fe.b, false, NULL));
-    g_assert_true(fe_recv_on(sv[0], &r, FE_TIMEOUT));
+    g_assert_true(fe_recv_on(chan, &r, FE_TIMEOUT));
     g_assert_cmpuint(r.msg.hdr.request, ==,
                      VHOST_USER_BACKEND_CONFIG_CHANGE_MSG);
     g_assert_cmphex(r.msg.hdr.flags, ==, VHOST_USER_VERSION);
@@ -989,17 +622,30 @@ static void test_backend_channel(void)
     /* With NEED_REPLY the sender waits for the frontend's answer. */
     job = (SendJob) { .b = fe.b, .status = 99 };
     t = g_thread_new("send", send_config_change_thread, &job);
-    g_assert_true(fe_recv_on(sv[0], &r, FE_TIMEOUT));
+    g_assert_true(fe_recv_on(chan, &r, FE_TIMEOUT));
     g_assert_cmphex(r.msg.hdr.flags, ==,
                     VHOST_USER_VERSION | VHOST_USER_NEED_REPLY);
-    g_assert_cmpint(send(sv[0], &ack, sizeof(ack), 0), ==, sizeof(ack));
-    g_assert_cmpint(send(sv[0], zero, 8, 0), ==, 8);
+    g_assert_cmpint(send(chan, &ack, sizeof(ack), 0), ==, sizeof(ack));
+    g_assert_cmpint(send(chan, &zero, 8, 0), ==, 8);
     g_thread_join(t);
     g_assert_true(job.ok);
     g_assert_cmpuint(job.status, ==, 0);
+    close(chan);
+    fe_cleanup(&fe);
+}
 
+static void test_backend_other_msgs(void)
+{
+    VhostUserIotlb io = { .iova = 0x1000, .size = 0x2000, .uaddr = 0x3000,
+                          .perm = 3, .type = 2 };
+    FeReply r;
+    int chan;
+    Fe fe;
+
+    fe_init(&fe, NULL, true);
+    chan = fe_open_channel(&fe);
     g_assert_true(vub_send_host_notifier(fe.b, 1, true, false, NULL));
-    g_assert_true(fe_recv_on(sv[0], &r, FE_TIMEOUT));
+    g_assert_true(fe_recv_on(chan, &r, FE_TIMEOUT));
     g_assert_cmpuint(r.msg.hdr.request, ==,
                      VHOST_USER_BACKEND_VRING_HOST_NOTIFIER_MSG);
     g_assert_cmpuint(r.msg.hdr.size, ==, sizeof(VhostUserVringArea));
@@ -1008,20 +654,20 @@ static void test_backend_channel(void)
     g_assert_cmpuint(r.msg.payload.area.size, ==, 4096);
     fe_reply_close_fds(&r);
     g_assert_true(vub_send_host_notifier(fe.b, 2, false, false, NULL));
-    g_assert_true(fe_recv_on(sv[0], &r, FE_TIMEOUT));
+    g_assert_true(fe_recv_on(chan, &r, FE_TIMEOUT));
     g_assert_cmphex(r.msg.payload.area.u64, ==,
                     2 | VHOST_USER_VRING_NOFD_MASK);
     g_assert_cmpuint(r.nfds, ==, 0);
 
     g_assert_true(vub_send_iotlb(fe.b, &io, false, NULL));
-    g_assert_true(fe_recv_on(sv[0], &r, FE_TIMEOUT));
+    g_assert_true(fe_recv_on(chan, &r, FE_TIMEOUT));
     g_assert_cmpuint(r.msg.hdr.request, ==, VHOST_USER_BACKEND_IOTLB_MSG);
     g_assert_cmpmem(&r.msg.payload.iotlb, sizeof(io), &io, sizeof(io));
 
     /* No answer: the sender gives up. */
     g_assert_false(vub_backend_send(fe.b, VHOST_USER_BACKEND_IOTLB_MSG, &io,
                                     sizeof(io), -1, true, NULL, 100));
-    close(sv[0]);
+    close(chan);
     fe_cleanup(&fe);
 }
 
@@ -1204,7 +850,9 @@ int main(int argc, char **argv)
     g_test_add_func("/vub/config", test_config);
     g_test_add_func("/vub/inflight", test_inflight);
     g_test_add_func("/vub/mem-slots", test_mem_slots);
-    g_test_add_func("/vub/backend-channel", test_backend_channel);
+    g_test_add_func("/vub/backend-channel/config-change",
+                    test_backend_config_change);
+    g_test_add_func("/vub/backend-channel/others", test_backend_other_msgs);
     g_test_add_func("/vub/client/redial", test_client_mode);
     g_test_add_func("/vub/client/timeout", test_client_timeout);
     g_test_add_func("/vub/dirty-log", test_dirty_log);

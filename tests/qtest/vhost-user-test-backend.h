@@ -32,8 +32,8 @@ typedef struct Vub Vub;
 
 #define VUB_BIT(n) (1ULL << (n))
 
-/* VERSION_1, SEG_MAX, BLK_SIZE, FLUSH, CONFIG_WCE, MQ, LOG_ALL,
- * PROTOCOL_FEATURES */
+/* VERSION_1, SEG_MAX, BLK_SIZE, FLUSH, CONFIG_WCE, MQ, LOG_ALL (26: the
+ * backend logs its writes when asked), PROTOCOL_FEATURES (30) */
 #define VUB_DEFAULT_FEATURES \
     (VUB_BIT(32) | VUB_BIT(2) | VUB_BIT(6) | VUB_BIT(9) | VUB_BIT(11) | \
      VUB_BIT(12) | VUB_BIT(VHOST_USER_F_LOG_ALL) | \
@@ -208,7 +208,10 @@ typedef enum VubFaultKind {
 #define VUB_ANY_REQUEST UINT32_MAX
 
 /* Spoil the replies to `request` (or VUB_ANY_REQUEST); with once, only
- * the next one.  Several faults may be active. */
+ * the next one.  Several faults may be active.  Faults meant for the
+ * first messages of a connection must be set before the peer can
+ * connect (before starting kvmini, or right after vub_new in client
+ * mode while nobody listens yet). */
 void vub_add_fault(Vub *b, VubFaultKind kind, uint32_t request,
                    uint64_t value, bool once);
 void vub_clear_faults(Vub *b);
