@@ -59,15 +59,22 @@ static char *image_sector_tag(const char *image, unsigned n)
     return g_strdup(buf);
 }
 
-static void run_kvmini_blk(BlkFixture *f, const char *dev_opts,
-                           const char *append, RunResult *r)
+static void run_kvmini_blk_args(BlkFixture *f, const char *dev_opts,
+                                const char *append, const char *extra,
+                                RunResult *r)
 {
     g_autofree char *args = g_strdup_printf(
         "-m 256M -chardev socket,id=c0,path=%s "
-        "-device vhost-user-blk,chardev=c0,id=disk0%s -append '%s'",
-        f->sock, dev_opts, append);
+        "-device vhost-user-blk,chardev=c0,id=disk0%s -append '%s' %s",
+        f->sock, dev_opts, append, extra);
 
     run_kvmini_guest(args, TIMEOUT, r);
+}
+
+static void run_kvmini_blk(BlkFixture *f, const char *dev_opts,
+                           const char *append, RunResult *r)
+{
+    run_kvmini_blk_args(f, dev_opts, append, "", r);
 }
 
 static void test_kvmini_qsd(void)
@@ -180,6 +187,45 @@ static void test_kvmini_qsd_backend_restart(void)
     blk_teardown(&f);
 }
 
+static double number_after(const char *text, const char *key)
+{
+    const char *p = strstr(text, key);
+
+    g_assert_nonnull(p);
+    return g_ascii_strtod(p + strlen(key), NULL);
+}
+
+/* Kicks (ioeventfd) and interrupts (irqfd) never reach kvmini: the only
+ * userspace exits a request adds are the guest's InterruptStatus read and
+ * InterruptACK write (2 MMIO accesses per interrupt).  Were QueueNotify
+ * not an ioeventfd, every request would add one more MMIO exit. */
+static void test_kvmini_qsd_exits(void)
+{
+    BlkFixture f = { 0 };
+    RunResult r = { 0 };
+    double mmio0, mmio, irqs;
+
+    if (!blk_setup(&f, 1)) {
+        return;
+    }
+    run_kvmini_blk_args(&f, "", "test=blk-bench count=1", "-d kvm", &r);
+    g_assert_cmpint(r.status, ==, 0);
+    mmio0 = number_after(r.err, "port I/O, ");
+    run_result_clear(&r);
+
+    run_kvmini_blk_args(&f, "", "test=blk-bench count=501", "-d kvm", &r);
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_nonnull(strstr(r.out, "blk-bench: 501 reads in"));
+    mmio = number_after(r.err, "port I/O, ");
+    irqs = number_after(strstr(r.out, "reads in"), "\nblk-bench: ");
+    g_test_message("MMIO exits: %.0f idle, %.0f with 500 requests, %.0f "
+                   "interrupts", mmio0, mmio, irqs);
+    g_assert_cmpfloat(irqs, >, 0);
+    g_assert_cmpfloat(mmio - mmio0, <=, 2 * irqs + 4);
+    run_result_clear(&r);
+    blk_teardown(&f);
+}
+
 static void test_qemu_qsd(void)
 {
     BlkFixture f = { 0 };
@@ -255,6 +301,7 @@ int main(int argc, char **argv)
     g_test_add_func("/blk/qsd/multiqueue", test_kvmini_qsd_multiqueue);
     g_test_add_func("/blk/qsd/backend-restart",
                     test_kvmini_qsd_backend_restart);
+    g_test_add_func("/blk/qsd/exits", test_kvmini_qsd_exits);
     g_test_add_func("/blk/qsd/qemu", test_qemu_qsd);
     g_test_add_func("/blk/bad-input", test_bad_input);
     return g_test_run();
