@@ -53,6 +53,14 @@ static void socket_set_connected(Chardev *chr, int fd)
 {
     SocketChardev *s = sock_of(chr);
 
+    if (s->closed_idle) {
+        /* A peer arrived before the CLOSED owed for the connection that
+         * qemu_chr_fe_disconnect() dropped (the listen watch outranks the
+         * idle): deliver it now, so that OPENED never follows OPENED. */
+        g_source_remove(s->closed_idle);
+        s->closed_idle = 0;
+        chardev_notify_closed(chr);
+    }
     chr->fd_in = chr->fd_out = fd;
     chr->connected = true;
     s->opened_sent = false;

@@ -119,8 +119,11 @@ void qemu_chr_fe_set_handlers(Chardev *chr, ChrReceiveFn *receive,
     chr->fe_receive = receive;
     chr->fe_event = event;
     chr->fe_opaque = opaque;
+    /* Re-arm: the kind of watch depends on the handlers (a receive watch
+     * left behind for an event-only frontend would read and drop the
+     * replies it waits for in qemu_chr_read_all_timeout()). */
+    chardev_stop_input(chr);
     if (!receive && !event) {
-        chardev_stop_input(chr);
         return;
     }
     if (chr->cls->start_input) {

@@ -9,7 +9,11 @@
 #include "hw/char/serial.h"
 #include "hw/core/debug-exit.h"
 #include "hw/core/fdt.h"
+#include "hw/mem/memory-device.h"
 #include "hw/qdev.h"
+#include "migration/migration.h"
+#include "monitor/monitor.h"
+#include "net/net.h"
 #include "qemu/option.h"
 
 #include <errno.h>
@@ -131,6 +135,27 @@ static bool object_add(MachineState *ms, const char *optstr, Error **errp)
     return true;
 }
 
+bool machine_object_add(MachineState *ms, const char *optstr, Error **errp)
+{
+    return object_add(ms, optstr, errp);
+}
+
+bool machine_object_del(MachineState *ms, const char *id, Error **errp)
+{
+    HostMemoryBackend *b = g_hash_table_lookup(ms->objects, id);
+
+    if (!b) {
+        error_setg(errp, "object '%s' not found", id);
+        return false;
+    }
+    if (b->used) {
+        error_setg(errp, "object '%s' is in use, can not be deleted", id);
+        return false;
+    }
+    g_hash_table_remove(ms->objects, id);
+    return true;
+}
+
 static bool chardev_add(MachineState *ms, const char *optstr, Error **errp)
 {
     Chardev *chr = qemu_chr_new_from_opts(optstr, errp);
@@ -147,25 +172,50 @@ static bool chardev_add(MachineState *ms, const char *optstr, Error **errp)
     return true;
 }
 
-/* Create queued -object/-chardev (first) or -device (second pass). */
-static bool create_queued(MachineState *ms, bool devices, Error **errp)
+/* Options are created in passes, each in command-line order: backends
+ * first, then what refers to them, devices last. */
+static const struct {
+    const char *option;
+    unsigned pass;
+} option_passes[] = {
+    { "-object", 0 }, { "-chardev", 0 },
+    { "-netdev", 1 }, { "-qmp", 1 }, { "-mon", 1 },
+    { "-device", 2 },
+};
+
+static int option_pass(const char *option)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(option_passes); i++) {
+        if (!strcmp(option_passes[i].option, option)) {
+            return option_passes[i].pass;
+        }
+    }
+    g_assert_not_reached();
+}
+
+static bool create_one(MachineState *ms, const MachineOption *o, Error **errp)
+{
+    if (!strcmp(o->option, "-object")) {
+        return object_add(ms, o->value, errp);
+    } else if (!strcmp(o->option, "-chardev")) {
+        return chardev_add(ms, o->value, errp);
+    } else if (!strcmp(o->option, "-netdev")) {
+        return netdev_add(ms, o->value, errp);
+    } else if (!strcmp(o->option, "-device")) {
+        return qdev_device_add(ms, o->value, errp);
+    }
+    return monitor_add(ms, o->option, o->value, errp);
+}
+
+static bool create_queued(MachineState *ms, unsigned pass, Error **errp)
 {
     for (guint i = 0; i < ms->options->len; i++) {
         MachineOption *o = g_ptr_array_index(ms->options, i);
-        bool is_device = !strcmp(o->option, "-device");
-        bool ok = true;
 
-        if (is_device != devices) {
+        if (option_pass(o->option) != (int)pass) {
             continue;
         }
-        if (is_device) {
-            ok = qdev_device_add(ms, o->value, errp);
-        } else if (!strcmp(o->option, "-object")) {
-            ok = object_add(ms, o->value, errp);
-        } else {
-            ok = chardev_add(ms, o->value, errp);
-        }
-        if (!ok) {
+        if (!create_one(ms, o, errp)) {
             error_prepend(errp, "%s %s: ", o->option, o->value);
             return false;
         }
@@ -252,8 +302,15 @@ void machine_set_irq(MachineState *ms, unsigned gsi, int level)
 
 void machine_request_shutdown(MachineState *ms, int status)
 {
+    machine_request_shutdown_reason(ms, status, "guest-shutdown");
+}
+
+void machine_request_shutdown_reason(MachineState *ms, int status,
+                                     const char *reason)
+{
     if (g_atomic_int_compare_and_exchange(&ms->shutdown_requested, 0, 1)) {
         ms->exit_status = status;
+        ms->shutdown_reason = reason;
         if (ms->main_loop) {
             g_main_loop_quit(ms->main_loop);
         }
@@ -422,7 +479,7 @@ static void machine_init_address_spaces(MachineState *ms)
 bool machine_build(MachineState *ms, Error **errp)
 {
     ms->main_loop = g_main_loop_new(NULL, FALSE);
-    if (!create_queued(ms, false, errp) || !machine_pick_ram(ms, errp)) {
+    if (!create_queued(ms, 0, errp) || !machine_pick_ram(ms, errp)) {
         return false;
     }
     machine_init_address_spaces(ms);
@@ -433,11 +490,14 @@ bool machine_build(MachineState *ms, Error **errp)
     address_space_transaction_begin(&ms->address_space_memory);
     machine_map_ram(ms);
     debug_exit_init(ms);
-    bool ok = machine_create_serial(ms, errp) && create_queued(ms, true, errp);
+    bool ok = machine_create_serial(ms, errp) &&
+              device_memory_init(ms, errp) &&
+              create_queued(ms, 1, errp) && create_queued(ms, 2, errp);
     address_space_transaction_commit(&ms->address_space_memory);
     if (!ok) {
         return false;
     }
+    ms->ready = true;
     if (ms->dumpdtb_path) {
         return machine_dump_dtb(ms, errp);
     }
@@ -446,8 +506,72 @@ bool machine_build(MachineState *ms, Error **errp)
 
 static gboolean machine_signal(gpointer data)
 {
-    machine_request_shutdown(data, 0);
+    machine_request_shutdown_reason(data, 0, "host-signal");
     return G_SOURCE_CONTINUE;
+}
+
+/* --- run state (QMP stop/cont/system_reset, SHUTDOWN event) ----------- */
+
+void machine_pause(MachineState *ms)
+{
+    if (ms->paused) {
+        return;
+    }
+    if (ms->accel->pause) {
+        ms->accel->pause(ms);
+    }
+    ms->paused = true;
+    monitor_emit_event(ms, "STOP", NULL);
+}
+
+void machine_resume(MachineState *ms)
+{
+    /* An incoming migration resumes the vCPUs once the state is loaded. */
+    if (!ms->paused || (ms->paused_state &&
+                        !strcmp(ms->paused_state, "inmigrate"))) {
+        return;
+    }
+    ms->paused = false;
+    ms->paused_state = NULL;
+    if (ms->accel->resume) {
+        ms->accel->resume(ms);
+    }
+    monitor_emit_event(ms, "RESUME", NULL);
+}
+
+bool machine_reset(MachineState *ms, Error **errp)
+{
+    bool was_running = !ms->paused;
+    bool ok;
+
+    /* vCPUs must be out of the guest before registers change. */
+    if (was_running && ms->accel->pause) {
+        ms->accel->pause(ms);
+    }
+    g_mutex_lock(&ms->lock);
+    qdev_reset_all(ms);
+    ok = machine_load_kernel(ms, errp);
+    g_mutex_unlock(&ms->lock);
+    if (was_running && ms->accel->resume) {
+        ms->accel->resume(ms);
+    }
+    return ok;
+}
+
+/* Sent once the main loop has stopped, whichever thread asked. */
+static void machine_emit_shutdown(MachineState *ms)
+{
+    const char *reason = ms->shutdown_reason ? ms->shutdown_reason
+                                             : "guest-shutdown";
+    JsonObject *data = json_object_new();
+    JsonNode *node = json_node_alloc();
+
+    json_object_set_boolean_member(data, "guest",
+                                   g_str_has_prefix(reason, "guest-"));
+    json_object_set_string_member(data, "reason", reason);
+    json_node_init_object(node, data);
+    json_object_unref(data);
+    monitor_emit_event(ms, "SHUTDOWN", node);
 }
 
 int machine_run(MachineState *ms)
@@ -461,13 +585,17 @@ int machine_run(MachineState *ms)
     sig[0] = g_unix_signal_add(SIGINT, machine_signal, ms);
     sig[1] = g_unix_signal_add(SIGTERM, machine_signal, ms);
     sig[2] = g_unix_signal_add(SIGHUP, machine_signal, ms);
-    if (!ms->accel->start(ms, &err)) {
+    if (ms->incoming && !migration_incoming_init(ms, &err)) {
         error_report_err(err);
-        machine_request_shutdown(ms, 1);
+        machine_request_shutdown_reason(ms, 1, "host-error");
+    } else if (!ms->accel->start(ms, &err)) {
+        error_report_err(err);
+        machine_request_shutdown_reason(ms, 1, "host-error");
     }
     if (!g_atomic_int_get(&ms->shutdown_requested)) {
         g_main_loop_run(ms->main_loop);
     }
+    machine_emit_shutdown(ms);
     ms->accel->stop(ms);
     for (unsigned i = 0; i < G_N_ELEMENTS(sig); i++) {
         g_source_remove(sig[i]);
@@ -484,6 +612,7 @@ static void machine_unmap(MachineState *ms)
         ms->serial = NULL;
     }
     debug_exit_cleanup(ms);
+    device_memory_cleanup(ms);
     if (ms->ram_below_4g.container) {
         memory_region_del_subregion(&ms->system_memory, &ms->ram_below_4g);
     }
@@ -502,7 +631,10 @@ void machine_free(MachineState *ms)
     if (ms->accel && ms->system_memory.name) {
         ms->accel->stop(ms);
     }
+    migration_cleanup(ms);
     qdev_cleanup(ms);
+    net_cleanup(ms);
+    monitor_cleanup(ms);
     if (ms->accel && ms->system_memory.name) {
         machine_unmap(ms);
         ms->accel->cleanup(ms);
@@ -527,6 +659,7 @@ void machine_free(MachineState *ms)
     g_free(ms->qtest_chardev);
     g_free(ms->qtest_log);
     g_free(ms->serial_spec);
+    g_free(ms->incoming);
     g_mutex_clear(&ms->lock);
     g_free(ms);
 }

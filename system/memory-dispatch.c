@@ -193,6 +193,9 @@ static MemTxResult ram_access(const MemoryRegionSection *s, hwaddr in,
         return MEMTX_ERROR;
     }
     memcpy(p, buf, len);
+    if (s->mr->dirty_log_mask) {
+        memory_region_set_dirty(s->mr, s->offset_within_region + in, len);
+    }
     return MEMTX_OK;
 }
 

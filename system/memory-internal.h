@@ -65,4 +65,10 @@ bool flat_has_ioeventfd(FlatView *fv, const FlatIoeventfd *f);
 /* Unmap RAM the region mapped and close an fd it owns; finalize part. */
 void memory_region_ram_release(MemoryRegion *mr);
 
+/* memory-dirty.c */
+
+/* Migration logging starts on a RAM region: allocate its dirty bitmap or
+ * clear the one it has. */
+void memory_region_dirty_bitmap_reset(MemoryRegion *mr);
+
 #endif

@@ -186,4 +186,5 @@ void memory_region_ram_release(MemoryRegion *mr)
     if (mr->ram_fd_owned && mr->ram_fd >= 0) {
         close(mr->ram_fd);
     }
+    g_free(mr->dirty_bitmap);
 }

@@ -406,6 +406,9 @@ void memory_region_set_log(MemoryRegion *mr, bool log, unsigned client)
                        : mr->dirty_log_mask & ~(1u << client);
 
     if (mask != mr->dirty_log_mask) {
+        if (log && client == DIRTY_MEMORY_MIGRATION) {
+            memory_region_dirty_bitmap_reset(mr);
+        }
         mr->dirty_log_mask = mask;
         memory_region_update(mr);
     }

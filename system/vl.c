@@ -7,6 +7,7 @@
  * "<option> <arg>: <reason>".
  */
 #include "sysemu/sysemu.h"
+#include "migration/migration.h"
 #include "qemu/log.h"
 #include "qemu/option.h"
 
@@ -24,19 +25,11 @@ typedef struct OptionDef {
     const char *help;
 } OptionDef;
 
-static bool opt_memory(MachineState *ms, const char *arg, Error **errp)
+static bool memory_parse_size(MachineState *ms, const char *size,
+                              Error **errp)
 {
-    static const char *const keys[] = { "size", NULL };
-    g_autoptr(GHashTable) opts = qemu_opts_parse(arg, "size", errp);
-    const char *size;
-
-    if (!opts || !qemu_opts_check_keys(opts, keys, errp)) {
-        return false;
-    }
-    size = qemu_opt_get(opts, "size");
-    if (!size || qemu_strtosz(size, 'M', &ms->ram_size) < 0 ||
-        ms->ram_size == 0) {
-        error_setg(errp, "invalid RAM size '%s'", size ? size : "");
+    if (qemu_strtosz(size, 'M', &ms->ram_size) < 0 || ms->ram_size == 0) {
+        error_setg(errp, "invalid RAM size '%s'", size);
         return false;
     }
     if (ms->ram_size & 0xfff) {
@@ -44,6 +37,65 @@ static bool opt_memory(MachineState *ms, const char *arg, Error **errp)
         return false;
     }
     return true;
+}
+
+/* slots=N,maxmem=MAX (QEMU's memory hotplug keys): both or neither.  The
+ * size check is repeated by the machine once the RAM size is final
+ * (-machine memory-backend= may set it). */
+static bool memory_parse_hotplug(MachineState *ms, GHashTable *opts,
+                                 Error **errp)
+{
+    bool has_slots = qemu_opt_get(opts, "slots");
+    bool has_maxmem = qemu_opt_get(opts, "maxmem");
+    uint64_t slots;
+
+    if (!qemu_opt_get_number(opts, "slots", 0, &slots, errp) ||
+        !qemu_opt_get_size(opts, "maxmem", 0, &ms->maxmem, errp)) {
+        return false;
+    }
+    if (has_slots != has_maxmem) {
+        error_setg(errp, "slots and maxmem go together (slots=N,maxmem=SIZE "
+                   "enables memory hotplug)");
+        return false;
+    }
+    if (has_slots && (slots < 1 || slots > MACHINE_MAX_RAM_SLOTS)) {
+        error_setg(errp, "slots must be between 1 and %d",
+                   MACHINE_MAX_RAM_SLOTS);
+        return false;
+    }
+    if (ms->maxmem & 0xfff) {
+        error_setg(errp, "maxmem must be a multiple of 4 KiB");
+        return false;
+    }
+    if (has_maxmem && ms->ram_size && ms->maxmem < ms->ram_size) {
+        error_setg(errp, "maximum memory size (0x%" PRIx64 ") must be at "
+                   "least the initial memory size (0x%" PRIx64 ")",
+                   ms->maxmem, ms->ram_size);
+        return false;
+    }
+    ms->ram_slots = slots;
+    return true;
+}
+
+static bool opt_memory(MachineState *ms, const char *arg, Error **errp)
+{
+    static const char *const keys[] = { "size", "slots", "maxmem", NULL };
+    g_autoptr(GHashTable) opts = qemu_opts_parse(arg, "size", errp);
+    const char *size;
+
+    if (!opts || !qemu_opts_check_keys(opts, keys, errp)) {
+        return false;
+    }
+    size = qemu_opt_get(opts, "size");
+    if (size && !memory_parse_size(ms, size, errp)) {
+        return false;
+    }
+    if (!size && !qemu_opt_get(opts, "slots") &&
+        !qemu_opt_get(opts, "maxmem")) {
+        error_setg(errp, "invalid RAM size ''");
+        return false;
+    }
+    return memory_parse_hotplug(ms, opts, errp);
 }
 
 static bool opt_smp(MachineState *ms, const char *arg, Error **errp)
@@ -171,6 +223,12 @@ static bool opt_qtest_log(MachineState *ms, const char *arg, Error **errp)
     return set_string(&ms->qtest_log, arg);
 }
 
+static bool opt_incoming(MachineState *ms, const char *arg, Error **errp)
+{
+    return migration_uri_check(arg, true, errp) &&
+           set_string(&ms->incoming, arg);
+}
+
 static bool opt_log(MachineState *ms, const char *arg, Error **errp)
 {
     if (!strcmp(arg, "help")) {
@@ -221,8 +279,24 @@ static bool opt_device(MachineState *ms, const char *arg, Error **errp)
     return opt_queue(ms, "-device", arg);
 }
 
+static bool opt_netdev(MachineState *ms, const char *arg, Error **errp)
+{
+    return opt_queue(ms, "-netdev", arg);
+}
+
+static bool opt_qmp(MachineState *ms, const char *arg, Error **errp)
+{
+    return opt_queue(ms, "-qmp", arg);
+}
+
+static bool opt_mon(MachineState *ms, const char *arg, Error **errp)
+{
+    return opt_queue(ms, "-mon", arg);
+}
+
 static const OptionDef options[] = {
-    { "m", true, opt_memory, "RAM size (e.g. 256M, 5G)" },
+    { "m", true, opt_memory,
+      "[size=]SIZE[,slots=N,maxmem=MAX] (RAM, e.g. 256M; hotplug)" },
     { "smp", true, opt_smp, "number of vCPUs" },
     { "kernel", true, opt_kernel, "PVH ELF or bzImage to boot" },
     { "initrd", true, opt_initrd, "initial ram disk / PVH module" },
@@ -241,8 +315,13 @@ static const OptionDef options[] = {
       "[,wait=on|off][,reconnect=SECONDS]" },
     { "serial", true, opt_serial, "stdio|file:PATH|chardev:ID|null|none" },
     { "device", true, opt_device, "add a device (see docs/user-guide.md)" },
+    { "netdev", true, opt_netdev, "vhost-user,id=ID,chardev=ID[,queues=N]" },
+    { "qmp", true, opt_qmp, "QMP monitor: unix:PATH[,server=on][,wait=off]" },
+    { "mon", true, opt_mon, "chardev=ID,mode=control (QMP on a chardev)" },
     { "qtest", true, opt_qtest, "qtest protocol on stdio or unix:PATH" },
     { "qtest-log", true, opt_qtest_log, "log qtest traffic to FILE" },
+    { "incoming", true, opt_incoming,
+      "unix:PATH|fd:N|file:PATH|defer (wait for a migration stream)" },
     { "d", true, opt_log, "debug log categories (-d help)" },
     { "display", true, opt_display, "none" },
     { "nographic", false, opt_ignored, "accepted for QEMU compatibility" },

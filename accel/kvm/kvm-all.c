@@ -126,6 +126,8 @@ static void kvm_region_add(MemoryListener *l, MemoryRegionSection *sec)
     slot->size = sec->size;
     slot->hva = (uint8_t *)memory_region_get_ram_ptr(sec->mr) +
                 sec->offset_within_region;
+    slot->mr = sec->mr;
+    slot->mr_offset = sec->offset_within_region;
     slot->flags = kvm_section_flags(sec);
     kvm_slot_set_logging(slot, slot->flags & KVM_MEM_LOG_DIRTY_PAGES);
     r = kvm_slot_commit(s, slot, slot->size);
@@ -189,7 +191,8 @@ static void kvm_log_stop(MemoryListener *l, MemoryRegionSection *sec,
     kvm_log_change(l, sec, new_mask != 0);
 }
 
-/* Fetch KVM's log for one slot and OR it into the accumulated bitmap. */
+/* Fetch KVM's log for one slot and OR it into the accumulated bitmap
+ * and into the region's migration bitmap (memory_region_set_dirty). */
 static int kvm_slot_fetch_dirty(KVMState *s, KVMSlot *slot)
 {
     size_t n = dirty_bitmap_longs(slot->size);
@@ -203,6 +206,8 @@ static int kvm_slot_fetch_dirty(KVMState *s, KVMSlot *slot)
     for (size_t i = 0; i < n; i++) {
         slot->dirty[i] |= bits[i];
     }
+    memory_region_set_dirty_bitmap(slot->mr, slot->mr_offset, bits,
+                                   slot->size >> PAGE_SHIFT);
     return 0;
 }
 
@@ -485,6 +490,8 @@ static bool kvm_init(MachineState *ms, Error **errp)
     s->ms = ms;
     s->fd = s->vm_fd = -1;
     g_mutex_init(&s->slots_lock);
+    g_mutex_init(&s->pause_lock);
+    g_cond_init(&s->pause_cond);
     ms->accel_state = s;
     if (!kvm_open(s, errp) || !kvm_check_caps(s, errp) ||
         !kvm_setup_platform(s, errp) ||
@@ -522,6 +529,20 @@ static void kvm_stop(MachineState *ms)
     }
 }
 
+static void kvm_pause(MachineState *ms)
+{
+    if (kvm_state(ms)) {
+        kvm_cpus_pause(kvm_state(ms));
+    }
+}
+
+static void kvm_resume(MachineState *ms)
+{
+    if (kvm_state(ms)) {
+        kvm_cpus_resume(kvm_state(ms));
+    }
+}
+
 static void kvm_cleanup(MachineState *ms)
 {
     KVMState *s = kvm_state(ms);
@@ -548,6 +569,8 @@ static void kvm_cleanup(MachineState *ms)
         close(s->fd);
     }
     g_mutex_clear(&s->slots_lock);
+    g_mutex_clear(&s->pause_lock);
+    g_cond_clear(&s->pause_cond);
     g_free(s);
     ms->accel_state = NULL;
 }
@@ -561,5 +584,7 @@ const AccelOps kvm_accel_ops = {
     .set_irq = kvm_set_irq,
     .irqfd_add = kvm_irqfd_add,
     .irqfd_del = kvm_irqfd_del,
+    .pause = kvm_pause,
+    .resume = kvm_resume,
     .cleanup = kvm_cleanup,
 };

@@ -7,6 +7,9 @@
  * Stopping: the main thread sets `stopping`, sets immediate_exit in each
  * kvm_run and sends SIGUSR1; whether the signal lands before or inside
  * KVM_RUN, the vCPU returns with EINTR and sees the flag.
+ *
+ * Pausing (QMP stop) uses the same kick after setting pause_requested
+ * under pause_lock; a kicked vCPU parks on pause_cond until resumed.
  */
 #include "kvm-internal.h"
 #include "qemu/log.h"
@@ -153,14 +156,29 @@ static void boot_sregs(struct kvm_sregs *sr, const BootCpuState *boot)
     }
 }
 
+/* A vCPU set to its boot state again (system_reset) may have been
+ * halted or had an event in flight: make it runnable, drop the event. */
+static int kvm_cpu_reset_events(KVMCPU *cpu)
+{
+    struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+    struct kvm_vcpu_events ev;
+    int r = vcpu_ioctl(cpu, KVM_SET_MP_STATE, &mp);
+
+    memset(&ev, 0, sizeof(ev));
+    return r ? r : vcpu_ioctl(cpu, KVM_SET_VCPU_EVENTS, &ev);
+}
+
 bool kvm_cpu_set_boot_state(KVMCPU *cpu, const BootCpuState *boot,
                             Error **errp)
 {
     struct kvm_sregs sr;
     struct kvm_regs regs = { .rflags = 0x2, .rip = boot->rip,
                              .rbx = boot->rbx, .rsi = boot->rsi };
-    int r = vcpu_ioctl(cpu, KVM_GET_SREGS, &sr);
+    int r = kvm_cpu_reset_events(cpu);
 
+    if (r == 0) {
+        r = vcpu_ioctl(cpu, KVM_GET_SREGS, &sr);
+    }
     if (r == 0) {
         boot_sregs(&sr, boot);
         r = vcpu_ioctl(cpu, KVM_SET_SREGS, &sr);
@@ -246,15 +264,51 @@ static bool kvm_handle_exit(KVMCPU *cpu)
     }
 }
 
+/* KVM_RUN was interrupted (a kick): park while a pause is requested,
+ * then clear immediate_exit.  Clearing it under pause_lock, before the
+ * caller re-checks `stopping`, cannot lose a kick: pause sets
+ * pause_requested under the lock before it sets immediate_exit, and stop
+ * sets `stopping` before immediate_exit. */
+static void kvm_cpu_kicked(KVMCPU *cpu)
+{
+    KVMState *s = cpu->kvm;
+
+    g_mutex_lock(&s->pause_lock);
+    while (s->pause_requested && !g_atomic_int_get(&s->stopping)) {
+        if (!cpu->paused) {
+            cpu->paused = true;
+            g_cond_broadcast(&s->pause_cond);
+        }
+        g_cond_wait(&s->pause_cond, &s->pause_lock);
+    }
+    cpu->paused = false;
+    if (!g_atomic_int_get(&s->stopping)) {
+        __atomic_store_n(&cpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+    }
+    g_mutex_unlock(&s->pause_lock);
+}
+
+static void kvm_cpu_exited(KVMCPU *cpu)
+{
+    KVMState *s = cpu->kvm;
+
+    g_mutex_lock(&s->pause_lock);
+    cpu->exited = true;
+    g_cond_broadcast(&s->pause_cond);
+    g_mutex_unlock(&s->pause_lock);
+}
+
 static void *kvm_cpu_thread(void *opaque)
 {
     KVMCPU *cpu = opaque;
     KVMState *s = cpu->kvm;
 
+    kvm_cpu_kicked(cpu);    /* paused before this thread started */
     while (!g_atomic_int_get(&s->stopping)) {
         int r = ioctl(cpu->fd, KVM_RUN, 0);
 
         if (r < 0 && (errno == EINTR || errno == EAGAIN)) {
+            kvm_cpu_kicked(cpu);
             continue;
         }
         if (r < 0) {
@@ -266,6 +320,7 @@ static void *kvm_cpu_thread(void *opaque)
             break;
         }
     }
+    kvm_cpu_exited(cpu);
     return NULL;
 }
 
@@ -284,17 +339,61 @@ bool kvm_cpus_start(KVMState *s, Error **errp)
     return true;
 }
 
+static void kvm_cpu_kick(KVMCPU *cpu)
+{
+    __atomic_store_n(&cpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+    pthread_kill(cpu->thread, SIGUSR1);
+}
+
+static bool kvm_cpus_all_parked(KVMState *s)
+{
+    for (unsigned i = 0; i < s->ncpus; i++) {
+        KVMCPU *cpu = &s->cpus[i];
+
+        if (cpu->thread_started && !cpu->paused && !cpu->exited) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void kvm_cpus_pause(KVMState *s)
+{
+    g_mutex_lock(&s->pause_lock);
+    s->pause_requested = true;
+    for (unsigned i = 0; i < s->ncpus; i++) {
+        if (s->cpus[i].thread_started && !s->cpus[i].exited) {
+            kvm_cpu_kick(&s->cpus[i]);
+        }
+    }
+    while (!kvm_cpus_all_parked(s)) {
+        g_cond_wait(&s->pause_cond, &s->pause_lock);
+    }
+    g_mutex_unlock(&s->pause_lock);
+}
+
+void kvm_cpus_resume(KVMState *s)
+{
+    g_mutex_lock(&s->pause_lock);
+    s->pause_requested = false;
+    g_cond_broadcast(&s->pause_cond);
+    g_mutex_unlock(&s->pause_lock);
+}
+
 void kvm_cpus_stop(KVMState *s)
 {
     g_atomic_int_set(&s->stopping, 1);
+    /* Wake parked vCPUs: they see `stopping` and leave. */
+    g_mutex_lock(&s->pause_lock);
+    g_cond_broadcast(&s->pause_cond);
+    g_mutex_unlock(&s->pause_lock);
     for (unsigned i = 0; i < s->ncpus; i++) {
         KVMCPU *cpu = &s->cpus[i];
 
         if (!cpu->thread_started) {
             continue;
         }
-        __atomic_store_n(&cpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-        pthread_kill(cpu->thread, SIGUSR1);
+        kvm_cpu_kick(cpu);
         pthread_join(cpu->thread, NULL);
         cpu->thread_started = false;
     }

@@ -19,6 +19,8 @@ typedef struct KVMSlot {
     void *hva;
     uint32_t flags;
     unsigned long *dirty;       /* accumulated log while logging */
+    MemoryRegion *mr;           /* RAM region behind it, and the offset */
+    hwaddr mr_offset;           /* of gpa in it: the migration bitmap */
 } KVMSlot;
 
 typedef struct KVMCPU {
@@ -29,6 +31,8 @@ typedef struct KVMCPU {
     size_t run_size;
     pthread_t thread;
     bool thread_started;
+    bool paused;                /* parked in kvm_cpu_kicked (pause_lock) */
+    bool exited;                /* thread function returned (pause_lock) */
 } KVMCPU;
 
 typedef struct KVMState {
@@ -44,6 +48,10 @@ typedef struct KVMState {
     KVMCPU *cpus;
     unsigned ncpus;
     gint stopping;              /* atomic */
+    /* QMP stop/cont: vCPUs park on pause_cond while pause_requested. */
+    GMutex pause_lock;
+    GCond pause_cond;
+    bool pause_requested;
     uint64_t exits;             /* atomic: userspace exits */
     uint64_t io_exits;          /* atomic: of which port I/O */
     uint64_t mmio_exits;        /* atomic: of which MMIO */
@@ -55,6 +63,10 @@ bool kvm_cpu_set_boot_state(KVMCPU *cpu, const BootCpuState *boot,
                             Error **errp);
 bool kvm_cpus_start(KVMState *s, Error **errp);
 void kvm_cpus_stop(KVMState *s);
+/* Kick every vCPU out of KVM_RUN and wait until all are parked (or have
+ * exited); resume releases them.  Main thread, machine lock not held. */
+void kvm_cpus_pause(KVMState *s);
+void kvm_cpus_resume(KVMState *s);
 void kvm_cpus_destroy(KVMState *s);
 
 #endif

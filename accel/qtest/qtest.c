@@ -207,6 +207,15 @@ static void qtest_set_irq(MachineState *ms, unsigned gsi, int level)
     }
 }
 
+/* No vCPU: the test program is the guest and is never paused. */
+static void qtest_pause(MachineState *ms)
+{
+}
+
+static void qtest_resume(MachineState *ms)
+{
+}
+
 static void qtest_cleanup(MachineState *ms)
 {
     QtestAccel *qa = qtest_accel(ms);
@@ -233,5 +242,7 @@ const AccelOps qtest_accel_ops = {
     .set_irq = qtest_set_irq,
     .irqfd_add = qtest_irqfd_add,
     .irqfd_del = qtest_irqfd_del,
+    .pause = qtest_pause,
+    .resume = qtest_resume,
     .cleanup = qtest_cleanup,
 };

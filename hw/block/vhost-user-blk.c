@@ -17,9 +17,12 @@
  */
 #include "hw/virtio/vhost-user-blk.h"
 #include "hw/virtio/vhost-user-proto.h"
+#include "hw/virtio/virtio-migration.h"
 #include "qemu/compiler.h"
 #include "qemu/option.h"
 
+#include <endian.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -135,7 +138,8 @@ static void vub_stop(VHostUserBlk *s)
 static bool vub_should_run(VHostUserBlk *s)
 {
     return s->connected && (s->vdev.status & VIRTIO_CONFIG_S_DRIVER_OK) &&
-           !(s->vdev.status & VIRTIO_CONFIG_S_NEEDS_RESET);
+           !(s->vdev.status & VIRTIO_CONFIG_S_NEEDS_RESET) &&
+           !s->vdev.vm_stopped;
 }
 
 static void vub_update_running(VHostUserBlk *s)
@@ -218,6 +222,72 @@ static void vub_reset(VirtIODevice *vdev)
     vhost_dev_free_inflight(&s->inflight);
 }
 
+/* --- migration (hw/virtio/virtio-migration.h) --------------------------- */
+
+#define VUB_WCE_OFFSET offsetof(struct virtio_blk_config, wce)
+
+static struct vhost_dev *vub_mig_vhost_dev(VirtIODevice *vdev, unsigned n)
+{
+    return n == 0 ? &vub_of(vdev)->dev : NULL;
+}
+
+static bool vub_vm_state_change(VirtIODevice *vdev, Error **errp)
+{
+    VHostUserBlk *s = vub_of(vdev);
+
+    if (!vub_should_run(s)) {
+        vub_stop(s);
+        return true;
+    }
+    return s->started_vu || vub_start(s, errp);
+}
+
+/* The disk must be the same; the guest's write-cache choice moves. */
+static void vub_mig_save(VirtIODevice *vdev, GByteArray *out)
+{
+    VHostUserBlk *s = vub_of(vdev);
+
+    virtio_mig_put_u64(out, le64toh(s->blkcfg.capacity));
+    virtio_mig_put_u8(out, s->blkcfg.wce);
+}
+
+static bool vub_mig_load(VirtIODevice *vdev, VirtioMigReader *r,
+                         Error **errp)
+{
+    VHostUserBlk *s = vub_of(vdev);
+    uint64_t capacity = virtio_mig_get_u64(r);
+    uint8_t wce = virtio_mig_get_u8(r);
+
+    if (!virtio_mig_reader_check(r, errp)) {
+        return false;
+    }
+    if (capacity != le64toh(s->blkcfg.capacity)) {
+        error_setg(errp, "disk capacity differs: %" PRIu64 " sectors on "
+                   "the source, %" PRIu64 " here", capacity,
+                   (uint64_t)le64toh(s->blkcfg.capacity));
+        return false;
+    }
+    vdev->config[VUB_WCE_OFFSET] = wce;
+    return true;
+}
+
+/* The destination's backend hears the write-cache mode the guest set. */
+static bool vub_mig_post_load(VirtIODevice *vdev, Error **errp)
+{
+    if (vdev->config[VUB_WCE_OFFSET] != vub_of(vdev)->blkcfg.wce) {
+        vub_set_config(vdev, VUB_WCE_OFFSET, 1);
+    }
+    return true;
+}
+
+static const VirtioMigrationOps vub_migration_ops = {
+    .vhost_dev = vub_mig_vhost_dev,
+    .vm_state_change = vub_vm_state_change,
+    .save = vub_mig_save,
+    .load = vub_mig_load,
+    .post_load = vub_mig_post_load,
+};
+
 static const VirtioDeviceClass vhost_user_blk_class = {
     .name = "vhost-user-blk",
     .device_id = VIRTIO_ID_BLOCK,
@@ -227,6 +297,7 @@ static const VirtioDeviceClass vhost_user_blk_class = {
     .set_config = vub_set_config,
     .set_status = vub_set_status,
     .reset = vub_reset,
+    .migration = &vub_migration_ops,
 };
 
 /* --- backend connection -------------------------------------------------- */
@@ -296,6 +367,7 @@ static bool vub_connect(VHostUserBlk *s, Error **errp)
         goto fail;
     }
     s->connected = true;
+    qdev_vhost_set_connected(s->ms, &s->dev, s->id, s->chr, true);
     vub_update_running(s);
     return true;
 
@@ -314,6 +386,7 @@ static void vub_disconnect(VHostUserBlk *s)
     vub_stop(s);
     vhost_dev_cleanup(&s->dev);
     vhost_user_cleanup(&s->vhost_user);
+    qdev_vhost_set_connected(s->ms, &s->dev, s->id, s->chr, false);
 }
 
 static void vub_chr_event(void *opaque, ChrEvent event)
@@ -397,6 +470,7 @@ static bool vub_create(MachineState *ms, GHashTable *opts, Error **errp)
         goto fail;
     }
     qdev_register(ms, s, (QdevCleanupFn *)vhost_user_blk_free);
+    qdev_register_vhost(ms, &s->dev);
     /* As QEMU's realize: the backend describes the disk, wait for it. */
     if (!qemu_chr_wait_connected(s->chr, errp) || !vub_connect(s, errp)) {
         return false;       /* freed by qdev_cleanup */
@@ -418,6 +492,7 @@ void vhost_user_blk_free(VHostUserBlk *s)
         qemu_chr_fe_set_handlers(s->chr, NULL, NULL, NULL);
     }
     vub_disconnect(s);
+    qdev_unregister_vhost(s->ms, &s->dev);
     vhost_dev_free_inflight(&s->inflight);
     virtio_mmio_unplug(&s->proxy);
     virtio_cleanup(&s->vdev);
@@ -426,9 +501,16 @@ void vhost_user_blk_free(VHostUserBlk *s)
     g_free(s);
 }
 
+/* system_reset (QMP): as a driver reset. */
+static void vub_qdev_reset(void *dev)
+{
+    virtio_reset(&((VHostUserBlk *)dev)->vdev);
+}
+
 const DeviceModel vhost_user_blk_model = {
     .name = "vhost-user-blk",
     .help = "chardev=ID[,id=ID][,num-queues=N][,queue-size=N]"
             "[,config-wce=on|off]",
     .create = vub_create,
+    .reset = vub_qdev_reset,
 };

@@ -1,7 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* -device: look the model up by name and let it build itself. */
+/*
+ * -device: look the model up by name and let it build itself.  The
+ * registry of created devices (id, model, teardown), device_del and
+ * system_reset over it, and the registry of vhost devices that memory
+ * hotplug and x-query-vhost look at.
+ */
 #include "hw/qdev.h"
+#include "hw/mem/pc-dimm.h"
+#include "hw/virtio/vhost-user-base.h"
 #include "hw/virtio/vhost-user-blk.h"
+#include "hw/virtio/vhost-user-net.h"
+#include "monitor/monitor.h"
 #include "qemu/option.h"
 
 #include <string.h>
@@ -9,11 +18,24 @@
 typedef struct QdevEntry {
     void *dev;
     QdevCleanupFn *cleanup;
+    char *id;                       /* -device id=, NULL if none */
+    const DeviceModel *model;       /* NULL if not from qdev_device_add */
 } QdevEntry;
+
+static void qdev_entry_free(gpointer p)
+{
+    QdevEntry *e = p;
+
+    g_free(e->id);
+    g_free(e);
+}
 
 /* Device models, NULL-terminated. */
 static const DeviceModel *const device_models[] = {
     &vhost_user_blk_model,
+    &virtio_net_device_model,
+    &vhost_user_device_model,
+    &pc_dimm_model,
     NULL,
 };
 
@@ -25,6 +47,40 @@ static const DeviceModel *qdev_find_model(const char *name)
         }
     }
     return NULL;
+}
+
+static guint qdev_count(MachineState *ms)
+{
+    return ms->devices ? ms->devices->len : 0;
+}
+
+/* Let the model build the device; entries it registered get its id and
+ * model, or are torn down again if it failed (so that a failed device_add
+ * leaves nothing behind). */
+static bool qdev_create(MachineState *ms, const DeviceModel *model,
+                        GHashTable *opts, Error **errp)
+{
+    const char *id = qemu_opt_get(opts, "id");
+    guint before = qdev_count(ms);
+    bool ok;
+
+    if (id && qdev_find_by_id(ms, id)) {
+        error_setg(errp, "Duplicate ID '%s' for device", id);
+        return false;
+    }
+    ok = model->create(ms, opts, errp);
+    for (guint i = qdev_count(ms); i-- > before;) {
+        QdevEntry *e = g_ptr_array_index(ms->devices, i);
+
+        if (!ok) {
+            e->cleanup(e->dev);
+            g_ptr_array_remove_index(ms->devices, i);
+            continue;
+        }
+        e->model = model;
+        e->id = g_strdup(id);
+    }
+    return ok;
 }
 
 bool qdev_device_add(MachineState *ms, const char *optstr, Error **errp)
@@ -46,7 +102,7 @@ bool qdev_device_add(MachineState *ms, const char *optstr, Error **errp)
         error_setg(errp, "'%s' is not a valid device model name", driver);
         return false;
     }
-    return model->create(ms, opts, errp);
+    return qdev_create(ms, model, opts, errp);
 }
 
 void qdev_register(MachineState *ms, void *dev, QdevCleanupFn *cleanup)
@@ -56,7 +112,7 @@ void qdev_register(MachineState *ms, void *dev, QdevCleanupFn *cleanup)
     e->dev = dev;
     e->cleanup = cleanup;
     if (!ms->devices) {
-        ms->devices = g_ptr_array_new_with_free_func(g_free);
+        ms->devices = g_ptr_array_new_with_free_func(qdev_entry_free);
     }
     g_ptr_array_add(ms->devices, e);
 }
@@ -73,6 +129,90 @@ void qdev_cleanup(MachineState *ms)
     }
     g_ptr_array_free(ms->devices, TRUE);
     ms->devices = NULL;
+    g_clear_pointer(&ms->vhost_devs, g_ptr_array_unref);
+    g_clear_pointer(&ms->vhost_info, g_ptr_array_unref);
+}
+
+static QdevEntry *qdev_find_entry(MachineState *ms, const char *id,
+                                  guint *index)
+{
+    for (guint i = 0; i < qdev_count(ms); i++) {
+        QdevEntry *e = g_ptr_array_index(ms->devices, i);
+
+        if (e->id && !strcmp(e->id, id)) {
+            *index = i;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+void *qdev_find_by_id(MachineState *ms, const char *id)
+{
+    guint i;
+    QdevEntry *e = qdev_find_entry(ms, id, &i);
+
+    return e ? e->dev : NULL;
+}
+
+static void qdev_emit_deleted(MachineState *ms, const char *id)
+{
+    JsonObject *data = json_object_new();
+    JsonNode *node = json_node_alloc();
+    g_autofree char *path = g_strdup_printf("/machine/peripheral/%s", id);
+
+    json_object_set_string_member(data, "device", id);
+    json_object_set_string_member(data, "path", path);
+    json_node_init_object(node, data);
+    json_object_unref(data);
+    monitor_emit_event(ms, "DEVICE_DELETED", node);
+}
+
+bool qdev_unplug(MachineState *ms, const char *id, Error **errp)
+{
+    guint i;
+    QdevEntry *e = qdev_find_entry(ms, id, &i);
+    g_autofree char *dev_id = g_strdup(id);
+
+    if (!e) {
+        error_setg(errp, "Device '%s' not found", id);
+        return false;
+    }
+    if (!e->model || !e->model->unplug) {
+        error_setg(errp, "Device '%s' does not support hotplugging",
+                   e->model ? e->model->name : id);
+        return false;
+    }
+    if (!e->model->unplug(ms, e->dev, errp)) {
+        return false;
+    }
+    /* The hook freed the device: forget the entry without cleanup. */
+    g_ptr_array_remove_index(ms->devices, i);
+    qdev_emit_deleted(ms, dev_id);
+    return true;
+}
+
+void qdev_reset_all(MachineState *ms)
+{
+    for (guint i = 0; i < qdev_count(ms); i++) {
+        QdevEntry *e = g_ptr_array_index(ms->devices, i);
+
+        if (e->model && e->model->reset) {
+            e->model->reset(e->dev);
+        }
+    }
+}
+
+void qdev_foreach_device(MachineState *ms, const DeviceModel *model,
+                         void (*fn)(void *dev, void *opaque), void *opaque)
+{
+    for (guint i = 0; i < qdev_count(ms); i++) {
+        QdevEntry *e = g_ptr_array_index(ms->devices, i);
+
+        if (e->model == model) {
+            fn(e->dev, opaque);
+        }
+    }
 }
 
 bool qdev_claim_chardev(MachineState *ms, Chardev *chr, const char *owner,
@@ -85,4 +225,134 @@ bool qdev_claim_chardev(MachineState *ms, Chardev *chr, const char *owner,
     }
     chr->fe_owner = g_strdup(owner);
     return true;
+}
+
+/* --- vhost devices ------------------------------------------------------ */
+
+static void vhost_info_free(gpointer p)
+{
+    QdevVhostInfo *info = p;
+
+    g_free(info->dev_id);
+    g_free(info->socket_path);
+    g_free(info);
+}
+
+static QdevVhostInfo *vhost_info_find(MachineState *ms,
+                                      const struct vhost_dev *dev)
+{
+    for (guint i = 0; ms->vhost_info && i < ms->vhost_info->len; i++) {
+        QdevVhostInfo *info = g_ptr_array_index(ms->vhost_info, i);
+
+        if (info->dev == dev) {
+            return info;
+        }
+    }
+    return NULL;
+}
+
+void qdev_register_vhost(MachineState *ms, struct vhost_dev *dev)
+{
+    QdevVhostInfo *info = g_new0(QdevVhostInfo, 1);
+
+    if (!ms->vhost_devs) {
+        ms->vhost_devs = g_ptr_array_new();
+        ms->vhost_info = g_ptr_array_new_with_free_func(vhost_info_free);
+    }
+    g_ptr_array_add(ms->vhost_devs, dev);
+    info->dev = dev;
+    g_ptr_array_add(ms->vhost_info, info);
+}
+
+void qdev_unregister_vhost(MachineState *ms, struct vhost_dev *dev)
+{
+    QdevVhostInfo *info = vhost_info_find(ms, dev);
+
+    if (ms->vhost_devs) {
+        g_ptr_array_remove(ms->vhost_devs, dev);
+    }
+    if (info) {
+        g_ptr_array_remove(ms->vhost_info, info);
+    }
+}
+
+/* Other vhost_devs of device dev_id whose connection is up. */
+static unsigned vhost_others_connected(MachineState *ms,
+                                       const QdevVhostInfo *self)
+{
+    unsigned n = 0;
+
+    for (guint i = 0; i < ms->vhost_info->len; i++) {
+        QdevVhostInfo *info = g_ptr_array_index(ms->vhost_info, i);
+
+        n += info != self && info->connected && info->dev_id &&
+             !strcmp(info->dev_id, self->dev_id);
+    }
+    return n;
+}
+
+static void vhost_emit(MachineState *ms, const char *name, const char *id)
+{
+    JsonObject *data = json_object_new();
+    JsonNode *node = json_node_alloc();
+
+    if (g_atomic_int_get(&ms->shutdown_requested)) {
+        json_object_unref(data);
+        json_node_free(node);
+        return;     /* teardown disconnects every device: not news */
+    }
+    json_object_set_string_member(data, "device", id);
+    json_node_init_object(node, data);
+    json_object_unref(data);
+    monitor_emit_event(ms, name, node);
+}
+
+void qdev_vhost_set_connected(MachineState *ms, struct vhost_dev *dev,
+                              const char *dev_id, Chardev *chr,
+                              bool connected)
+{
+    QdevVhostInfo *info = vhost_info_find(ms, dev);
+
+    if (!info) {
+        return;     /* not registered: nothing to show or announce */
+    }
+    g_free(info->dev_id);
+    info->dev_id = g_strdup(dev_id);
+    g_free(info->socket_path);
+    info->socket_path = qdev_chardev_socket_path(chr);
+    if (dev->vhost_ops) {
+        info->backend = dev->vhost_ops->name;
+    }
+    if (info->connected == connected) {
+        return;
+    }
+    info->connected = connected;
+    if (!vhost_others_connected(ms, info)) {
+        vhost_emit(ms, connected ? "VHOST_USER_CONNECTED"
+                                 : "VHOST_USER_DISCONNECTED", dev_id);
+    }
+}
+
+void qdev_foreach_vhost(MachineState *ms,
+                        void (*fn)(const QdevVhostInfo *info, void *opaque),
+                        void *opaque)
+{
+    for (guint i = 0; ms->vhost_info && i < ms->vhost_info->len; i++) {
+        fn(g_ptr_array_index(ms->vhost_info, i), opaque);
+    }
+}
+
+char *qdev_chardev_socket_path(const Chardev *chr)
+{
+    g_autoptr(GHashTable) opts = NULL;
+
+    if (!chr || strcmp(chr->cls->type, "socket") || !chr->label) {
+        return NULL;
+    }
+    if (g_str_has_prefix(chr->label, "unix:")) {
+        opts = qemu_opts_parse(chr->label + 5, "path", NULL);
+    } else {
+        opts = qemu_opts_parse(chr->label, "backend", NULL);
+    }
+    return opts ? g_strdup(qemu_opt_get(opts, "path")) : NULL;
 }

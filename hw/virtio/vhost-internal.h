@@ -53,4 +53,10 @@ bool vhost_dev_log_prepare(struct vhost_dev *dev, bool resend, Error **errp);
 /* Drop dev->log (logging disabled or device cleaned up). */
 void vhost_dev_log_drop(struct vhost_dev *dev);
 
+/* The memory listener's log_sync for dev: the log's bits for section s
+ * (a RAM section) become dirty pages of s->mr (memory_region_set_dirty);
+ * nothing while dev has no log. */
+void vhost_dev_log_sync_section(struct vhost_dev *dev,
+                                const MemoryRegionSection *s);
+
 #endif

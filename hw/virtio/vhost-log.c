@@ -281,3 +281,50 @@ bool vhost_dev_set_log(struct vhost_dev *dev, bool enable, Error **errp)
     }
     return true;
 }
+
+/* --- migration ---------------------------------------------------------- */
+
+bool vhost_dev_migration_log(struct vhost_dev *dev, bool enable,
+                             Error **errp)
+{
+    const VhostOps *ops = dev->vhost_ops;
+    const char *reason;
+
+    if (!ops) {
+        return true;    /* not connected: nothing writes guest memory */
+    }
+    reason = enable && ops->log_blocker ? ops->log_blocker(dev) : NULL;
+    if (reason) {
+        error_setg(errp, "%s: %s; migration is not possible",
+                   vhost_dev_name(dev), reason);
+        return false;
+    }
+    return vhost_dev_set_log(dev, enable, errp);
+}
+
+/* The log's page gpa, clipped to section s, becomes dirty in s->mr. */
+static void vhost_log_mark_section(uint64_t gpa, void *opaque)
+{
+    const MemoryRegionSection *s = opaque;
+    hwaddr start = s->offset_within_address_space;
+    hwaddr lo = MAX(gpa, start);
+    hwaddr hi = MIN(gpa + VHOST_LOG_PAGE, start + s->size);
+
+    memory_region_set_dirty(s->mr, s->offset_within_region + (lo - start),
+                            hi - lo);
+}
+
+void vhost_dev_log_sync_section(struct vhost_dev *dev,
+                                const MemoryRegionSection *s)
+{
+    hwaddr start = s->offset_within_address_space;
+    uint64_t first, last;
+
+    if (!dev->log || !s->size || !memory_region_is_ram(s->mr)) {
+        return;
+    }
+    first = start / VHOST_LOG_PAGE;
+    last = (start + s->size - 1) / VHOST_LOG_PAGE;
+    vhost_log_sync_range(dev->log, first, last - first + 1,
+                         vhost_log_mark_section, (void *)s);
+}

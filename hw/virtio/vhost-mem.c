@@ -11,12 +11,17 @@
  * Policy: every commit collects the table into dev->regions; it is sent only
  * while the device is started (vhost_dev_start sends it once more), and only
  * when it differs from the previous one.  A table over the backend's slot
- * limit is reported and not sent.
+ * limit is reported and not sent.  Memory hotplug asks first
+ * (vhost_dev_can_add_region): a dry run of the same merge on the table in
+ * force plus the new section, so a plug that would overflow is refused
+ * before anything is mapped.
  */
 #include "hw/virtio/vhost.h"
 
 #include <inttypes.h>
 #include <limits.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "qemu/compiler.h"
 #include "vhost-internal.h"
@@ -54,26 +59,39 @@ static bool vhost_can_merge(struct vhost_dev *dev, const VhostMemoryRegion *a,
            (a->fd < 0 || a->mmap_offset + a->memory_size == b->mmap_offset);
 }
 
-static void vhost_region_addnop(MemoryListener *l, MemoryRegionSection *s)
+/* The region a section becomes in the table; false if the backend would
+ * not take it (not writable RAM, or refused by mem_section_filter). */
+static bool vhost_section_region(struct vhost_dev *dev,
+                                 const MemoryRegionSection *s,
+                                 VhostMemoryRegion *r)
 {
-    struct vhost_dev *dev = listener_dev(l);
     const VhostOps *ops = dev->vhost_ops;
     MemoryRegion *mr = s->mr;
-    VhostMemoryRegion r, *prev;
 
     /* ROM is not for a backend to write into (no ring can live there). */
     if (!memory_region_is_ram(mr) || !mr->ram_ptr || s->readonly ||
         mr->readonly ||
         (ops->mem_section_filter && !ops->mem_section_filter(dev, s))) {
-        return;
+        return false;
     }
-    r = (VhostMemoryRegion) {
+    *r = (VhostMemoryRegion) {
         .guest_phys_addr = s->offset_within_address_space,
         .memory_size = s->size,
         .userspace_addr = (uintptr_t)mr->ram_ptr + s->offset_within_region,
         .mmap_offset = mr->ram_fd_offset + s->offset_within_region,
         .fd = memory_region_get_fd(mr),
     };
+    return true;
+}
+
+static void vhost_region_addnop(MemoryListener *l, MemoryRegionSection *s)
+{
+    struct vhost_dev *dev = listener_dev(l);
+    VhostMemoryRegion r, *prev;
+
+    if (!vhost_section_region(dev, s, &r)) {
+        return;
+    }
     /* Sections arrive in address order: only the last one can merge. */
     prev = dev->n_tmp_regions ? &dev->tmp_regions[dev->n_tmp_regions - 1]
                               : NULL;
@@ -103,15 +121,74 @@ static bool vhost_regions_equal(const VhostMemoryRegion *a, unsigned na,
     return true;
 }
 
-bool vhost_dev_check_memslots(struct vhost_dev *dev, Error **errp)
+static unsigned vhost_memslots_limit(struct vhost_dev *dev)
 {
     const VhostOps *ops = dev->vhost_ops;
-    unsigned limit = ops->memslots_limit ? ops->memslots_limit(dev)
-                                         : UINT_MAX;
+
+    return ops->memslots_limit ? ops->memslots_limit(dev) : UINT_MAX;
+}
+
+bool vhost_dev_check_memslots(struct vhost_dev *dev, Error **errp)
+{
+    unsigned limit = vhost_memslots_limit(dev);
 
     if (dev->n_regions > limit) {
         error_setg(errp, "guest memory needs %u regions, the backend "
                    "accepts at most %u", dev->n_regions, limit);
+        return false;
+    }
+    return true;
+}
+
+static int vhost_region_cmp(const void *a, const void *b)
+{
+    const VhostMemoryRegion *ra = a, *rb = b;
+
+    return ra->guest_phys_addr < rb->guest_phys_addr ? -1 :
+           ra->guest_phys_addr > rb->guest_phys_addr;
+}
+
+/* Sort t by address and merge neighbours as the listener would (it sees
+ * sections in address order and merges each into the previous region);
+ * returns how many regions remain. */
+static unsigned vhost_regions_merge(struct vhost_dev *dev,
+                                    VhostMemoryRegion *t, unsigned n)
+{
+    unsigned out = 0;
+
+    qsort(t, n, sizeof(*t), vhost_region_cmp);
+    for (unsigned i = 0; i < n; i++) {
+        if (out && vhost_can_merge(dev, &t[out - 1], &t[i])) {
+            t[out - 1].memory_size += t[i].memory_size;
+        } else {
+            t[out++] = t[i];
+        }
+    }
+    return out;
+}
+
+bool vhost_dev_can_add_region(struct vhost_dev *dev,
+                              const MemoryRegionSection *s, Error **errp)
+{
+    g_autofree VhostMemoryRegion *t = NULL;
+    unsigned n, limit;
+    VhostMemoryRegion r;
+
+    if (!dev->vhost_ops || !dev->listener_registered ||
+        !vhost_section_region(dev, s, &r)) {
+        return true;
+    }
+    t = g_new(VhostMemoryRegion, dev->n_regions + 1);
+    if (dev->n_regions) {
+        memcpy(t, dev->regions, dev->n_regions * sizeof(*t));
+    }
+    t[dev->n_regions] = r;
+    n = vhost_regions_merge(dev, t, dev->n_regions + 1);
+    limit = vhost_memslots_limit(dev);
+    if (n > limit) {
+        error_setg(errp, "%s: guest memory would need %u regions, the "
+                   "backend accepts at most %u", vhost_dev_name(dev), n,
+                   limit);
         return false;
     }
     return true;
@@ -237,15 +314,22 @@ static void vhost_commit(MemoryListener *l)
     }
 }
 
-/* Logging is switched per device with vhost_dev_set_log (migration calls
- * it); the global hooks only let the address space know we take part. */
+/* Migration: logging on the whole address space.  A device that connects
+ * while migration runs joins through here too (the memory API calls
+ * log_global_start on a listener registered during logging). */
 static bool vhost_log_global_start(MemoryListener *l, Error **errp)
 {
-    return true;
+    return vhost_dev_migration_log(listener_dev(l), true, errp);
 }
 
 static void vhost_log_global_stop(MemoryListener *l)
 {
+    vhost_dev_migration_log(listener_dev(l), false, NULL);
+}
+
+static void vhost_log_sync(MemoryListener *l, MemoryRegionSection *s)
+{
+    vhost_dev_log_sync_section(listener_dev(l), s);
 }
 
 void vhost_listener_register(struct vhost_dev *dev, AddressSpace *as)
@@ -257,6 +341,7 @@ void vhost_listener_register(struct vhost_dev *dev, AddressSpace *as)
         .region_nop = vhost_region_addnop,
         .log_global_start = vhost_log_global_start,
         .log_global_stop = vhost_log_global_stop,
+        .log_sync = vhost_log_sync,
         .priority = VHOST_LISTENER_PRIORITY,
         .name = "vhost",
     };

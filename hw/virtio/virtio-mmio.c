@@ -12,6 +12,7 @@
  * virtio_error() and is otherwise ignored: it never stops kvmini.
  */
 #include "hw/virtio/virtio-mmio.h"
+#include "hw/virtio/virtio-migration.h"
 
 #include "qemu/log.h"
 
@@ -613,6 +614,7 @@ bool virtio_mmio_plug(VirtIOMMIOProxy *proxy, VirtIODevice *vdev,
     vdev->transport_opaque = proxy;
     memory_region_add_subregion(&ms->system_memory, proxy->slot->base,
                                 &proxy->iomem);
+    virtio_migration_register(proxy);
     return true;
 }
 
@@ -624,6 +626,7 @@ void virtio_mmio_unplug(VirtIOMMIOProxy *proxy)
         *proxy = (VirtIOMMIOProxy){ 0 };
         return;
     }
+    virtio_migration_unregister(proxy);
     /* One listener update for all the ioeventfds and the unmap; the fds
      * are closed only after it, so KVM still knows them at deassign. */
     address_space_transaction_begin(&proxy->ms->address_space_memory);

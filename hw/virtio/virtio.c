@@ -10,7 +10,10 @@
  */
 #include "hw/virtio/virtio.h"
 
+#include <endian.h>
+#include <inttypes.h>
 #include <stdarg.h>
+#include <string.h>
 
 #include "qemu/log.h"
 
@@ -296,4 +299,326 @@ bool virtio_queue_valid(VirtIODevice *vdev, unsigned n, Error **errp)
            virtio_ring_check(vdev, n, "used", vq->used,
                              virtio_queue_used_size(vq->num),
                              VRING_USED_ALIGN, errp);
+}
+
+/* --- VMM-side split-ring processing -------------------------------------- */
+
+/* The rings as host pointers, looked up again on every call: the memory
+ * map may have changed since QueueReady checked them. */
+typedef struct VirtQueueRings {
+    struct vring_desc *desc;
+    struct vring_avail *avail;
+    struct vring_used *used;
+    uint16_t num;
+} VirtQueueRings;
+
+/* Where a descriptor chain is being read from: the queue's table, or the
+ * indirect table its head points to. */
+typedef struct VirtQueueWalk {
+    const struct vring_desc *table;
+    unsigned size;                  /* entries */
+    unsigned seen;                  /* visited: more than size is a loop */
+    bool indirect;
+} VirtQueueWalk;
+
+static uint16_t vq_load16(const void *p)
+{
+    return le16toh(__atomic_load_n((const uint16_t *)p, __ATOMIC_ACQUIRE));
+}
+
+static bool virtqueue_map_rings(VirtQueue *vq, VirtQueueRings *r)
+{
+    VirtIODevice *vdev = vq->vdev;
+
+    if (vdev->broken || !vq->ready || !vq->num) {
+        return false;
+    }
+    r->num = vq->num;
+    r->desc = virtio_queue_ring_ptr(vdev, vq->desc,
+                                    virtio_queue_desc_size(r->num));
+    r->avail = virtio_queue_ring_ptr(vdev, vq->avail,
+                                     virtio_queue_avail_size(r->num));
+    r->used = virtio_queue_ring_ptr(vdev, vq->used,
+                                    virtio_queue_used_size(r->num));
+    if (!r->desc || !r->avail || !r->used) {
+        virtio_error(vdev, "queue %u: rings are no longer inside guest RAM",
+                     vq->index);
+        return false;
+    }
+    return true;
+}
+
+/* Buffers the driver made available and the device has not taken; an
+ * index more than a ring ahead is a driver bug. */
+static bool virtqueue_avail_count(VirtQueue *vq, const VirtQueueRings *r,
+                                  uint16_t *count)
+{
+    uint16_t idx = vq_load16(&r->avail->idx);
+
+    *count = idx - vq->last_avail_idx;
+    if (*count > r->num) {
+        virtio_error(vq->vdev, "queue %u: available index %u is %u ahead "
+                     "of %u (queue size %u)", vq->index, idx, *count,
+                     vq->last_avail_idx, r->num);
+        return false;
+    }
+    return true;
+}
+
+bool virtqueue_empty(VirtQueue *vq)
+{
+    VirtQueueRings r;
+    uint16_t count;
+
+    return !virtqueue_map_rings(vq, &r) ||
+           !virtqueue_avail_count(vq, &r, &count) || !count;
+}
+
+/* Copy descriptor i once (the guest may change it meanwhile) and check
+ * where it leads. */
+static bool virtqueue_read_desc(VirtQueue *vq, VirtQueueWalk *w, unsigned i,
+                                struct vring_desc *d)
+{
+    const char *table = w->indirect ? "indirect table" : "queue";
+
+    if (i >= w->size) {
+        virtio_error(vq->vdev, "queue %u: descriptor index %u out of range "
+                     "(%s of %u)", vq->index, i, table, w->size);
+        return false;
+    }
+    if (++w->seen > w->size) {
+        virtio_error(vq->vdev, "queue %u: descriptor chain loops (%s of "
+                     "%u)", vq->index, table, w->size);
+        return false;
+    }
+    memcpy(d, &w->table[i], sizeof(*d));
+    d->addr = le64toh(d->addr);
+    d->len = le32toh(d->len);
+    d->flags = le16toh(d->flags);
+    d->next = le16toh(d->next);
+    return true;
+}
+
+/* The head is an indirect descriptor: continue in its table. */
+static bool virtqueue_enter_indirect(VirtQueue *vq, VirtQueueWalk *w,
+                                     const struct vring_desc *d)
+{
+    VirtIODevice *vdev = vq->vdev;
+
+    if (!virtio_has_feature(vdev->guest_features,
+                            VIRTIO_RING_F_INDIRECT_DESC)) {
+        virtio_error(vdev, "queue %u: indirect descriptor but "
+                     "VIRTIO_RING_F_INDIRECT_DESC was not negotiated",
+                     vq->index);
+        return false;
+    }
+    if (d->flags & VRING_DESC_F_NEXT) {
+        virtio_error(vdev, "queue %u: indirect descriptor with NEXT set",
+                     vq->index);
+        return false;
+    }
+    if (!d->len || d->len % sizeof(struct vring_desc)) {
+        virtio_error(vdev, "queue %u: indirect table of %u bytes is not a "
+                     "non-zero multiple of %zu", vq->index, d->len,
+                     sizeof(struct vring_desc));
+        return false;
+    }
+    w->table = virtio_queue_ring_ptr(vdev, d->addr, d->len);
+    if (!w->table) {
+        virtio_error(vdev, "queue %u: indirect table [0x%" PRIx64 ", +0x%x) "
+                     "is not inside guest RAM", vq->index,
+                     (uint64_t)d->addr, d->len);
+        return false;
+    }
+    w->size = d->len / sizeof(struct vring_desc);
+    w->seen = 0;
+    w->indirect = true;
+    return true;
+}
+
+static bool virtqueue_add_buf(VirtQueue *vq, VirtQueueElement *e,
+                              const struct vring_desc *d)
+{
+    bool writable = d->flags & VRING_DESC_F_WRITE;
+    unsigned *n = writable ? &e->in_num : &e->out_num;
+    struct iovec *sg = writable ? e->in_sg : e->out_sg;
+    void *p;
+
+    if (!writable && e->in_num) {
+        virtio_error(vq->vdev, "queue %u: device-readable buffer after a "
+                     "device-writable one", vq->index);
+        return false;
+    }
+    if (*n == VIRTQUEUE_MAX_SG) {
+        virtio_error(vq->vdev, "queue %u: more than %d %s buffers in one "
+                     "chain", vq->index, VIRTQUEUE_MAX_SG,
+                     writable ? "device-writable" : "device-readable");
+        return false;
+    }
+    p = d->len ? virtio_queue_ring_ptr(vq->vdev, d->addr, d->len) : NULL;
+    if (!p) {
+        virtio_error(vq->vdev, "queue %u: buffer [0x%" PRIx64 ", +0x%x) is "
+                     "%s", vq->index, (uint64_t)d->addr, d->len,
+                     d->len ? "not inside guest RAM" : "empty");
+        return false;
+    }
+    sg[(*n)++] = (struct iovec){ .iov_base = p, .iov_len = d->len };
+    if (writable) {
+        e->in_len += d->len;
+    } else {
+        e->out_len += d->len;
+    }
+    return true;
+}
+
+static bool virtqueue_walk(VirtQueue *vq, const VirtQueueRings *r,
+                           uint16_t head, VirtQueueElement *e)
+{
+    VirtQueueWalk w = { .table = r->desc, .size = r->num };
+    struct vring_desc d;
+
+    if (!virtqueue_read_desc(vq, &w, head, &d)) {
+        return false;
+    }
+    /* An indirect head stands for its whole table, which starts at 0. */
+    if (d.flags & VRING_DESC_F_INDIRECT) {
+        if (!virtqueue_enter_indirect(vq, &w, &d) ||
+            !virtqueue_read_desc(vq, &w, 0, &d)) {
+            return false;
+        }
+    }
+    for (;;) {
+        if (d.flags & VRING_DESC_F_INDIRECT) {
+            virtio_error(vq->vdev, "queue %u: indirect descriptor %s",
+                         vq->index, w.indirect ? "inside an indirect table"
+                                               : "not at the chain's head");
+            return false;
+        }
+        if (!virtqueue_add_buf(vq, e, &d)) {
+            return false;
+        }
+        if (!(d.flags & VRING_DESC_F_NEXT)) {
+            return true;
+        }
+        if (!virtqueue_read_desc(vq, &w, d.next, &d)) {
+            return false;
+        }
+    }
+}
+
+/* With EVENT_IDX: "notify me once you have seen this avail index". */
+static void virtqueue_set_avail_event(VirtQueue *vq, const VirtQueueRings *r)
+{
+    uint16_t *event = (uint16_t *)&r->used->ring[r->num];
+
+    if (virtio_has_feature(vq->vdev->guest_features,
+                           VIRTIO_RING_F_EVENT_IDX)) {
+        __atomic_store_n(event, htole16(vq->last_avail_idx),
+                         __ATOMIC_RELEASE);
+    }
+}
+
+VirtQueueElement *virtqueue_pop(VirtQueue *vq)
+{
+    g_autofree VirtQueueElement *e = NULL;
+    VirtQueueRings r;
+    uint16_t count, head;
+
+    if (!virtqueue_map_rings(vq, &r) ||
+        !virtqueue_avail_count(vq, &r, &count) || !count) {
+        return NULL;
+    }
+    /* The acquire load of avail->idx orders the reads below after it. */
+    head = vq_load16(&r.avail->ring[vq->last_avail_idx % r.num]);
+    e = g_new0(VirtQueueElement, 1);
+    if (!virtqueue_walk(vq, &r, head, e)) {
+        return NULL;
+    }
+    e->index = head;
+    vq->last_avail_idx++;
+    virtqueue_set_avail_event(vq, &r);
+    return g_steal_pointer(&e);
+}
+
+/* Does the driver want an interrupt now that used moved on from old? */
+static bool virtqueue_wants_notify(VirtQueue *vq, const VirtQueueRings *r,
+                                   uint16_t old)
+{
+    uint16_t now = vq->used_idx;
+
+    /* The used index store must be visible before the driver's flags are
+     * read; the driver does the mirror image (virtio 1.x §2.7.10). */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (virtio_has_feature(vq->vdev->guest_features,
+                           VIRTIO_RING_F_EVENT_IDX)) {
+        uint16_t event = vq_load16(&r->avail->ring[r->num]);
+
+        return (uint16_t)(now - event - 1) < (uint16_t)(now - old);
+    }
+    return !(vq_load16(&r->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+bool virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem,
+                    uint32_t len)
+{
+    struct vring_used_elem ue;
+    VirtQueueRings r;
+    uint16_t old = vq->used_idx;
+
+    if (!virtqueue_map_rings(vq, &r)) {
+        return false;
+    }
+    ue.id = htole32(elem->index);
+    ue.len = htole32(MIN((size_t)len, elem->in_len));
+    memcpy(&r.used->ring[old % r.num], &ue, sizeof(ue));
+    vq->used_idx = old + 1;
+    /* The element is in place before the driver can see the index. */
+    __atomic_store_n(&r.used->idx, htole16(vq->used_idx), __ATOMIC_RELEASE);
+    return virtqueue_wants_notify(vq, &r, old);
+}
+
+void virtqueue_notify(VirtQueue *vq)
+{
+    if (!vq->vdev->broken) {
+        virtio_notify(vq->vdev, vq);
+    }
+}
+
+static size_t iov_copy(const struct iovec *sg, unsigned n, size_t offset,
+                       void *buf, size_t len, bool to_iov)
+{
+    size_t done = 0;
+
+    for (unsigned i = 0; i < n && done < len; i++) {
+        size_t chunk;
+
+        if (offset >= sg[i].iov_len) {
+            offset -= sg[i].iov_len;
+            continue;
+        }
+        chunk = MIN(sg[i].iov_len - offset, len - done);
+        if (to_iov) {
+            memcpy((uint8_t *)sg[i].iov_base + offset,
+                   (const uint8_t *)buf + done, chunk);
+        } else {
+            memcpy((uint8_t *)buf + done,
+                   (const uint8_t *)sg[i].iov_base + offset, chunk);
+        }
+        done += chunk;
+        offset = 0;
+    }
+    return done;
+}
+
+size_t virtqueue_elem_read(const VirtQueueElement *elem, size_t offset,
+                           void *buf, size_t len)
+{
+    return iov_copy(elem->out_sg, elem->out_num, offset, buf, len, false);
+}
+
+size_t virtqueue_elem_write(const VirtQueueElement *elem, size_t offset,
+                            const void *buf, size_t len)
+{
+    return iov_copy(elem->in_sg, elem->in_num, offset, (void *)buf, len,
+                    true);
 }

@@ -116,6 +116,10 @@ struct MemoryRegion {
 
     GArray *ioeventfds;        /* MemoryRegionIoeventfd */
     uint8_t dirty_log_mask;    /* bits DIRTY_MEMORY_* */
+    /* MR_RAM: one bit per DIRTY_PAGE_SIZE page of the mapping, allocated
+     * (and cleared) when DIRTY_MEMORY_MIGRATION logging is switched on,
+     * freed at finalize; see "dirty tracking" below. */
+    unsigned long *dirty_bitmap;
 };
 
 /* A piece of the flat view: [offset_within_address_space, +size) of the
@@ -274,5 +278,55 @@ bool address_space_log_global_start(AddressSpace *as, Error **errp);
 void address_space_log_global_stop(AddressSpace *as);
 /* Call every listener's log_sync for every section. */
 void address_space_log_sync(AddressSpace *as);
+
+/* --- dirty tracking for migration (system/memory-dirty.c) ------------- */
+
+/*
+ * While a RAM region's dirty_log_mask has DIRTY_MEMORY_MIGRATION
+ * (memory_region_set_log), it keeps a bitmap with one bit per 4 KiB page.
+ * Writers mark pages: KVM's log_sync (pages the vCPUs wrote), the vhost
+ * log_sync (pages a backend wrote), address_space_write into RAM (pages
+ * kvmini wrote), and any code that writes guest RAM through a host
+ * pointer.  Migration fetches-and-clears the bits.  Offsets are relative
+ * to mr; an alias is resolved to its RAM region.  Marking is an atomic OR,
+ * callable from any thread; with logging off every function is a no-op
+ * (get/test report clean).
+ */
+#define DIRTY_PAGE_SIZE 4096ULL
+
+/* Bits for pages [start, end) of a region (start and end page aligned):
+ * bit i of dirty[] is the page at start + i * DIRTY_PAGE_SIZE. */
+typedef struct DirtyBitmapSnapshot {
+    hwaddr start;
+    hwaddr end;
+    unsigned long dirty[];
+} DirtyBitmapSnapshot;
+
+/* Mark every page that [addr, addr + size) touches. */
+void memory_region_set_dirty(MemoryRegion *mr, hwaddr addr, hwaddr size);
+/* OR a bitmap in: bit i of bits marks the page at addr + i * 4 KiB
+ * (addr page aligned); npages bits are read. */
+void memory_region_set_dirty_bitmap(MemoryRegion *mr, hwaddr addr,
+                                    const unsigned long *bits,
+                                    uint64_t npages);
+/* Whether any page of [addr, addr + size) is dirty. */
+bool memory_region_get_dirty(MemoryRegion *mr, hwaddr addr, hwaddr size);
+/* The same, clearing the pages' bits. */
+bool memory_region_test_and_clear_dirty(MemoryRegion *mr, hwaddr addr,
+                                        hwaddr size);
+/* Fetch-and-clear the bits of [addr, addr + size) (widened to pages)
+ * into a new snapshot (g_free it); all clear when not logging. */
+DirtyBitmapSnapshot *memory_region_snapshot_and_clear_dirty(MemoryRegion *mr,
+                                                            hwaddr addr,
+                                                            hwaddr size);
+/* Whether snap has any page of [addr, addr + size) dirty (the range must
+ * lie inside the snapshot). */
+bool memory_region_snapshot_get_dirty(MemoryRegion *mr,
+                                      DirtyBitmapSnapshot *snap,
+                                      hwaddr addr, hwaddr size);
+/* Guest-physical form: mark the RAM behind [addr, addr + len) of as
+ * (holes and I/O skipped).  Main thread or machine lock held (it reads
+ * the current view), as during log_sync. */
+void address_space_set_dirty(AddressSpace *as, hwaddr addr, hwaddr len);
 
 #endif

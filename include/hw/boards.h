@@ -16,6 +16,7 @@
 #include "hw/core/loader.h"
 
 typedef struct MachineState MachineState;
+typedef struct DeviceMemoryState DeviceMemoryState;
 typedef struct Chardev Chardev;
 typedef struct SerialState SerialState;
 
@@ -30,6 +31,8 @@ typedef struct SerialState SerialState;
 #define VIRTIO_MMIO_SLOT_SIZE      0x200
 #define VIRTIO_MMIO_SLOTS          16
 #define VIRTIO_MMIO_GSI_BASE       5               /* slot n -> GSI 5 + n */
+#define MACHINE_MAX_RAM_SLOTS      32              /* -m ...,slots=N */
+#define MACHINE_DEVICE_MEM_ALIGN   0x40000000ULL   /* hotplug area: 1 GiB */
 
 /* An accelerator runs the guest: KVM (vCPU threads) or qtest (a test
  * program drives memory and I/O, no vCPU). */
@@ -52,6 +55,19 @@ typedef struct AccelOps {
     bool (*irqfd_add)(MachineState *ms, EventNotifier *e, unsigned gsi,
                       Error **errp);
     void (*irqfd_del)(MachineState *ms, EventNotifier *e, unsigned gsi);
+    /* QMP stop/cont: pause returns once every vCPU is out of the guest
+     * and parked (KVM: kicked out of KVM_RUN, waiting on a condition
+     * variable); resume lets them run again.  Both idempotent.  Main
+     * loop, machine lock NOT held (a vCPU may be waiting for it). */
+    void (*pause)(MachineState *ms);
+    void (*resume)(MachineState *ms);
+    /* Migration: append the vCPU and VM state (registers, LAPIC, MSRs,
+     * irqchip, PIT, clock) to out / restore it from what save wrote.
+     * vCPUs paused; main loop, machine lock held.  NULL: nothing to
+     * migrate (qtest). */
+    bool (*save_state)(MachineState *ms, GByteArray *out, Error **errp);
+    bool (*load_state)(MachineState *ms, const uint8_t *buf, size_t len,
+                       Error **errp);
     /* Free everything; safe on a half-initialised accelerator. */
     void (*cleanup)(MachineState *ms);
 } AccelOps;
@@ -93,6 +109,12 @@ struct MachineState {
     uint64_t ram_size;
     uint64_t below_4g_mem_size;
     uint64_t above_4g_mem_size;
+    /* Memory hotplug (-m SIZE,slots=N,maxmem=MAX; hw/mem/memory-device.h):
+     * ram_slots 0 = disabled; device_memory is the hotplug area, NULL
+     * when disabled. */
+    unsigned ram_slots;
+    uint64_t maxmem;
+    DeviceMemoryState *device_memory;
 
     /* Configuration */
     unsigned smp_cpus;
@@ -114,6 +136,12 @@ struct MachineState {
     GPtrArray *devices;             /* QdevEntry *, creation order */
     GHashTable *objects;            /* id -> HostMemoryBackend * */
     GHashTable *chardevs;           /* id -> Chardev * */
+    GHashTable *netdevs;            /* id -> NetdevVhostUser * (net/) */
+    GPtrArray *vhost_devs;          /* struct vhost_dev * (hw/qdev.h) */
+    GPtrArray *vhost_info;          /* QdevVhostInfo *, same order */
+    void *monitors;                 /* monitor/ state, NULL if none */
+    void *migration;                /* migration/ state, NULL until used */
+    char *incoming;                 /* -incoming URI|defer */
     char *serial_spec;              /* -serial ARG (default "stdio") */
     SerialState *serial;
     MemoryRegion debug_exit_io;
@@ -122,14 +150,44 @@ struct MachineState {
     unsigned mmio_slots_used;
 
     /* Life cycle */
+    bool ready;                     /* built: devices added now hotplug */
     int exit_status;
     gint shutdown_requested;        /* atomic: first request wins */
+    const char *shutdown_reason;    /* QMP SHUTDOWN "reason" (static) */
+    bool paused;                    /* vCPUs paused (QMP stop) */
+    /* query-status while paused because of migration: "inmigrate",
+     * "finish-migrate", "postmigrate" (static); NULL: "paused". */
+    const char *paused_state;
 };
 
 /* Raise/lower an interrupt line (lock held). */
 void machine_set_irq(MachineState *ms, unsigned gsi, int level);
 /* Ask the main loop to exit with status; callable from any thread. */
 void machine_request_shutdown(MachineState *ms, int status);
+/* The same with the QMP SHUTDOWN event's reason ("host-qmp-quit",
+ * "host-signal", "guest-shutdown", ...; a static string; "guest" in the
+ * event is true for "guest-*").  machine_request_shutdown() says
+ * "guest-shutdown".  The event is sent by machine_run() from the main
+ * loop once the loop has stopped. */
+void machine_request_shutdown_reason(MachineState *ms, int status,
+                                     const char *reason);
+
+/* QMP stop/cont: pause or resume the vCPUs (AccelOps pause/resume) and
+ * emit STOP / RESUME; a no-op when already in that state.  Main loop,
+ * machine lock not held. */
+void machine_pause(MachineState *ms);
+void machine_resume(MachineState *ms);
+/* system_reset: reset every device (qdev reset hooks), load the kernel
+ * again and set the boot vCPU's registers (no RAM is cleared; secondary
+ * vCPUs are not reset).  Pauses running vCPUs around it.  Main loop,
+ * machine lock not held. */
+bool machine_reset(MachineState *ms, Error **errp);
+/* object-add/object-del: a -object memory-backend-* option string
+ * ("qom-type=memory-backend-memfd,id=m1,size=1G"), created and registered
+ * as on the command line.  del refuses a backend in use ("object 'ID' is
+ * in use, can not be deleted").  Main loop, machine lock held. */
+bool machine_object_add(MachineState *ms, const char *optstr, Error **errp);
+bool machine_object_del(MachineState *ms, const char *id, Error **errp);
 
 /* Reserve the next virtio-mmio slot for a device; false when all are in
  * use.  The slot is announced on the kernel command line and in the FDT. */

@@ -7,11 +7,7 @@
  *
  * The TSC frequency comes from tsc_khz= if given, else CPUID leaf 0x15
  * when it names the crystal clock, else a calibration against the LAPIC
- * timer (KVM's 1 GHz APIC bus clock, as irq.c assumes): the difference
- * between a 10 ms and a 60 ms sleep, which cancels the wake-up latency.  CPUID
- * 0x16 is not used: it reports the nominal core frequency, which is not
- * guaranteed to be the TSC rate, and VMMs differ in whether they pass it
- * through, which would skew side-by-side comparisons.
+ * timer (tsc.c).
  *
  *   virtio-blk: ... (see test-blk.c)
  *   blk-bench: tsc <kHz> kHz (<cmdline|cpuid 0x15|lapic>)
@@ -26,6 +22,7 @@
  */
 #include "guest.h"
 #include "io.h"
+#include "tsc.h"
 #include "virtio-blk.h"
 
 #define BENCH_FAIL_NODEV    3
@@ -37,71 +34,10 @@
 
 #define BENCH_SECTORS       8               /* 4 KiB reads */
 #define BENCH_TIMER_CHUNK   256             /* re-arm the deadline */
-#define CALIBRATE_SHORT_US  10000
-#define CALIBRATE_US        50000           /* measured difference */
 
 static uint8_t bench_buf[BENCH_SECTORS * VIRTIO_BLK_SECTOR_SIZE]
     __attribute__((aligned(4096)));
 static struct virtio_blk blk;
-
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-
-    __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
-    return ((uint64_t)hi << 32) | lo;
-}
-
-static void cpuid(uint32_t leaf, uint32_t *a, uint32_t *b, uint32_t *c,
-                  uint32_t *d)
-{
-    __asm__ volatile("cpuid"
-                     : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d)
-                     : "a"(leaf), "c"(0));
-}
-
-/* TSC ticks of one LAPIC-timer sleep of us microseconds. */
-static uint64_t tsc_sleep(uint64_t us)
-{
-    uint64_t t0;
-
-    timer_start_us(us);
-    t0 = rdtsc();
-    while (!timer_expired()) {
-        wait_for_interrupt();
-    }
-    t0 = rdtsc() - t0;
-    timer_stop();
-    return t0;
-}
-
-static uint64_t tsc_khz(const char **source)
-{
-    uint32_t a, b, c, d;
-    uint64_t khz = cmdline_get_u64("tsc_khz", 0), t0, t1;
-
-    if (khz) {
-        *source = "cmdline";
-        return khz;
-    }
-    cpuid(0, &a, &b, &c, &d);
-    if (a >= 0x15) {
-        cpuid(0x15, &a, &b, &c, &d);    /* TSC = crystal (ecx) * b / a */
-        if (a && b && c) {
-            *source = "cpuid 0x15";
-            return (uint64_t)c * b / a / 1000;
-        }
-    }
-    /* Two timed sleeps; their difference cancels the fixed cost of
-     * arming the timer and of waking up. */
-    *source = "lapic";
-    t0 = tsc_sleep(CALIBRATE_SHORT_US);
-    t1 = tsc_sleep(CALIBRATE_SHORT_US + CALIBRATE_US);
-    if (t1 <= t0) {
-        return 0;
-    }
-    return (t1 - t0) / (CALIBRATE_US / 1000);
-}
 
 int test_blk_bench(void)
 {
@@ -174,7 +110,7 @@ int test_blk_bench(void)
     t1 = rdtsc();
     timer_stop();
 
-    us = (t1 - t0) * 1000 / khz;
+    us = tsc_to_us(t1 - t0, khz);
     rate = us ? count * 1000000 / us : 0;
     printf("blk-bench: %llu reads in %llu us, %llu req/s\n",
            (unsigned long long)count, (unsigned long long)us,

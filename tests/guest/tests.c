@@ -13,6 +13,8 @@ int test_fault(void);
 int test_unassigned(void);
 int test_blk(void);
 int test_blk_bench(void);
+int test_blk_loop(void);
+int test_net(void), test_net_bench(void);
 
 static const struct guest_test tests[] = {
     { "hello", test_hello },
@@ -21,6 +23,8 @@ static const struct guest_test tests[] = {
     { "unassigned", test_unassigned },
     { "blk", test_blk },
     { "blk-bench", test_blk_bench },
+    { "blk-loop", test_blk_loop },
+    { "net", test_net }, { "net-bench", test_net_bench },
 };
 
 static const char *current = "?";

@@ -2,7 +2,7 @@
 /*
  * A small virtio-mmio (version 2, "modern", virtio 1.x §4.2) driver core
  * with split virtqueues (§2.7), shared by the device drivers of the test
- * guest (virtio-blk.c, later virtio-net).
+ * guest (virtio-blk.c, virtio-net.c).
  *
  * Typical use:
  *
@@ -83,6 +83,7 @@
 #define VIRTQ_DESC_F_NEXT               1
 #define VIRTQ_DESC_F_WRITE              2      /* device writes the buffer */
 #define VIRTQ_USED_F_NO_NOTIFY          1
+#define VIRTQ_AVAIL_F_NO_INTERRUPT      1      /* driver: no used-buffer IRQ */
 
 struct virtq_desc {
     uint64_t addr;
@@ -115,7 +116,7 @@ struct virtq_used {
  * queues exist in total (all devices together).
  */
 #define VIRTQ_MAX_SIZE    128
-#define VIRTQ_POOL        8
+#define VIRTQ_POOL        16
 #define VIRTQ_PAGE_SIZE   4096
 #define VIRTQ_AVAIL_OFF   2048
 #define VIRTQ_USED_OFF    2560
@@ -229,6 +230,23 @@ int virtq_add(struct virtq *vq, const struct virtq_buf *bufs,
 
 /* Notify the device (QueueNotify = index) unless it set NO_NOTIFY. */
 void virtq_kick(struct virtq *vq);
+
+/*
+ * Ask the device not to interrupt for this queue's used buffers (a hint:
+ * VIRTQ_AVAIL_F_NO_INTERRUPT, §2.7.7), or to interrupt again.  After
+ * enabling, check virtq_has_used() before sleeping: a buffer used while
+ * they were off raises no interrupt.
+ */
+static inline void virtq_irq_disable(struct virtq *vq)
+{
+    *(volatile uint16_t *)&vq->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
+}
+
+static inline void virtq_irq_enable(struct virtq *vq)
+{
+    *(volatile uint16_t *)&vq->avail->flags = 0;
+    __asm__ volatile("mfence" : : : "memory");  /* flags before used->idx */
+}
 
 /* True if the device has returned a chain not yet taken. */
 static inline bool virtq_has_used(const struct virtq *vq)

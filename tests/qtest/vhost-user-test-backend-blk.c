@@ -3,7 +3,8 @@
  * The test vhost-user backend's data path: guest memory (regions mmap()ed
  * from the frontend's fds, addresses translated from guest-physical for
  * descriptors and from frontend-virtual for ring addresses), split rings
- * walked on every kick, a virtio-blk device over an in-memory disk, and
+ * walked on every kick (the net device, vhost-user-test-backend-net.c,
+ * reuses the chain helpers), a virtio-blk device over an in-memory disk, and
  * the dirty log (SET_LOG_BASE) written for every byte put into guest
  * memory while VHOST_F_LOG_ALL is acked.
  *
@@ -18,13 +19,11 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <linux/virtio_ring.h>
 
 #include "vhost-user-test-backend-int.h"
 
 #define VUB_SECTOR      512
 #define VUB_PAGE        4096
-#define VUB_MAX_CHAIN   (VUB_SEG_MAX + 2)
 
 /* --- memory regions ------------------------------------------------------- */
 
@@ -146,8 +145,7 @@ void vub_dirty_log_clear(Vub *b)
     b->dirty_map_len = b->dirty_log_size = 0;
 }
 
-/* Mark [gpa, gpa+len) dirty if logging is on. */
-static void vub_log_write(Vub *b, uint64_t gpa, uint64_t len)
+void vub_log_write(Vub *b, uint64_t gpa, uint64_t len)
 {
     if (!b->dirty_log || !len ||
         !(b->acked_features & VUB_BIT(VHOST_USER_F_LOG_ALL))) {
@@ -165,13 +163,7 @@ static void vub_log_write(Vub *b, uint64_t gpa, uint64_t len)
 
 /* --- rings ---------------------------------------------------------------- */
 
-typedef struct VubRing {
-    struct vring_desc *desc;
-    struct vring_avail *avail;
-    struct vring_used *used;
-} VubRing;
-
-static bool vub_ring_map(VubVring *vq, VubRing *ring)
+bool vub_ring_map(VubVring *vq, VubRing *ring)
 {
     Vub *b = vq->b;
     uint64_t n = vq->num;
@@ -266,19 +258,7 @@ void vub_vring_set_kick(VubVring *vq, int fd)
 
 /* --- request chains ------------------------------------------------------- */
 
-typedef struct VubIov {
-    uint8_t *base;
-    uint32_t len;
-    uint64_t gpa;
-} VubIov;
-
-typedef struct VubChain {
-    VubIov out[VUB_MAX_CHAIN];  /* device-readable, in order */
-    VubIov in[VUB_MAX_CHAIN];   /* device-writable, in order */
-    unsigned nout, nin;
-} VubChain;
-
-static size_t iov_size(const VubIov *iov, unsigned n)
+size_t vub_iov_size(const VubIov *iov, unsigned n)
 {
     size_t s = 0;
 
@@ -288,10 +268,8 @@ static size_t iov_size(const VubIov *iov, unsigned n)
     return s;
 }
 
-/* Copy len bytes between buf and the iov starting at byte off; returns
- * the bytes copied. */
-static size_t iov_copy(VubIov *iov, unsigned n, size_t off, void *buf,
-                       size_t len, bool to_iov)
+size_t vub_iov_copy(VubIov *iov, unsigned n, size_t off, void *buf,
+                    size_t len, bool to_iov)
 {
     uint8_t *p = buf;
     size_t done = 0;
@@ -315,9 +293,8 @@ static size_t iov_copy(VubIov *iov, unsigned n, size_t off, void *buf,
     return done;
 }
 
-/* Gather the chain at head; false if it is malformed. */
-static bool vub_chain_collect(VubVring *vq, const VubRing *ring,
-                              uint16_t head, VubChain *c)
+bool vub_chain_collect(VubVring *vq, const VubRing *ring, uint16_t head,
+                       VubChain *c)
 {
     uint16_t i = head;
 
@@ -370,7 +347,7 @@ static uint8_t vub_blk_read(Vub *b, VubChain *c, uint64_t sector,
         b->stats.ioerr++;
         return VIRTIO_BLK_S_IOERR;
     }
-    iov_copy(c->in, c->nin, 0, b->disk + sector * VUB_SECTOR, len, true);
+    vub_iov_copy(c->in, c->nin, 0, b->disk + sector * VUB_SECTOR, len, true);
     *written = len;
     b->stats.reads++;
     b->stats.bytes_read += len;
@@ -379,14 +356,15 @@ static uint8_t vub_blk_read(Vub *b, VubChain *c, uint64_t sector,
 
 static uint8_t vub_blk_write(Vub *b, VubChain *c, uint64_t sector)
 {
-    size_t len = iov_size(c->out, c->nout) - sizeof(struct virtio_blk_outhdr);
+    size_t len = vub_iov_size(c->out, c->nout) -
+                 sizeof(struct virtio_blk_outhdr);
 
     if (!vub_blk_range_ok(b, sector, len)) {
         b->stats.ioerr++;
         return VIRTIO_BLK_S_IOERR;
     }
-    iov_copy(c->out, c->nout, sizeof(struct virtio_blk_outhdr),
-             b->disk + sector * VUB_SECTOR, len, false);
+    vub_iov_copy(c->out, c->nout, sizeof(struct virtio_blk_outhdr),
+                 b->disk + sector * VUB_SECTOR, len, false);
     b->stats.writes++;
     b->stats.bytes_written += len;
     return VIRTIO_BLK_S_OK;
@@ -397,7 +375,8 @@ static uint8_t vub_blk_get_id(Vub *b, VubChain *c, size_t len,
 {
     char id[VIRTIO_BLK_ID_BYTES] = VUB_SERIAL;
 
-    *written = iov_copy(c->in, c->nin, 0, id, MIN(len, sizeof(id)), true);
+    *written = vub_iov_copy(c->in, c->nin, 0, id, MIN(len, sizeof(id)),
+                            true);
     b->stats.get_ids++;
     return VIRTIO_BLK_S_OK;
 }
@@ -434,22 +413,22 @@ static uint32_t vub_blk_request(VubVring *vq, const VubRing *ring,
     uint8_t status;
 
     if (!vub_chain_collect(vq, ring, head, &c) ||
-        iov_copy(c.out, c.nout, 0, &h, sizeof(h), false) != sizeof(h) ||
-        (in_len = iov_size(c.in, c.nin)) == 0) {
+        vub_iov_copy(c.out, c.nout, 0, &h, sizeof(h), false) != sizeof(h) ||
+        (in_len = vub_iov_size(c.in, c.nin)) == 0) {
         b->stats.ioerr++;
         return 0;
     }
     in_len--;       /* the status byte is the last writable byte */
     status = vub_blk_execute(b, &c, &h, in_len, &written);
-    iov_copy(c.in, c.nin, in_len, &status, 1, true);
+    vub_iov_copy(c.in, c.nin, in_len, &status, 1, true);
     for (unsigned i = 0; i < c.nin; i++) {
         vub_log_write(b, c.in[i].gpa, c.in[i].len);
     }
     return written + 1;
 }
 
-static void vub_push_used(VubVring *vq, const VubRing *ring, uint16_t head,
-                          uint32_t len)
+void vub_push_used(VubVring *vq, const VubRing *ring, uint16_t head,
+                   uint32_t len)
 {
     uint16_t slot = vq->used_idx % vq->num;
     struct vring_used_elem *e = &ring->used->ring[slot];
@@ -468,7 +447,7 @@ static void vub_push_used(VubVring *vq, const VubRing *ring, uint16_t head,
     }
 }
 
-static void vub_vring_notify(VubVring *vq, const VubRing *ring)
+void vub_vring_notify(VubVring *vq, const VubRing *ring)
 {
     if (vq->call_fd < 0 ||
         (ring->avail->flags & VRING_AVAIL_F_NO_INTERRUPT)) {
@@ -485,10 +464,15 @@ void vub_vring_process(VubVring *vq)
     uint16_t avail_idx;
     bool any = false;
 
+    if (vq->b->opts.type == VUB_DEVICE_NET) {
+        vub_net_process(vq);
+        return;
+    }
     if (!vq->started || !vub_vring_enabled(vq) || !vub_ring_map(vq, &ring)) {
         return;
     }
     avail_idx = __atomic_load_n(&ring.avail->idx, __ATOMIC_ACQUIRE);
+    vq->avail_seen = avail_idx;
     if ((uint16_t)(avail_idx - vq->last_avail) > vq->num) {
         vub_set_error(vq->b, "ring %u: avail idx %u is %u ahead of %u",
                       vq->index, avail_idx,
@@ -583,6 +567,8 @@ VubVringInfo vub_vring_info(Vub *b, unsigned idx)
         .used_idx = vq->used_idx, .addr_set = vq->addr_set,
         .started = vq->started, .enabled = vub_vring_enabled(vq),
         .has_kick = vq->kick_fd >= 0, .has_call = vq->call_fd >= 0,
+        .enable_msg = vq->enable_set ? vq->enable : -1,
+        .avail_seen = vq->avail_seen,
         .kicks = vq->kicks, .completed = vq->completed, .calls = vq->calls,
     };
     g_mutex_unlock(&b->lock);
@@ -620,6 +606,38 @@ bool vub_wait_vring_running(Vub *b, unsigned idx, int timeout_ms)
 {
     g_assert(idx < VUB_MAX_QUEUES);
     return vub_wait_until(b, vub_pred_running, &idx, timeout_ms);
+}
+
+typedef struct VubAvailArg {
+    unsigned idx;
+    uint16_t avail;
+} VubAvailArg;
+
+static bool vub_pred_avail_seen(Vub *b, const void *opaque)
+{
+    const VubAvailArg *a = opaque;
+
+    return b->vq[a->idx].avail_seen == a->avail;
+}
+
+bool vub_wait_avail_seen(Vub *b, unsigned idx, uint16_t avail,
+                         int timeout_ms)
+{
+    VubAvailArg a = { idx, avail };
+
+    g_assert(idx < VUB_MAX_QUEUES);
+    return vub_wait_until(b, vub_pred_avail_seen, &a, timeout_ms);
+}
+
+static bool vub_pred_started(Vub *b, const void *opaque)
+{
+    return b->vq[*(const unsigned *)opaque].started;
+}
+
+bool vub_wait_vring_started(Vub *b, unsigned idx, int timeout_ms)
+{
+    g_assert(idx < VUB_MAX_QUEUES);
+    return vub_wait_until(b, vub_pred_started, &idx, timeout_ms);
 }
 
 uint64_t vub_disk_size(Vub *b)

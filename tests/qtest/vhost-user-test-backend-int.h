@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Internals of the test vhost-user backend, shared by its three files:
+ * Internals of the test vhost-user backend, shared by its four files:
  * vhost-user-test-backend.c (thread, connection, log, public accessors),
- * vhost-user-test-backend-msg.c (one handler per request) and
- * vhost-user-test-backend-blk.c (guest memory, rings, virtio-blk).
+ * vhost-user-test-backend-msg.c (one handler per request),
+ * vhost-user-test-backend-blk.c (guest memory, rings, virtio-blk) and
+ * vhost-user-test-backend-net.c (virtio-net).
  *
  * Unless a comment says otherwise, every function declared here runs on
  * the backend thread with b->lock held.
@@ -13,12 +14,15 @@
 
 #include <glib-unix.h>
 #include <linux/virtio_blk.h>
+#include <linux/virtio_ring.h>
 
 #include "vhost-user-test-backend.h"
 
 #define VUB_MAX_REGIONS     64
 #define VUB_MAX_FAULTS      16
 #define VUB_RECV_TIMEOUT_MS 5000
+#define VUB_MAX_CHAIN       (VUB_SEG_MAX + 2)
+#define VUB_NET_MAX_FRAME   65536   /* bytes after the virtio-net header */
 
 typedef struct VubRegion {
     VhostUserMemoryRegion r;
@@ -37,6 +41,7 @@ typedef struct VubVring {
     bool addr_set;
     uint16_t last_avail;
     uint16_t used_idx;
+    uint16_t avail_seen;        /* avail index at the last walk */
     int kick_fd, call_fd, err_fd;
     GSource *kick_src;
     bool started;
@@ -101,7 +106,21 @@ struct Vub {
     uint8_t *disk;
     struct virtio_blk_config config;
     VubBlkStats stats;
+
+    /* virtio-net */
+    uint8_t *net_frame;         /* the frame being moved (NET_MAX_FRAME) */
+    VubNetStats net_stats[VUB_MAX_QUEUES / 2];
+    uint8_t rarp_mac[6];
+    bool rarp_seen;
+    uint64_t net_mtu;
 };
+
+/* Rings the frontend may use: net has two per queue pair. */
+static inline unsigned vub_nrings(const Vub *b)
+{
+    return b->opts.type == VUB_DEVICE_NET ? 2 * b->opts.num_queues
+                                          : b->opts.num_queues;
+}
 
 /* vhost-user-test-backend.c */
 /* Watch fd on the backend's context; vub_unwatch() destroys and clears
@@ -165,5 +184,52 @@ void vub_vring_sync_used(VubVring *vq);
 bool vub_vring_enabled(const VubVring *vq);
 /* Serve every new avail entry if the ring runs. */
 void vub_vring_process(VubVring *vq);
+
+/* The parts of a split ring, mapped. */
+typedef struct VubRing {
+    struct vring_desc *desc;
+    struct vring_avail *avail;
+    struct vring_used *used;
+} VubRing;
+
+/* A descriptor chain: host pointer, length and gpa of each buffer. */
+typedef struct VubIov {
+    uint8_t *base;
+    uint32_t len;
+    uint64_t gpa;
+} VubIov;
+
+typedef struct VubChain {
+    VubIov out[VUB_MAX_CHAIN];  /* device-readable, in order */
+    VubIov in[VUB_MAX_CHAIN];   /* device-writable, in order */
+    unsigned nout, nin;
+} VubChain;
+
+/* Map vq's rings; false if its address is unset or outside memory. */
+bool vub_ring_map(VubVring *vq, VubRing *ring);
+/* Gather the chain at head; false if it is malformed. */
+bool vub_chain_collect(VubVring *vq, const VubRing *ring, uint16_t head,
+                       VubChain *c);
+size_t vub_iov_size(const VubIov *iov, unsigned n);
+/* Copy len bytes between buf and the iov starting at byte off; returns
+ * the bytes copied. */
+size_t vub_iov_copy(VubIov *iov, unsigned n, size_t off, void *buf,
+                    size_t len, bool to_iov);
+/* Mark [gpa, gpa+len) dirty if logging is on. */
+void vub_log_write(Vub *b, uint64_t gpa, uint64_t len);
+/* Put (head, len) in the used ring (release) and count it. */
+void vub_push_used(VubVring *vq, const VubRing *ring, uint16_t head,
+                   uint32_t len);
+/* Signal the call eventfd unless the driver asked for no interrupt. */
+void vub_vring_notify(VubVring *vq, const VubRing *ring);
+
+/* vhost-user-test-backend-net.c */
+void vub_net_init(Vub *b);
+void vub_net_cleanup(Vub *b);
+/* A kick, start or enable of ring vq: move the frames its pair can. */
+void vub_net_process(VubVring *vq);
+/* SEND_RARP and NET_SET_MTU (msg.c's table). */
+VubResult vub_net_send_rarp(Vub *b, VubReq *req);
+VubResult vub_net_set_mtu(Vub *b, VubReq *req);
 
 #endif

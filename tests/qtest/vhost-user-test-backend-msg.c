@@ -115,9 +115,9 @@ static void vub_ack(Vub *b, const VubReq *req, uint64_t status)
 
 static VubVring *vub_req_vring(Vub *b, const VubReq *req, uint32_t index)
 {
-    if (index >= b->opts.num_queues) {
+    if (index >= vub_nrings(b)) {
         vub_set_error(b, "%s: ring %u out of range (%u queues)",
-                      req_name(req), index, b->opts.num_queues);
+                      req_name(req), index, vub_nrings(b));
         return NULL;
     }
     return &b->vq[index];
@@ -502,6 +502,8 @@ static const VubHandlerInfo vub_handlers[VHOST_USER_MAX] = {
     [VHOST_USER_SET_PROTOCOL_FEATURES] = { h_set_protocol_features, U64 },
     [VHOST_USER_GET_QUEUE_NUM] = { h_get_queue_num, 0 },
     [VHOST_USER_SET_VRING_ENABLE] = { h_set_vring_enable, STATE },
+    [VHOST_USER_SEND_RARP] = { vub_net_send_rarp, U64 },
+    [VHOST_USER_NET_SET_MTU] = { vub_net_set_mtu, U64 },
     [VHOST_USER_SET_BACKEND_REQ_FD] = { h_set_backend_req_fd, 0 },
     [VHOST_USER_IOTLB_MSG] = { h_nop, sizeof(VhostUserIotlb) },
     [VHOST_USER_GET_CONFIG] = { h_get_config, VHOST_USER_CONFIG_HDR_SIZE },

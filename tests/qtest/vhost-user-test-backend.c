@@ -402,13 +402,25 @@ static gpointer vub_thread(gpointer opaque)
     return NULL;
 }
 
+void vub_options_init_net(VubOptions *o, const char *path, unsigned pairs)
+{
+    vub_options_init(o, path);
+    o->type = VUB_DEVICE_NET;
+    o->disk_size = 0;
+    o->num_queues = pairs;
+    o->features = VUB_NET_DEFAULT_FEATURES;
+    o->protocol_features = VUB_NET_DEFAULT_PROTOCOL_FEATURES;
+}
+
 Vub *vub_new(const VubOptions *o)
 {
     Vub *b = g_new0(Vub, 1);
+    unsigned per_queue = o->type == VUB_DEVICE_NET ? 2 : 1;
 
     g_assert(o->path && strlen(o->path) < sizeof(((struct sockaddr_un *)0)
                                                  ->sun_path));
-    g_assert(o->num_queues >= 1 && o->num_queues <= VUB_MAX_QUEUES);
+    g_assert(o->num_queues >= 1 &&
+             o->num_queues * per_queue <= VUB_MAX_QUEUES);
     g_assert(o->disk_size % 512 == 0);
     b->opts = *o;
     b->opts.path = g_strdup(o->path);
@@ -421,7 +433,11 @@ Vub *vub_new(const VubOptions *o)
     b->features = o->features;
     b->protocol_features = o->protocol_features;
     vub_vrings_init(b);
-    vub_blk_init(b);
+    if (o->type == VUB_DEVICE_NET) {
+        vub_net_init(b);
+    } else {
+        vub_blk_init(b);
+    }
     if (o->client) {
         vub_start_dial(b);
     } else {
@@ -459,6 +475,7 @@ void vub_free(Vub *b)
         unlink(b->opts.path);
     }
     vub_blk_cleanup(b);
+    vub_net_cleanup(b);
     g_mutex_unlock(&b->lock);
     g_ptr_array_free(b->log, TRUE);
     g_main_context_unref(b->ctx);

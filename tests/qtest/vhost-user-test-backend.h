@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A vhost-user backend for tests: a virtio-blk device over an in-memory
- * disk that runs on its own thread (with its own GMainContext) inside the
- * test process, records every message it receives and can be told to
+ * disk, or a virtio-net device that sends every frame back (options.type),
+ * running on its own thread (with its own GMainContext) inside the test
+ * process; it records every message it receives and can be told to
  * misbehave.
  *
  * It listens on a unix socket path and accepts one frontend at a time
  * (server mode, the default), or dials the path (client mode).  Guest
  * memory comes from SET_MEM_TABLE / ADD_MEM_REG (each region mmap()ed
  * from its fd), rings from SET_VRING_*; on each kick the avail ring is
- * walked and VIRTIO_BLK_T_IN/OUT/FLUSH/GET_ID requests are served from
- * and to the disk, then the call eventfd is signalled.  The wire format is
- * include/hw/virtio/vhost-user-proto.h, shared with kvmini.
+ * walked.  blk: VIRTIO_BLK_T_IN/OUT/FLUSH/GET_ID requests are served from
+ * and to the disk.  net: queue pair p is receiveq 2p and transmitq 2p+1
+ * (GET_QUEUE_NUM answers the number of pairs); each frame sent on a
+ * transmitq comes back on the receiveq of the same pair with the Ethernet
+ * destination and source MACs swapped (as dpdk-testpmd's macswap) or
+ * unchanged (net_loopback).  Then the call eventfd is signalled.  The
+ * wire format is include/hw/virtio/vhost-user-proto.h, shared with kvmini.
  *
  * Threading: every function here may be called from any thread; state is
  * guarded by one mutex that the backend thread holds while it handles a
@@ -50,26 +55,56 @@ typedef struct Vub Vub;
      VUB_BIT(VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) | \
      VUB_BIT(VHOST_USER_PROTOCOL_F_STATUS))
 
-#define VUB_MAX_QUEUES  16
+/* virtio-net: VERSION_1, MTU (3), GUEST_ANNOUNCE (21), MQ (22), LOG_ALL,
+ * PROTOCOL_FEATURES.  No MAC, STATUS or control queue (the frontend
+ * provides those), no offloads, no MRG_RXBUF. */
+#define VUB_NET_DEFAULT_FEATURES \
+    (VUB_BIT(32) | VUB_BIT(3) | VUB_BIT(21) | VUB_BIT(22) | \
+     VUB_BIT(VHOST_USER_F_LOG_ALL) | \
+     VUB_BIT(VHOST_USER_F_PROTOCOL_FEATURES))
+
+/* No CONFIG: a net frontend owns the config space. */
+#define VUB_NET_DEFAULT_PROTOCOL_FEATURES \
+    (VUB_BIT(VHOST_USER_PROTOCOL_F_MQ) | \
+     VUB_BIT(VHOST_USER_PROTOCOL_F_LOG_SHMFD) | \
+     VUB_BIT(VHOST_USER_PROTOCOL_F_RARP) | \
+     VUB_BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) | \
+     VUB_BIT(VHOST_USER_PROTOCOL_F_NET_MTU) | \
+     VUB_BIT(VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) | \
+     VUB_BIT(VHOST_USER_PROTOCOL_F_STATUS))
+
+#define VUB_MAX_QUEUES  16          /* rings: 8 queue pairs for net */
 #define VUB_SEG_MAX     126         /* data segments per request */
 #define VUB_SERIAL      "vub-test-disk"
 
+typedef enum VubDeviceType {
+    VUB_DEVICE_BLK,
+    VUB_DEVICE_NET,
+} VubDeviceType;
+
 typedef struct VubOptions {
     const char *path;           /* unix socket path (copied) */
+    VubDeviceType type;
     bool client;                /* dial path instead of listening on it */
     bool redial;                /* client: dial again after a disconnect */
     int connect_timeout_ms;     /* client: give up dialing after this */
     uint64_t disk_size;         /* bytes, a multiple of 512 */
-    unsigned num_queues;        /* GET_QUEUE_NUM and config num_queues */
+    unsigned num_queues;        /* GET_QUEUE_NUM and config num_queues;
+                                 * net: queue pairs (2 rings each) */
     uint64_t features;          /* offered by GET_FEATURES */
     uint64_t protocol_features; /* offered by GET_PROTOCOL_FEATURES */
     uint64_t max_mem_slots;     /* GET_MAX_MEM_SLOTS */
+    bool net_loopback;          /* net: frames come back unchanged */
 } VubOptions;
 
 /* Fill o with the defaults: server mode on path, 64 MiB disk, one queue,
  * VUB_DEFAULT_FEATURES / VUB_DEFAULT_PROTOCOL_FEATURES, 32 slots, 30 s
  * dial timeout. */
 void vub_options_init(VubOptions *o, const char *path);
+/* The same for a virtio-net backend with pairs queue pairs (1 to
+ * VUB_MAX_QUEUES / 2): VUB_NET_DEFAULT_FEATURES /
+ * VUB_NET_DEFAULT_PROTOCOL_FEATURES, macswap, no disk. */
+void vub_options_init_net(VubOptions *o, const char *path, unsigned pairs);
 
 /* Create the backend and start its thread: in server mode the socket is
  * listening when this returns (an existing file at path is replaced); in
@@ -165,6 +200,8 @@ typedef struct VubVringInfo {
     bool started;               /* kick fd received, not stopped */
     bool enabled;               /* effective (see SET_VRING_ENABLE) */
     bool has_kick, has_call;
+    int enable_msg;             /* last SET_VRING_ENABLE num, -1: none */
+    uint16_t avail_seen;        /* avail index at the last walk */
     uint64_t kicks;             /* kick eventfd reads */
     uint64_t completed;         /* requests put in the used ring */
     uint64_t calls;             /* call eventfd writes */
@@ -175,7 +212,14 @@ VubVringInfo vub_vring_info(Vub *b, unsigned idx);
 /* Wait until ring idx is started and enabled (the frontend's start
  * sequence for it is over). */
 bool vub_wait_vring_running(Vub *b, unsigned idx, int timeout_ms);
-/* Wait until ring idx has completed at least n requests. */
+/* Wait until the backend walked ring idx and found its avail index at
+ * avail (it has seen every buffer published so far). */
+bool vub_wait_avail_seen(Vub *b, unsigned idx, uint16_t avail,
+                         int timeout_ms);
+/* Wait until ring idx is started (kick fd received), enabled or not. */
+bool vub_wait_vring_started(Vub *b, unsigned idx, int timeout_ms);
+/* Wait until ring idx has completed at least n requests (net: frames
+ * taken from a transmitq or written to a receiveq). */
 bool vub_wait_completed(Vub *b, unsigned idx, uint64_t n, int timeout_ms);
 
 /* --- the disk ------------------------------------------------------------- */
@@ -192,6 +236,30 @@ uint64_t vub_disk_size(Vub *b);
 void vub_disk_read(Vub *b, uint64_t offset, void *buf, size_t len);
 void vub_disk_write(Vub *b, uint64_t offset, const void *buf, size_t len);
 VubBlkStats vub_blk_stats(Vub *b);
+
+/* --- the network (VUB_DEVICE_NET) ---------------------------------------- */
+
+/* Counters of queue pair p, over every connection.  A frame stays in its
+ * transmitq until the receiveq of the pair has a buffer for it (a kick of
+ * the receiveq moves it then): nothing is dropped for lack of buffers. */
+typedef struct VubNetStats {
+    uint64_t tx_packets, tx_bytes;  /* frames taken from the transmitq */
+    uint64_t rx_packets, rx_bytes;  /* frames written to the receiveq */
+    uint64_t tx_errors;         /* bad chains, runts (< 14 bytes), giants */
+    uint64_t rx_errors;         /* receive chains too small for a header */
+    uint64_t rx_truncated;      /* frames cut to fit a receive buffer */
+} VubNetStats;
+
+VubNetStats vub_net_stats(Vub *b, unsigned pair);
+/* Wait until pair has written at least n frames to its receiveq. */
+bool vub_wait_net_rx(Vub *b, unsigned pair, uint64_t n, int timeout_ms);
+/* Macswap (false) or loopback (true) from now on. */
+void vub_set_net_loopback(Vub *b, bool loopback);
+/* The MAC of the last SEND_RARP (over all connections); false if none
+ * came. */
+bool vub_net_rarp_mac(Vub *b, uint8_t mac[6]);
+/* The value of the last NET_SET_MTU; 0 if none came. */
+uint64_t vub_net_mtu(Vub *b);
 
 /* --- misbehaviour --------------------------------------------------------- */
 

@@ -121,6 +121,20 @@ struct vhost_dev {
     const VhostDevConfigOps *config_ops;
 };
 
+/* Memory hotplug asks before it maps anything: would dev's memory table
+ * still fit the backend's slot limit (memslots_limit) if section s (a
+ * terminal RAM region at its future guest address) were mapped too?  A
+ * dry run of the listener on the table collected last (dev->regions,
+ * kept up to date whether or not dev is started): s is put in address
+ * order and merged with its neighbours exactly where the listener would
+ * merge it, so a plug that merges keeps the count.  Nothing is sent or
+ * changed.  True for a dev without a backend (not connected) and for a
+ * section the backend would not take (filtered); false with errp
+ * "ID: guest memory would need N regions, the backend accepts at most M".
+ * Machine lock held. */
+bool vhost_dev_can_add_region(struct vhost_dev *dev,
+                              const MemoryRegionSection *s, Error **errp);
+
 /* Connect dev to a backend (backend_init, set_owner, get_features into
  * dev->features) and register the memory listener on as (the guest's
  * memory; NULL: none).  nvqs/vq_index set by the caller beforehand.
@@ -223,5 +237,18 @@ uint64_t vhost_log_sync_range(struct vhost_log *log, uint64_t first_page,
  * reason if ops->log_blocker gives one.  The log is kept across stop while
  * enabled and grows with memory (new log sent, old bits carried over). */
 bool vhost_dev_set_log(struct vhost_dev *dev, bool enable, Error **errp);
+
+/* Migration's switch for dev's dirty log (the migration setup and cleanup
+ * of a device, and the memory listener's log_global_start/stop, which
+ * also covers a backend that connects while migration runs).  enable: a
+ * backend that cannot log (ops->log_blocker) refuses with errp
+ * "ID: REASON; migration is not possible"; else vhost_dev_set_log.
+ * A disconnected dev (vhost_ops NULL) has nothing to do: true.
+ * disable: vhost_dev_set_log(false) (LOG_ALL cleared on a started
+ * device, the log freed).  Idempotent.  While enabled the memory
+ * listener's log_sync moves the log's bits into the RAM regions' dirty
+ * bitmaps (memory_region_set_dirty). */
+bool vhost_dev_migration_log(struct vhost_dev *dev, bool enable,
+                             Error **errp);
 
 #endif

@@ -64,6 +64,7 @@ typedef struct VirtIOMMIOProxy {
     uint64_t guest_features;        /* being written, applied on FEATURES_OK */
     bool irqfd_mode;                /* guest notifiers bound as irqfds */
     int irq_level;                  /* unused: interrupts are edge pulses */
+    bool mig_outgoing;              /* virtio-migration.c: setup ran here */
 } VirtIOMMIOProxy;
 
 /* Take a free slot and map the device's registers there. */

@@ -20,6 +20,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_ring.h>
+#include <sys/uio.h>
 
 #include "exec/memory.h"
 #include "hw/boards.h"
@@ -29,6 +30,7 @@
 
 typedef struct VirtIODevice VirtIODevice;
 typedef struct VirtQueue VirtQueue;
+struct VirtioMigrationOps;
 
 /* VMM-side processing of a queue (kick arrived while no backend owns it). */
 typedef void VirtQueueHandler(VirtIODevice *vdev, VirtQueue *vq);
@@ -69,6 +71,9 @@ typedef struct VirtioDeviceClass {
     void (*set_status)(VirtIODevice *vdev, uint8_t status);
     /* Driver reset the device (status written 0). */
     void (*reset)(VirtIODevice *vdev);
+    /* Live migration (hw/virtio/virtio-migration.h); NULL: the device
+     * cannot migrate (migration is refused). */
+    const struct VirtioMigrationOps *migration;
 } VirtioDeviceClass;
 
 /* What the vhost core and devices need from the transport. */
@@ -106,6 +111,9 @@ struct VirtIODevice {
     uint64_t guest_features;        /* accepted by the driver */
     uint8_t isr;                    /* InterruptStatus bits */
     bool broken;                    /* invalid programming: needs reset */
+    /* Migration holds the backend stopped (source after its stop step,
+     * destination until post_load): the model must not start it. */
+    bool vm_stopped;
 
     uint8_t *config;
     uint32_t config_len;
@@ -171,5 +179,59 @@ void *virtio_queue_ring_ptr(VirtIODevice *vdev, hwaddr addr, hwaddr len);
 hwaddr virtio_queue_desc_size(uint16_t num);
 hwaddr virtio_queue_avail_size(uint16_t num);
 hwaddr virtio_queue_used_size(uint16_t num);
+
+/* --- VMM-side split-ring processing --------------------------------------
+ *
+ * For queues kvmini serves itself (VirtQueue.handler: e.g. virtio-net's
+ * control queue), over vdev->dma_as.  vq->last_avail_idx and vq->used_idx
+ * are the live ring indices while the VMM owns the queue.  Everything the
+ * guest wrote is treated as hostile: ring addresses are re-checked on
+ * every call, each descriptor is copied once and then validated (index
+ * below the table size, no loop, buffer wholly inside guest RAM, non-zero
+ * length, device-readable buffers before device-writable ones, at most
+ * VIRTQUEUE_MAX_SG of each); a violation calls virtio_error() (NEEDS_RESET)
+ * and nothing is consumed.  Indirect descriptors are accepted only as the
+ * head of a chain, only when VIRTIO_RING_F_INDIRECT_DESC was negotiated,
+ * never nested.  Machine lock held.
+ */
+#define VIRTQUEUE_MAX_SG 64
+
+typedef struct VirtQueueElement {
+    uint16_t index;                 /* head descriptor: the used-ring id */
+    unsigned out_num;               /* device-readable buffers */
+    unsigned in_num;                /* device-writable buffers */
+    size_t out_len;                 /* their total sizes in bytes */
+    size_t in_len;
+    /* Host pointers into guest RAM; valid until the memory map changes,
+     * i.e. for the handler call that popped the element. */
+    struct iovec out_sg[VIRTQUEUE_MAX_SG];
+    struct iovec in_sg[VIRTQUEUE_MAX_SG];
+} VirtQueueElement;
+
+/* Is there nothing to pop (also true for a queue not ready or broken)? */
+bool virtqueue_empty(VirtQueue *vq);
+/* Take the next available chain.  Returns a new element (g_free() it after
+ * virtqueue_push) or NULL: nothing available, or the guest broke the ring
+ * (virtio_error() was called; the device needs reset).  With
+ * VIRTIO_RING_F_EVENT_IDX the used ring's avail_event is advanced so the
+ * driver keeps notifying. */
+VirtQueueElement *virtqueue_pop(VirtQueue *vq);
+/* Return elem to the driver through the used ring with len bytes written
+ * (clamped to elem->in_len).  Returns true if the driver wants an
+ * interrupt for it (no VRING_AVAIL_F_NO_INTERRUPT, or with EVENT_IDX the
+ * used index reached used_event); the caller calls virtqueue_notify()
+ * once after its batch if any push said so.  Does not free elem. */
+bool virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem,
+                    uint32_t len);
+/* Raise the used-buffer interrupt for vq (virtio_notify); nothing for a
+ * broken device. */
+void virtqueue_notify(VirtQueue *vq);
+/* Copy between an element's buffers and buf, starting offset bytes into
+ * the device-readable (read) or device-writable (write) part.  Return the
+ * bytes copied: fewer than len when the buffers end first. */
+size_t virtqueue_elem_read(const VirtQueueElement *elem, size_t offset,
+                           void *buf, size_t len);
+size_t virtqueue_elem_write(const VirtQueueElement *elem, size_t offset,
+                            const void *buf, size_t len);
 
 #endif

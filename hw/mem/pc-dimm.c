@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pc-dimm device model (see include/hw/mem/pc-dimm.h): parse, check
+ * everything, then map the backend's RAM into the hotplug area in one
+ * memory transaction; unplug unmaps it the same way.
+ */
+#include "hw/mem/pc-dimm.h"
+#include "qemu/option.h"
+
+#include <inttypes.h>
+
+#define PC_DIMM_PAGE ((uint64_t)4096)
+
+/* What the command line / device_add asked for. */
+typedef struct PCDIMMOpts {
+    const char *id;
+    const char *memdev;
+    bool has_addr, has_slot;
+    uint64_t addr, slot;
+} PCDIMMOpts;
+
+uint64_t pc_dimm_size(const PCDIMMDevice *d)
+{
+    return d->backend->size;
+}
+
+static bool pc_dimm_parse(MachineState *ms, GHashTable *opts, PCDIMMOpts *o,
+                          Error **errp)
+{
+    static const char *const keys[] = { "driver", "id", "memdev", "addr",
+                                        "slot", NULL };
+
+    if (!qemu_opts_check_keys(opts, keys, errp) ||
+        !qemu_opt_get_number(opts, "addr", 0, &o->addr, errp) ||
+        !qemu_opt_get_number(opts, "slot", 0, &o->slot, errp)) {
+        return false;
+    }
+    o->id = qemu_opt_get(opts, "id");
+    o->memdev = qemu_opt_get(opts, "memdev");
+    o->has_addr = qemu_opt_get(opts, "addr") != NULL;
+    o->has_slot = qemu_opt_get(opts, "slot") != NULL;
+    if (!o->memdev) {
+        error_setg(errp, "'memdev' property is not set");
+        return false;
+    }
+    return true;
+}
+
+static PCDIMMDevice *pc_dimm_in_slot(MachineState *ms, unsigned slot)
+{
+    GPtrArray *dimms = ms->device_memory->dimms;
+
+    for (guint i = 0; i < dimms->len; i++) {
+        PCDIMMDevice *d = g_ptr_array_index(dimms, i);
+
+        if (d->slot == slot) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+/* slot= if free, else the lowest free slot (one exists: the caller
+ * checked the count). */
+static bool pc_dimm_pick_slot(MachineState *ms, const PCDIMMOpts *o,
+                              unsigned *slot, Error **errp)
+{
+    if (o->has_slot) {
+        if (o->slot >= ms->ram_slots) {
+            error_setg(errp, "invalid slot number %" PRIu64 ", valid range "
+                       "is [0-%u]", o->slot, ms->ram_slots - 1);
+            return false;
+        }
+        if (pc_dimm_in_slot(ms, o->slot)) {
+            error_setg(errp, "slot %" PRIu64 " is busy", o->slot);
+            return false;
+        }
+        *slot = o->slot;
+        return true;
+    }
+    for (*slot = 0; pc_dimm_in_slot(ms, *slot); (*slot)++) {
+    }
+    return true;
+}
+
+static HostMemoryBackend *pc_dimm_find_backend(MachineState *ms,
+                                               const char *memdev,
+                                               Error **errp)
+{
+    HostMemoryBackend *b = g_hash_table_lookup(ms->objects, memdev);
+
+    if (!b) {
+        error_setg(errp, "memdev '%s' not found (create it with -object or "
+                   "object-add memory-backend-memfd|file)", memdev);
+        return NULL;
+    }
+    if (b->used) {
+        error_setg(errp, "can't use already busy memdev: %s", memdev);
+        return NULL;
+    }
+    if (b->size % PC_DIMM_PAGE) {
+        error_setg(errp, "memdev '%s': size 0x%" PRIx64 " is not a multiple "
+                   "of the page size 0x%" PRIx64, memdev, b->size,
+                   PC_DIMM_PAGE);
+        return NULL;
+    }
+    return b;
+}
+
+/* Every check; on success d->backend, addr and slot are set and nothing
+ * has changed yet. */
+static bool pc_dimm_pre_plug(PCDIMMDevice *d, const PCDIMMOpts *o,
+                             Error **errp)
+{
+    MachineState *ms = d->ms;
+
+    if (!device_memory_has_free_slot(ms, errp)) {
+        return false;
+    }
+    d->backend = pc_dimm_find_backend(ms, o->memdev, errp);
+    d->addr = o->addr;
+    return d->backend &&
+           device_memory_find_range(ms, d->backend->size,
+                                    DEVICE_MEM_MIN_ALIGN, o->has_addr,
+                                    &d->addr, errp) &&
+           pc_dimm_pick_slot(ms, o, &d->slot, errp) &&
+           device_memory_vhost_check(ms, &d->backend->mr, d->addr, errp);
+}
+
+static void pc_dimm_map(PCDIMMDevice *d)
+{
+    MachineState *ms = d->ms;
+    DeviceMemoryState *dms = ms->device_memory;
+
+    memory_region_init_alias(&d->alias, d->id ? d->id : "pc-dimm",
+                             &d->backend->mr, 0, d->backend->size);
+    address_space_transaction_begin(&ms->address_space_memory);
+    memory_region_add_subregion(&dms->mr, d->addr - dms->base, &d->alias);
+    address_space_transaction_commit(&ms->address_space_memory);
+    d->mapped = true;
+    d->backend->used = true;
+    g_ptr_array_add(dms->dimms, d);
+}
+
+static void pc_dimm_unmap(PCDIMMDevice *d)
+{
+    MachineState *ms = d->ms;
+    DeviceMemoryState *dms = ms->device_memory;
+
+    if (!d->mapped) {
+        return;
+    }
+    address_space_transaction_begin(&ms->address_space_memory);
+    memory_region_del_subregion(&dms->mr, &d->alias);
+    address_space_transaction_commit(&ms->address_space_memory);
+    memory_region_finalize(&d->alias);
+    d->mapped = false;
+    d->backend->used = false;
+    g_ptr_array_remove(dms->dimms, d);
+}
+
+static void pc_dimm_free(PCDIMMDevice *d)
+{
+    if (!d) {
+        return;
+    }
+    pc_dimm_unmap(d);
+    g_free(d->id);
+    g_free(d);
+}
+
+static bool pc_dimm_create(MachineState *ms, GHashTable *opts, Error **errp)
+{
+    PCDIMMDevice *d = g_new0(PCDIMMDevice, 1);
+    PCDIMMOpts o = { 0 };
+
+    d->ms = ms;
+    if (!pc_dimm_parse(ms, opts, &o, errp) || !pc_dimm_pre_plug(d, &o, errp)) {
+        pc_dimm_free(d);
+        return false;
+    }
+    d->id = g_strdup(o.id);
+    d->hotplugged = ms->ready;
+    pc_dimm_map(d);
+    qdev_register(ms, d, (QdevCleanupFn *)pc_dimm_free);
+    return true;
+}
+
+static bool pc_dimm_unplug(MachineState *ms, void *dev, Error **errp)
+{
+    pc_dimm_free(dev);
+    return true;
+}
+
+/* --- query-memory-devices ----------------------------------------------- */
+
+static void pc_dimm_query_one(JsonBuilder *b, const PCDIMMDevice *d)
+{
+    g_autofree char *memdev = g_strdup_printf("/objects/%s", d->backend->id);
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "type");
+    json_builder_add_string_value(b, "dimm");
+    json_builder_set_member_name(b, "data");
+    json_builder_begin_object(b);
+    if (d->id) {
+        json_builder_set_member_name(b, "id");
+        json_builder_add_string_value(b, d->id);
+    }
+    json_builder_set_member_name(b, "addr");
+    json_builder_add_int_value(b, d->addr);
+    json_builder_set_member_name(b, "size");
+    json_builder_add_int_value(b, pc_dimm_size(d));
+    json_builder_set_member_name(b, "slot");
+    json_builder_add_int_value(b, d->slot);
+    json_builder_set_member_name(b, "node");
+    json_builder_add_int_value(b, 0);
+    json_builder_set_member_name(b, "memdev");
+    json_builder_add_string_value(b, memdev);
+    json_builder_set_member_name(b, "hotplugged");
+    json_builder_add_boolean_value(b, d->hotplugged);
+    json_builder_set_member_name(b, "hotpluggable");
+    json_builder_add_boolean_value(b, true);
+    json_builder_end_object(b);
+    json_builder_end_object(b);
+}
+
+JsonNode *pc_dimm_query_all(MachineState *ms)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    GPtrArray *dimms = ms->device_memory ? ms->device_memory->dimms : NULL;
+
+    json_builder_begin_array(b);
+    for (guint i = 0; dimms && i < dimms->len; i++) {
+        pc_dimm_query_one(b, g_ptr_array_index(dimms, i));
+    }
+    json_builder_end_array(b);
+    return json_builder_get_root(b);
+}
+
+const DeviceModel pc_dimm_model = {
+    .name = "pc-dimm",
+    .help = "memdev=ID[,id=ID][,addr=GPA][,slot=N] (needs -m ...,slots=N,"
+            "maxmem=MAX)",
+    .create = pc_dimm_create,
+    .unplug = pc_dimm_unplug,
+};

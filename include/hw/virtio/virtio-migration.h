@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Live migration of virtio-mmio devices (hw/virtio/virtio-migration.c).
+ *
+ * Every plugged virtio-mmio device owns one migration section named
+ * "virtio-mmio@<base in hex>" (include/migration/register.h).  It carries
+ * the transport registers, the virtio core state (status, features,
+ * config bytes, per queue its size, addresses and ring indices) and the
+ * device model's own part; its hooks:
+ *
+ *   setup      every vhost_dev of the device starts dirty logging; one
+ *              whose backend cannot log (vhost-user without LOG_SHMFD)
+ *              refuses with "LABEL: REASON; migration is not possible".
+ *              A device class without migration ops refuses too.
+ *   save       vCPUs are paused, the final dirty sync comes next: first
+ *              vdev->vm_stopped is set and the model stops its backend
+ *              (GET_VRING_BASE puts each ring's last avail index into
+ *              VirtQueue), so nothing writes guest memory after that
+ *              sync; then the section's bytes.
+ *   cleanup    dirty logging off and the log freed; unless the migration
+ *              completed, vm_stopped is cleared and the backend restarted
+ *              (the source runs on).
+ *   load       destination: everything restored, vm_stopped set (the
+ *              backend must not start before RAM is complete).
+ *   post_load  vm_stopped cleared, the backend started from the loaded
+ *              ring indices (SET_VRING_BASE), one interrupt per device
+ *              (a completion signalled on the source during the switch
+ *              is not lost), then the model's post_load (net: announce).
+ *
+ * The section format is versioned by the first u32; integers are
+ * little-endian.  Everything runs on the main thread with the machine
+ * lock held.
+ */
+#ifndef HW_VIRTIO_VIRTIO_MIGRATION_H
+#define HW_VIRTIO_VIRTIO_MIGRATION_H
+
+#include "hw/virtio/virtio-mmio.h"
+
+struct vhost_dev;
+
+/* --- the section's bytes ---------------------------------------------- */
+
+void virtio_mig_put_u8(GByteArray *out, uint8_t v);
+void virtio_mig_put_u16(GByteArray *out, uint16_t v);
+void virtio_mig_put_u32(GByteArray *out, uint32_t v);
+void virtio_mig_put_u64(GByteArray *out, uint64_t v);
+void virtio_mig_put_bytes(GByteArray *out, const void *p, size_t len);
+
+/* Reads past the end return 0 and mark the reader short; callers read a
+ * whole record and check once with virtio_mig_reader_check(). */
+typedef struct VirtioMigReader {
+    const uint8_t *buf;
+    size_t len;
+    size_t pos;
+    bool short_read;
+} VirtioMigReader;
+
+uint8_t virtio_mig_get_u8(VirtioMigReader *r);
+uint16_t virtio_mig_get_u16(VirtioMigReader *r);
+uint32_t virtio_mig_get_u32(VirtioMigReader *r);
+uint64_t virtio_mig_get_u64(VirtioMigReader *r);
+/* len bytes into p (zeros if short). */
+void virtio_mig_get_bytes(VirtioMigReader *r, void *p, size_t len);
+/* False with errp "truncated" if a read ran past the end. */
+bool virtio_mig_reader_check(const VirtioMigReader *r, Error **errp);
+
+/* --- what a device model provides --------------------------------------- */
+
+typedef struct VirtioMigrationOps {
+    /* The device's n-th vhost_dev (n = 0, 1, ...), NULL past the last. */
+    struct vhost_dev *(*vhost_dev)(VirtIODevice *vdev, unsigned n);
+    /* vdev->vm_stopped changed: stop the backend (saving ring indices
+     * into VirtQueue) or, when cleared, start it if the driver runs and
+     * the backend is connected.  Models also keep the backend stopped
+     * while vm_stopped is set (no start on reconnect or status write). */
+    bool (*vm_state_change)(VirtIODevice *vdev, Error **errp);
+    /* Device-specific state after the core's; may be NULL. */
+    void (*save)(VirtIODevice *vdev, GByteArray *out);
+    bool (*load)(VirtIODevice *vdev, VirtioMigReader *r, Error **errp);
+    /* Destination, after the backend started; may be NULL. */
+    bool (*post_load)(VirtIODevice *vdev, Error **errp);
+} VirtioMigrationOps;
+
+/* --- the transport's part ---------------------------------------------- */
+
+/* Register / unregister proxy's section (virtio_mmio_plug / unplug). */
+void virtio_migration_register(VirtIOMMIOProxy *proxy);
+void virtio_migration_unregister(VirtIOMMIOProxy *proxy);
+
+/* The section's name for proxy: "virtio-mmio@feb00000".  Caller frees. */
+char *virtio_migration_section_name(const VirtIOMMIOProxy *proxy);
+
+/* The hooks, for the registration and for tests (opaque = proxy). */
+bool virtio_migration_setup(void *opaque, Error **errp);
+/* The first half of save: stop the backend (idempotent). */
+void virtio_migration_stop(void *opaque);
+bool virtio_migration_save(void *opaque, GByteArray *out, Error **errp);
+bool virtio_migration_load(void *opaque, const uint8_t *buf, size_t len,
+                           Error **errp);
+bool virtio_migration_post_load(void *opaque, Error **errp);
+void virtio_migration_cleanup(void *opaque, bool completed);
+
+#endif

@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The migration state machine and the outgoing side (QEMU's model):
+ *
+ *   none -> setup -> active -> device -> completed
+ *                        \         \--> failed | cancelling -> cancelled
+ *
+ * `migrate` (main thread) opens the channel, starts dirty logging and
+ * calls the setup hooks; a refusal fails the command and nothing else
+ * happens.  Then the migration thread writes the header and the machine
+ * configuration, sends all RAM, and repeats rounds (sync the dirty log,
+ * send the dirty pages, measure the bandwidth) while the vCPUs run, until
+ * the dirty pages left would take no longer than downtime-limit at the
+ * measured bandwidth (capped by max-bandwidth).  It then asks the main
+ * loop for the stop: vCPUs paused, device save hooks (vhost devices stop
+ * there), vCPU/VM state from the accelerator.  The thread does the final
+ * sync and sends the rest, the accelerator and device sections and the
+ * end marker.  The main loop finishes: cleanup hooks, logging off; on
+ * success the source stays paused ("postmigrate"), on failure or cancel
+ * the devices restart and the vCPUs resume.
+ *
+ * Status changes and MIGRATION events happen on the main thread only;
+ * the thread publishes counters under mig->lock.
+ */
+#include "migration-internal.h"
+#include "monitor/monitor.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#define RATE_WINDOW_US          100000      /* max-bandwidth per 100 ms */
+#define DEFAULT_DOWNTIME_LIMIT  300         /* ms, as QEMU */
+#define DEFAULT_MAX_BANDWIDTH   (1ULL << 62)
+
+static const char *const status_names[] = {
+    [MIGRATION_STATUS_NONE] = "none",
+    [MIGRATION_STATUS_SETUP] = "setup",
+    [MIGRATION_STATUS_ACTIVE] = "active",
+    [MIGRATION_STATUS_DEVICE] = "device",
+    [MIGRATION_STATUS_COMPLETED] = "completed",
+    [MIGRATION_STATUS_FAILED] = "failed",
+    [MIGRATION_STATUS_CANCELLING] = "cancelling",
+    [MIGRATION_STATUS_CANCELLED] = "cancelled",
+};
+
+const char *migration_status_name(MigrationStatus s)
+{
+    return status_names[s];
+}
+
+static void fd_close(gpointer p)
+{
+    close(GPOINTER_TO_INT(p));
+}
+
+MigrationState *migration_get(MachineState *ms)
+{
+    MigrationState *mig = ms->migration;
+
+    if (!mig) {
+        mig = g_new0(MigrationState, 1);
+        mig->ms = ms;
+        mig->handlers = g_ptr_array_new_with_free_func(savevm_entry_free);
+        mig->fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                         fd_close);
+        g_mutex_init(&mig->lock);
+        g_cond_init(&mig->cond);
+        mig->downtime_limit = DEFAULT_DOWNTIME_LIMIT;
+        mig->max_bandwidth = DEFAULT_MAX_BANDWIDTH;
+        ms->migration = mig;
+    }
+    return mig;
+}
+
+void migration_set_status(MigrationState *mig, MigrationStatus s)
+{
+    JsonObject *o = json_object_new();
+    JsonNode *data = json_node_alloc();
+
+    g_mutex_lock(&mig->lock);
+    mig->status = s;
+    g_mutex_unlock(&mig->lock);
+    json_object_set_string_member(o, "status", migration_status_name(s));
+    json_node_init_object(data, o);
+    json_object_unref(o);
+    monitor_emit_event(mig->ms, "MIGRATION", data);
+}
+
+static bool status_running(MigrationStatus s)
+{
+    return s == MIGRATION_STATUS_SETUP || s == MIGRATION_STATUS_ACTIVE ||
+           s == MIGRATION_STATUS_DEVICE || s == MIGRATION_STATUS_CANCELLING;
+}
+
+bool migration_is_running(MachineState *ms)
+{
+    MigrationState *mig = ms->migration;
+    bool running;
+
+    if (!mig) {
+        return false;
+    }
+    g_mutex_lock(&mig->lock);
+    running = status_running(mig->status) || mig->thread;
+    g_mutex_unlock(&mig->lock);
+    return running || migration_incoming_pending(mig);
+}
+
+bool migration_cancelled(MigrationState *mig)
+{
+    return g_atomic_int_get(&mig->cancel);
+}
+
+/* --- counters and rate limit (migration thread) -------------------------- */
+
+void migration_account_pages(MigrationState *mig, uint64_t zero,
+                             uint64_t normal)
+{
+    uint64_t sent = (zero + normal) * MIG_PAGE_SIZE;
+
+    g_mutex_lock(&mig->lock);
+    mig->stats.duplicate += zero;
+    mig->stats.normal += normal;
+    mig->stats.remaining -= MIN(mig->stats.remaining, sent);
+    mig->stats.transferred = mig_channel_bytes(mig->out);
+    g_mutex_unlock(&mig->lock);
+}
+
+bool migration_rate_limit(MigrationState *mig, Error **errp)
+{
+    uint64_t limit = __atomic_load_n(&mig->max_bandwidth, __ATOMIC_RELAXED) /
+                     (G_USEC_PER_SEC / RATE_WINDOW_US);
+    uint64_t bytes = mig_channel_bytes(mig->out);
+    int64_t now = g_get_monotonic_time();
+    int64_t end = mig->window_us + RATE_WINDOW_US;
+
+    if (now < end && bytes - mig->window_bytes >= limit) {
+        /* Over budget for this window: let the bytes go, then wait. */
+        if (!mig_channel_flush(mig->out, errp)) {
+            return false;
+        }
+        g_mutex_lock(&mig->lock);
+        while (!migration_cancelled(mig) && g_get_monotonic_time() < end) {
+            g_cond_wait_until(&mig->cond, &mig->lock, end);
+        }
+        g_mutex_unlock(&mig->lock);
+        now = g_get_monotonic_time();
+    }
+    if (now >= end) {
+        mig->window_us = now;
+        mig->window_bytes = bytes;
+    }
+    if (migration_cancelled(mig)) {
+        error_setg(errp, "migration cancelled");
+        return false;
+    }
+    return true;
+}
+
+/* Bandwidth and page rate of what was sent since t0 / b0 / p0. */
+static void migration_measure(MigrationState *mig, int64_t t0, uint64_t b0,
+                              uint64_t p0)
+{
+    /* At least 1 ms: a tiny round must not look infinitely fast. */
+    int64_t us = MAX(g_get_monotonic_time() - t0, 1000);
+    uint64_t bytes, pages;
+
+    g_mutex_lock(&mig->lock);
+    bytes = mig->stats.transferred - b0;
+    pages = mig->stats.duplicate + mig->stats.normal - p0;
+    mig->stats.bandwidth = MIN(bytes * G_USEC_PER_SEC / us,
+                               mig->max_bandwidth);
+    mig->stats.pages_per_second = pages * G_USEC_PER_SEC / us;
+    g_mutex_unlock(&mig->lock);
+}
+
+/* --- the migration thread -------------------------------------------------- */
+
+static void round_start(MigrationState *mig, int64_t *t0, uint64_t *b0,
+                        uint64_t *p0)
+{
+    g_mutex_lock(&mig->lock);
+    *t0 = g_get_monotonic_time();
+    *b0 = mig->stats.transferred;
+    *p0 = mig->stats.duplicate + mig->stats.normal;
+    g_mutex_unlock(&mig->lock);
+}
+
+static bool migration_first_pass(MigrationState *mig, Error **errp)
+{
+    int64_t t0;
+    uint64_t b0, p0;
+
+    if (!savevm_write_header(mig->out, errp) ||
+        !savevm_write_blob(mig->out, MIG_SEC_CONFIG, NULL, mig->config,
+                           errp)) {
+        return false;
+    }
+    round_start(mig, &t0, &b0, &p0);
+    if (!ram_save_first_pass(mig, errp)) {
+        return false;
+    }
+    migration_measure(mig, t0, b0, p0);
+    return true;
+}
+
+/* After a sync: publish the dirty set; true if it fits the downtime. */
+static bool migration_converged(MigrationState *mig, uint64_t pending)
+{
+    uint64_t bytes = pending * MIG_PAGE_SIZE;
+    bool done;
+
+    g_mutex_lock(&mig->lock);
+    mig->stats.dirty_sync_count++;
+    mig->stats.remaining = bytes;
+    mig->stats.expected_downtime_ms = mig->stats.bandwidth ?
+        bytes * 1000 / mig->stats.bandwidth : 0;
+    done = mig->stats.expected_downtime_ms <= (int64_t)mig->downtime_limit &&
+           (bytes == 0 || mig->stats.bandwidth * mig->downtime_limit / 1000 >=
+            bytes);
+    g_mutex_unlock(&mig->lock);
+    return done;
+}
+
+static bool migration_iterate(MigrationState *mig, Error **errp)
+{
+    for (;;) {
+        int64_t t0;
+        uint64_t b0, p0;
+
+        round_start(mig, &t0, &b0, &p0);
+        if (migration_converged(mig, ram_sync(mig, false))) {
+            return true;
+        }
+        if (!ram_save_pending(mig, false, errp)) {
+            return false;
+        }
+        migration_measure(mig, t0, b0, p0);
+    }
+}
+
+/* Main loop: pause the vCPUs, stop and save the devices and the vCPUs. */
+static gboolean migration_stop_phase(gpointer opaque)
+{
+    MigrationState *mig = opaque;
+    MachineState *ms = mig->ms;
+    GPtrArray *blobs = g_ptr_array_new_with_free_func(mig_blob_free);
+    GByteArray *accel = g_byte_array_new();
+    Error *err = NULL;
+
+    if (!migration_cancelled(mig)) {
+        mig->stop_us = g_get_monotonic_time();
+        mig->vm_was_running = !ms->paused;
+        machine_pause(ms);
+        mig->vm_paused = mig->vm_was_running;
+        ms->paused_state = "finish-migrate";
+        migration_set_status(mig, MIGRATION_STATUS_DEVICE);
+        g_mutex_lock(&ms->lock);
+        if (savevm_save(mig, blobs, &err) && ms->accel->save_state) {
+            ms->accel->save_state(ms, accel, &err);
+        }
+        g_mutex_unlock(&ms->lock);
+    }
+    g_mutex_lock(&mig->lock);
+    mig->stop_idle = 0;
+    mig->dev_blobs = blobs;
+    mig->accel_blob = accel;
+    mig->stop_err = err;
+    mig->stop_done = true;
+    g_cond_broadcast(&mig->cond);
+    g_mutex_unlock(&mig->lock);
+    return G_SOURCE_REMOVE;
+}
+
+static bool migration_request_stop(MigrationState *mig, Error **errp)
+{
+    Error *err;
+
+    g_mutex_lock(&mig->lock);
+    mig->stop_done = false;
+    mig->stop_idle = g_idle_add(migration_stop_phase, mig);
+    while (!mig->stop_done && !migration_cancelled(mig)) {
+        g_cond_wait(&mig->cond, &mig->lock);
+    }
+    err = g_steal_pointer(&mig->stop_err);
+    g_mutex_unlock(&mig->lock);
+    if (err) {
+        error_propagate(errp, err);
+        return false;
+    }
+    if (migration_cancelled(mig)) {
+        error_setg(errp, "migration cancelled");
+        return false;
+    }
+    return true;
+}
+
+static bool migration_send_state(MigrationState *mig, Error **errp)
+{
+    uint8_t end = MIG_SEC_END;
+
+    if (!savevm_write_blob(mig->out, MIG_SEC_ACCEL, NULL, mig->accel_blob,
+                           errp)) {
+        return false;
+    }
+    for (guint i = 0; i < mig->dev_blobs->len; i++) {
+        MigBlob *b = g_ptr_array_index(mig->dev_blobs, i);
+
+        if (!savevm_write_blob(mig->out, MIG_SEC_DEVICE, b->name, b->data,
+                               errp)) {
+            return false;
+        }
+    }
+    if (migration_cancelled(mig)) {
+        error_setg(errp, "migration cancelled");
+        return false;
+    }
+    return mig_channel_write(mig->out, &end, 1, errp) &&
+           mig_channel_flush(mig->out, errp);
+}
+
+static bool migration_complete(MigrationState *mig, Error **errp)
+{
+    uint64_t pending;
+
+    if (!migration_request_stop(mig, errp)) {
+        return false;
+    }
+    pending = ram_sync(mig, false);
+
+    /* Lock order: the machine lock (taken by ram_sync) before mig->lock. */
+    g_mutex_lock(&mig->lock);
+    mig->stats.remaining = pending * MIG_PAGE_SIZE;
+    g_mutex_unlock(&mig->lock);
+    if (!ram_save_pending(mig, true, errp) ||
+        !migration_send_state(mig, errp)) {
+        return false;
+    }
+    g_mutex_lock(&mig->lock);
+    mig->stats.transferred = mig_channel_bytes(mig->out);
+    mig->stats.downtime_ms = (g_get_monotonic_time() - mig->stop_us) / 1000;
+    g_mutex_unlock(&mig->lock);
+    return true;
+}
+
+static gboolean migration_finish(gpointer opaque);
+
+static gpointer migration_thread(gpointer opaque)
+{
+    MigrationState *mig = opaque;
+    Error *err = NULL;
+
+    if (migration_first_pass(mig, &err) && migration_iterate(mig, &err)) {
+        migration_complete(mig, &err);
+    }
+    g_mutex_lock(&mig->lock);
+    mig->thread_err = err;
+    mig->finish_idle = g_idle_add(migration_finish, mig);
+    g_mutex_unlock(&mig->lock);
+    return NULL;
+}
+
+/* --- main loop: start, finish, cancel -------------------------------------- */
+
+/* Dirty logging, setup hooks, configuration.  Lock held. */
+static bool migration_prepare(MigrationState *mig, Error **errp)
+{
+    MachineState *ms = mig->ms;
+
+    mig->ram = ram_state_new(ms);
+    if (!ram_log_start(ms, mig->ram, errp)) {
+        goto fail;
+    }
+    if (!savevm_setup(mig, errp)) {
+        savevm_cleanup(mig, false);
+        ram_log_stop(ms, mig->ram);
+        goto fail;
+    }
+    mig->logging = true;
+    mig->config = savevm_config_build(mig, mig->ram);
+    return true;
+fail:
+    g_clear_pointer(&mig->ram, ram_state_free);
+    return false;
+}
+
+static void migration_reset_stats(MigrationState *mig, int64_t start)
+{
+    g_mutex_lock(&mig->lock);
+    memset(&mig->stats, 0, sizeof(mig->stats));
+    mig->stats.start_us = start;
+    mig->stats.total = mig->ram->total;
+    mig->stats.remaining = mig->ram->total;
+    mig->stats.setup_ms = (g_get_monotonic_time() - start) / 1000;
+    g_free(mig->error_desc);
+    mig->error_desc = NULL;
+    g_mutex_unlock(&mig->lock);
+}
+
+bool migration_start(MigrationState *mig, const char *uri, Error **errp)
+{
+    MachineState *ms = mig->ms;
+    int64_t start = g_get_monotonic_time();
+    bool ok;
+    int fd;
+
+    if (migration_is_running(ms)) {
+        error_setg(errp, "There's a migration process in progress");
+        return false;
+    }
+    if (mig->in || (ms->paused_state &&
+                    !strcmp(ms->paused_state, "inmigrate"))) {
+        error_setg(errp, "Guest is waiting for an incoming migration");
+        return false;
+    }
+    fd = mig_uri_connect(mig, uri, errp);
+    if (fd < 0) {
+        return false;
+    }
+    g_mutex_lock(&ms->lock);
+    ok = migration_prepare(mig, errp);
+    g_mutex_unlock(&ms->lock);
+    if (!ok) {
+        close(fd);
+        return false;
+    }
+    mig->out = mig_channel_new(fd);
+    g_atomic_int_set(&mig->cancel, 0);
+    mig->window_us = 0;
+    migration_reset_stats(mig, start);
+    migration_set_status(mig, MIGRATION_STATUS_SETUP);
+    migration_set_status(mig, MIGRATION_STATUS_ACTIVE);
+    mig->thread = g_thread_new("migration", migration_thread, mig);
+    return true;
+}
+
+/* Logging off, hooks told, resources freed.  Lock not held. */
+static void migration_release(MigrationState *mig, bool completed)
+{
+    MachineState *ms = mig->ms;
+
+    g_mutex_lock(&ms->lock);
+    if (mig->logging) {
+        savevm_cleanup(mig, completed);
+        ram_log_stop(ms, mig->ram);
+        mig->logging = false;
+    }
+    g_mutex_unlock(&ms->lock);
+    g_clear_pointer(&mig->ram, ram_state_free);
+    g_clear_pointer(&mig->config, g_byte_array_unref);
+    g_clear_pointer(&mig->accel_blob, g_byte_array_unref);
+    g_clear_pointer(&mig->dev_blobs, g_ptr_array_unref);
+    g_clear_pointer(&mig->out, mig_channel_free);
+}
+
+static void migration_end(MigrationState *mig, Error *err)
+{
+    MachineState *ms = mig->ms;
+    MigrationStatus st = !err ? MIGRATION_STATUS_COMPLETED
+                       : migration_cancelled(mig) ? MIGRATION_STATUS_CANCELLED
+                       : MIGRATION_STATUS_FAILED;
+
+    migration_release(mig, st == MIGRATION_STATUS_COMPLETED);
+    g_mutex_lock(&mig->lock);
+    mig->stats.total_ms = (g_get_monotonic_time() - mig->stats.start_us) /
+                          1000;
+    if (err && st == MIGRATION_STATUS_FAILED) {
+        mig->error_desc = g_strdup(error_get_pretty(err));
+    }
+    g_mutex_unlock(&mig->lock);
+    if (st == MIGRATION_STATUS_COMPLETED) {
+        ms->paused_state = "postmigrate";
+    } else {
+        ms->paused_state = NULL;
+        if (mig->vm_paused) {
+            machine_resume(ms);
+        }
+    }
+    mig->vm_paused = false;
+    if (err && st == MIGRATION_STATUS_FAILED) {
+        error_report("migration failed: %s", error_get_pretty(err));
+    }
+    error_free(err);
+    migration_set_status(mig, st);
+}
+
+static gboolean migration_finish(gpointer opaque)
+{
+    MigrationState *mig = opaque;
+    Error *err;
+
+    g_thread_join(mig->thread);
+    g_mutex_lock(&mig->lock);
+    mig->thread = NULL;
+    mig->finish_idle = 0;
+    err = g_steal_pointer(&mig->thread_err);
+    g_mutex_unlock(&mig->lock);
+    migration_end(mig, err);
+    return G_SOURCE_REMOVE;
+}
+
+void migration_cancel(MigrationState *mig)
+{
+    MigrationStatus s;
+
+    g_mutex_lock(&mig->lock);
+    s = mig->status;
+    g_mutex_unlock(&mig->lock);
+    if (!mig->thread || s == MIGRATION_STATUS_CANCELLING) {
+        return;
+    }
+    g_atomic_int_set(&mig->cancel, 1);
+    migration_set_status(mig, MIGRATION_STATUS_CANCELLING);
+    mig_channel_shutdown(mig->out);
+    g_mutex_lock(&mig->lock);
+    g_cond_broadcast(&mig->cond);
+    g_mutex_unlock(&mig->lock);
+}
+
+/* Teardown with the main loop gone: stop the thread, drop the idles. */
+static void migration_abort(MigrationState *mig)
+{
+    if (!mig->thread) {
+        return;
+    }
+    g_atomic_int_set(&mig->cancel, 1);
+    mig_channel_shutdown(mig->out);
+    g_mutex_lock(&mig->lock);
+    g_cond_broadcast(&mig->cond);
+    g_mutex_unlock(&mig->lock);
+    g_thread_join(mig->thread);
+    mig->thread = NULL;
+    if (mig->stop_idle) {
+        g_source_remove(mig->stop_idle);
+    }
+    if (mig->finish_idle) {
+        g_source_remove(mig->finish_idle);
+    }
+    error_free(g_steal_pointer(&mig->thread_err));
+    error_free(g_steal_pointer(&mig->stop_err));
+    migration_release(mig, false);
+}
+
+void migration_cleanup(MachineState *ms)
+{
+    MigrationState *mig = ms->migration;
+
+    if (!mig) {
+        return;
+    }
+    migration_abort(mig);
+    migration_incoming_cleanup(mig);
+    g_ptr_array_free(mig->handlers, TRUE);
+    g_hash_table_destroy(mig->fds);
+    g_free(mig->error_desc);
+    g_mutex_clear(&mig->lock);
+    g_cond_clear(&mig->cond);
+    g_free(mig);
+    ms->migration = NULL;
+}

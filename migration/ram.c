@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * RAM precopy.  The source walks the RAM sections of the memory address
+ * space: a first pass sends every page, then each round syncs the dirty
+ * log (every memory listener's log_sync: KVM, vhost) into the regions'
+ * bitmaps, moves the bits into a pending set per block and sends those
+ * pages.  The destination writes the pages straight into its RAM.
+ *
+ * Zero pages travel as an 8-byte marker.  Pages in holes of a shared
+ * backing file (memfd) are known to be zero without reading them, on
+ * both sides: the source does not fault untouched RAM in, and the
+ * destination skips a zero marker for a page that holds no data.
+ *
+ * A page is copied while the guest may be writing it; such a page is
+ * dirty in the log and is sent again in a later round or after the stop.
+ */
+#include "migration-internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PAGE            ((uint64_t)MIG_PAGE_SIZE)
+#define BITS_PER_LONG   (sizeof(unsigned long) * 8)
+#define ACCOUNT_EVERY   256     /* pages between stats / rate-limit checks */
+
+/* --- blocks ----------------------------------------------------------- */
+
+RamState *ram_state_new(MachineState *ms)
+{
+    FlatView *fv = ms->address_space_memory.current_map;
+    g_autoptr(GArray) a = g_array_new(FALSE, TRUE, sizeof(RamBlock));
+    RamState *rs = g_new0(RamState, 1);
+
+    for (unsigned i = 0; fv && i < fv->nr; i++) {
+        MemoryRegionSection *s = &fv->sections[i];
+        RamBlock b;
+
+        if (s->mr->kind != MR_RAM || !s->mr->ram_ptr) {
+            continue;
+        }
+        b = (RamBlock){
+            .mr = s->mr,
+            .mr_offset = s->offset_within_region,
+            .gpa = s->offset_within_address_space,
+            .size = s->size,
+            .host = (uint8_t *)s->mr->ram_ptr + s->offset_within_region,
+            .fd = s->mr->ram_fd,
+            .fd_offset = s->mr->ram_fd_offset + s->offset_within_region,
+        };
+        g_array_append_val(a, b);
+        rs->total += s->size;
+    }
+    rs->nr = a->len;
+    rs->blocks = (RamBlock *)g_array_free(g_steal_pointer(&a), FALSE);
+    return rs;
+}
+
+void ram_state_free(RamState *rs)
+{
+    if (!rs) {
+        return;
+    }
+    for (unsigned i = 0; i < rs->nr; i++) {
+        g_free(rs->blocks[i].pending);
+        g_free(rs->blocks[i].maybe_data);
+    }
+    g_free(rs->blocks);
+    g_free(rs);
+}
+
+static void ram_set_log(MachineState *ms, RamState *rs, bool on)
+{
+    address_space_transaction_begin(&ms->address_space_memory);
+    for (unsigned i = 0; i < rs->nr; i++) {
+        memory_region_set_log(rs->blocks[i].mr, on, DIRTY_MEMORY_MIGRATION);
+    }
+    address_space_transaction_commit(&ms->address_space_memory);
+}
+
+bool ram_log_start(MachineState *ms, RamState *rs, Error **errp)
+{
+    ram_set_log(ms, rs, true);
+    if (!address_space_log_global_start(&ms->address_space_memory, errp)) {
+        ram_set_log(ms, rs, false);
+        return false;
+    }
+    return true;
+}
+
+void ram_log_stop(MachineState *ms, RamState *rs)
+{
+    address_space_log_global_stop(&ms->address_space_memory);
+    ram_set_log(ms, rs, false);
+}
+
+/* --- pages --------------------------------------------------------------- */
+
+static bool page_is_zero(const uint8_t *p)
+{
+    const uint64_t *w = (const uint64_t *)p;
+
+    for (size_t i = 0; i < PAGE / 8; i += 8) {
+        if (w[i] | w[i + 1] | w[i + 2] | w[i + 3] |
+            w[i + 4] | w[i + 5] | w[i + 6] | w[i + 7]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Offsets inside b of the next data / hole from off (page aligned,
+ * clamped to the block); without a file everything may be data. */
+static uint64_t block_seek(const RamBlock *b, uint64_t off, int whence)
+{
+    off_t r;
+
+    if (b->fd < 0) {
+        return whence == SEEK_DATA ? off : b->size;
+    }
+    r = lseek(b->fd, b->fd_offset + off, whence);
+    if (r < 0 && whence == SEEK_DATA) {
+        /* ENXIO: no data after off; anything else: assume data. */
+        return errno == ENXIO ? b->size : off;
+    }
+    if (r < 0) {
+        return b->size;
+    }
+    if ((uint64_t)r < b->fd_offset + off) {
+        return off;
+    }
+    r -= b->fd_offset;
+    if (whence == SEEK_DATA) {
+        return MIN((uint64_t)r & ~(PAGE - 1), b->size);
+    }
+    return MIN(((uint64_t)r + PAGE - 1) & ~(PAGE - 1), b->size);
+}
+
+typedef struct RamSender {
+    MigrationState *mig;
+    MigChannel *ch;
+    bool rate_limited;
+    uint64_t zero, normal;          /* not yet accounted */
+} RamSender;
+
+static bool sender_account(RamSender *s, Error **errp)
+{
+    migration_account_pages(s->mig, s->zero, s->normal);
+    s->zero = s->normal = 0;
+    if (s->rate_limited) {
+        return migration_rate_limit(s->mig, errp);
+    }
+    if (migration_cancelled(s->mig)) {
+        error_setg(errp, "migration cancelled");
+        return false;
+    }
+    return true;
+}
+
+static bool send_page(RamSender *s, const RamBlock *b, uint64_t off,
+                      bool known_zero, Error **errp)
+{
+    const uint8_t *p = b->host + off;
+    bool zero = known_zero || page_is_zero(p);
+    uint64_t hdr = GUINT64_TO_BE((b->gpa + off) |
+                                 (zero ? MIG_RAM_ZERO : MIG_RAM_PAGE));
+    uint8_t *dst = mig_channel_reserve(s->ch, 8 + (zero ? 0 : PAGE), errp);
+
+    if (!dst) {
+        return false;
+    }
+    memcpy(dst, &hdr, 8);
+    if (zero) {
+        s->zero++;
+    } else {
+        memcpy(dst + 8, p, PAGE);
+        s->normal++;
+    }
+    if ((s->zero + s->normal) % ACCOUNT_EVERY == 0) {
+        return sender_account(s, errp);
+    }
+    return true;
+}
+
+static bool section_begin(RamSender *s, Error **errp)
+{
+    uint8_t type = MIG_SEC_RAM;
+
+    return mig_channel_write(s->ch, &type, 1, errp);
+}
+
+static bool section_end(RamSender *s, Error **errp)
+{
+    uint64_t eos = GUINT64_TO_BE(MIG_RAM_EOS);
+
+    if (!mig_channel_write(s->ch, &eos, 8, errp)) {
+        return false;
+    }
+    migration_account_pages(s->mig, s->zero, s->normal);
+    s->zero = s->normal = 0;
+    return true;
+}
+
+/* --- source ----------------------------------------------------------------- */
+
+static bool save_block_all(RamSender *s, const RamBlock *b, Error **errp)
+{
+    uint64_t off = 0;
+
+    while (off < b->size) {
+        uint64_t data = MAX(block_seek(b, off, SEEK_DATA), off);
+        uint64_t hole;
+
+        for (; off < data; off += PAGE) {
+            if (!send_page(s, b, off, true, errp)) {
+                return false;
+            }
+        }
+        if (off >= b->size) {
+            break;
+        }
+        hole = MAX(block_seek(b, off, SEEK_HOLE), off + PAGE);
+        for (; off < hole; off += PAGE) {
+            if (!send_page(s, b, off, false, errp)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+bool ram_save_first_pass(MigrationState *mig, Error **errp)
+{
+    RamSender s = { .mig = mig, .ch = mig->out, .rate_limited = true };
+    RamState *rs = mig->ram;
+
+    if (!section_begin(&s, errp)) {
+        return false;
+    }
+    for (unsigned i = 0; i < rs->nr; i++) {
+        if (!save_block_all(&s, &rs->blocks[i], errp)) {
+            return false;
+        }
+    }
+    return section_end(&s, errp);
+}
+
+static uint64_t bitmap_count(const unsigned long *bm, uint64_t bits)
+{
+    uint64_t n = 0;
+
+    for (uint64_t i = 0; i < (bits + BITS_PER_LONG - 1) / BITS_PER_LONG; i++) {
+        n += __builtin_popcountl(bm[i]);
+    }
+    return n;
+}
+
+uint64_t ram_sync(MigrationState *mig, bool locked)
+{
+    MachineState *ms = mig->ms;
+    RamState *rs = mig->ram;
+    uint64_t pending = 0;
+
+    if (!locked) {
+        g_mutex_lock(&ms->lock);
+    }
+    address_space_log_sync(&ms->address_space_memory);
+    if (!locked) {
+        g_mutex_unlock(&ms->lock);
+    }
+    for (unsigned i = 0; i < rs->nr; i++) {
+        RamBlock *b = &rs->blocks[i];
+        uint64_t pages = b->size / PAGE;
+        DirtyBitmapSnapshot *snap =
+            memory_region_snapshot_and_clear_dirty(b->mr, b->mr_offset,
+                                                   b->size);
+
+        if (!b->pending) {
+            b->pending = snap;
+        } else {
+            for (uint64_t w = 0; w < (pages + BITS_PER_LONG - 1) /
+                                     BITS_PER_LONG; w++) {
+                b->pending->dirty[w] |= snap->dirty[w];
+            }
+            g_free(snap);
+        }
+        pending += bitmap_count(b->pending->dirty, pages);
+    }
+    return pending;
+}
+
+static bool save_block_pending(RamSender *s, RamBlock *b, Error **errp)
+{
+    unsigned long *bm = b->pending ? b->pending->dirty : NULL;
+    uint64_t words = (b->size / PAGE + BITS_PER_LONG - 1) / BITS_PER_LONG;
+
+    for (uint64_t w = 0; bm && w < words; w++) {
+        while (bm[w]) {
+            uint64_t page = w * BITS_PER_LONG + __builtin_ctzl(bm[w]);
+
+            bm[w] &= bm[w] - 1;
+            if (!send_page(s, b, page * PAGE, false, errp)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+bool ram_save_pending(MigrationState *mig, bool final, Error **errp)
+{
+    RamSender s = { .mig = mig, .ch = mig->out, .rate_limited = !final };
+    RamState *rs = mig->ram;
+
+    if (!section_begin(&s, errp)) {
+        return false;
+    }
+    for (unsigned i = 0; i < rs->nr; i++) {
+        if (!save_block_pending(&s, &rs->blocks[i], errp)) {
+            return false;
+        }
+    }
+    return section_end(&s, errp);
+}
+
+/* --- destination ------------------------------------------------------------ */
+
+static void bitmap_set_range(unsigned long *bm, uint64_t first, uint64_t n)
+{
+    for (uint64_t i = first; i < first + n; i++) {
+        bm[i / BITS_PER_LONG] |= 1UL << (i % BITS_PER_LONG);
+    }
+}
+
+void ram_load_prepare(RamState *rs)
+{
+    for (unsigned i = 0; i < rs->nr; i++) {
+        RamBlock *b = &rs->blocks[i];
+        uint64_t pages = b->size / PAGE;
+        uint64_t off = 0;
+
+        b->maybe_data = g_new0(unsigned long,
+                               (pages + BITS_PER_LONG - 1) / BITS_PER_LONG);
+        while (off < b->size) {
+            uint64_t data = MAX(block_seek(b, off, SEEK_DATA), off);
+            uint64_t hole;
+
+            if (data >= b->size) {
+                break;
+            }
+            hole = MAX(block_seek(b, data, SEEK_HOLE), data + PAGE);
+            bitmap_set_range(b->maybe_data, data / PAGE, (hole - data) / PAGE);
+            off = hole;
+        }
+    }
+}
+
+static RamBlock *block_find(RamState *rs, uint64_t gpa)
+{
+    for (unsigned i = 0; i < rs->nr; i++) {
+        RamBlock *b = &rs->blocks[i];
+
+        if (gpa >= b->gpa && gpa - b->gpa + PAGE <= b->size) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+static bool load_page(RamBlock *b, uint64_t off, bool zero, MigChannel *ch,
+                      Error **errp)
+{
+    uint64_t page = off / PAGE;
+    unsigned long bit = 1UL << (page % BITS_PER_LONG);
+    unsigned long *word = &b->maybe_data[page / BITS_PER_LONG];
+
+    if (!zero) {
+        *word |= bit;
+        return mig_channel_read(ch, b->host + off, PAGE, errp);
+    }
+    if ((*word & bit) && !page_is_zero(b->host + off)) {
+        memset(b->host + off, 0, PAGE);
+    }
+    *word &= ~bit;
+    return true;
+}
+
+bool ram_load_section(RamState *rs, MigChannel *ch, Error **errp)
+{
+    RamBlock *b = NULL;
+
+    for (;;) {
+        uint64_t hdr, gpa, flags;
+
+        if (!mig_channel_read(ch, &hdr, 8, errp)) {
+            return false;
+        }
+        hdr = GUINT64_FROM_BE(hdr);
+        gpa = hdr & ~MIG_RAM_FLAGS;
+        flags = hdr & MIG_RAM_FLAGS;
+        if (flags == MIG_RAM_EOS) {
+            return true;
+        }
+        if (flags != MIG_RAM_ZERO && flags != MIG_RAM_PAGE) {
+            error_setg(errp, "bad RAM page flags 0x%" PRIx64 " at 0x%" PRIx64,
+                       flags, gpa);
+            return false;
+        }
+        if (!b || gpa < b->gpa || gpa - b->gpa + PAGE > b->size) {
+            b = block_find(rs, gpa);
+        }
+        if (!b) {
+            error_setg(errp, "page 0x%" PRIx64 " is outside guest RAM", gpa);
+            return false;
+        }
+        if (!load_page(b, gpa - b->gpa, flags == MIG_RAM_ZERO, ch, errp)) {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,474 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test=net: frames through the first virtio-net device and back, for a
+ * peer that returns every frame with its MAC addresses swapped (e.g.
+ * dpdk-testpmd --forward-mode=macswap behind vhost-user).  Sends count=
+ * frames (format in virtio-net.h) round-robin over net_queues= queue
+ * pairs, at most net_window= in flight, checks every returned frame and
+ * that every sequence number came back exactly once, intact; RX buffers
+ * are re-posted as they are consumed.  Completions by interrupt (RX;
+ * TX only when out of TX buffers), every wait bounded by the LAPIC timer.
+ *
+ * Parameters (command line):
+ *   count=N           frames (default 64; at most 1048576)
+ *   net_queues=N      queue pairs, 1..4 (default 1; more than 1 needs
+ *                     VIRTIO_NET_F_MQ + CTRL_VQ, else 1 is used), set
+ *                     with VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET
+ *   net_window=N      frames in flight over all queues (default 32;
+ *                     at most the RX/TX ring size per queue pair)
+ *   net_len=N         frame bytes without FCS, 60..1514 (default 64)
+ *   net_peer=MAC      destination xx:xx:xx:xx:xx:xx (default broadcast)
+ *   net_timeout_ms=T  give up when no frame came back for T ms (default
+ *                     5000)
+ *   net_irq_masked=1  leave the device's IOAPIC pin masked: the test must
+ *                     fail (code 7, "first frame completed without
+ *                     interrupt"), a self-check that it needs interrupts
+ *
+ * Output:
+ *   virtio-net: 0x<base> irq <n>, features 0x<negotiated> of 0x<offered>
+ *   virtio-net: mac xx:xx:xx:xx:xx:xx link up|down
+ *   net: queues <n> of <max>, window <w>, frame <len> bytes
+ *   net: sent <n>, received <n>, bad <n>, missing <n>
+ *   net: queue <q>: tx <n> rx <n>          (one per pair, if more than 1)
+ *   net: <n> foreign frames ignored        (other ethertypes, if any)
+ *   net: <n> interrupts, <n> waits
+ *   test net: PASS
+ * received counts frames with our ethertype, bad those of them that were
+ * corrupt, misaddressed or duplicates, missing the sequence numbers that
+ * never came back intact.  Failure exit codes:
+ *   3  no virtio-net device
+ *   4  device initialisation failed (features, queues, VQ_PAIRS_SET)
+ *   5  invalid parameters
+ *   6  link down
+ *   7  timeout: frames missing ("timed out"), or a frame noticed only when
+ *      the timeout expired ("completed without interrupt")
+ *   8  bad frames (or the device returned an invalid descriptor)
+ */
+#include "guest.h"
+#include "io.h"
+#include "tsc.h"
+#include "virtio-net.h"
+
+#define NET_FAIL_NODEV     3
+#define NET_FAIL_INIT      4
+#define NET_FAIL_PARAM     5
+#define NET_FAIL_LINK      6
+#define NET_FAIL_TIMEOUT   7
+#define NET_FAIL_BAD       8
+
+#define NET_OFF_SEQ        14
+#define NET_OFF_QUEUE      18
+#define NET_OFF_LEN        20
+#define NET_OFF_PATTERN    22
+#define NET_BAD_SHOW       4
+#define NET_TIMER_CHUNK    64       /* frames between re-arming the timer */
+
+static uint8_t seen[NET_COUNT_MAX / 8];
+static struct virtio_net net;
+
+static bool parse_mac(const char *s, uint8_t *mac)
+{
+    unsigned i;
+
+    for (i = 0; i < ETH_ALEN; i++) {
+        const char *end;
+        uint64_t v = strtou64(s, &end, 16);
+
+        if (end == s || end - s > 2 || v > 0xff ||
+            *end != (i + 1 < ETH_ALEN ? ':' : '\0')) {
+            return false;
+        }
+        mac[i] = (uint8_t)v;
+        s = end + 1;
+    }
+    return true;
+}
+
+int net_prepare(struct virtio_net *n, struct net_run *r, const char *tag,
+                uint64_t count_default, unsigned window_default)
+{
+    unsigned queues = (unsigned)cmdline_get_u64("net_queues", 1);
+    const char *peer = cmdline_get("net_peer");
+    unsigned per_queue, q;
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    r->tag = tag;
+    r->count = cmdline_get_u64("count", count_default);
+    r->window = (unsigned)cmdline_get_u64("net_window", window_default);
+    r->len = (unsigned)cmdline_get_u64("net_len", 64);
+    r->timeout_us = cmdline_get_u64("net_timeout_ms", 5000) * 1000;
+    memset(r->peer, 0xff, ETH_ALEN);
+    if (r->count == 0 || r->count > NET_COUNT_MAX) {
+        return test_fail(NET_FAIL_PARAM, "count must be 1..%u",
+                         NET_COUNT_MAX);
+    }
+    if (queues == 0 || queues > VIRTIO_NET_MAX_PAIRS) {
+        return test_fail(NET_FAIL_PARAM, "net_queues must be 1..%u",
+                         VIRTIO_NET_MAX_PAIRS);
+    }
+    if (r->window == 0) {
+        return test_fail(NET_FAIL_PARAM, "net_window must be at least 1");
+    }
+    if (r->len < ETH_FRAME_MIN || r->len > ETH_FRAME_MAX) {
+        return test_fail(NET_FAIL_PARAM, "net_len must be %u..%u",
+                         ETH_FRAME_MIN, ETH_FRAME_MAX);
+    }
+    if (r->timeout_us == 0) {
+        return test_fail(NET_FAIL_PARAM, "net_timeout_ms must not be 0");
+    }
+    if (peer && !parse_mac(peer, r->peer)) {
+        return test_fail(NET_FAIL_PARAM, "net_peer must be "
+                         "xx:xx:xx:xx:xx:xx");
+    }
+
+    rc = virtio_net_init(n, 0, queues, r->timeout_us);
+    if (rc == -1) {
+        return test_fail(NET_FAIL_NODEV, "no virtio-net device");
+    } else if (rc == -3) {
+        return test_fail(NET_FAIL_INIT, "VQ_PAIRS_SET %u failed", queues);
+    } else if (rc < 0) {
+        return test_fail(NET_FAIL_INIT, "virtio-net initialisation failed");
+    }
+    printf("virtio-net: mac %02x:%02x:%02x:%02x:%02x:%02x link %s\n",
+           n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
+           virtio_net_link_up(n) ? "up" : "down");
+
+    /* No more in flight per pair than it has RX and TX buffers. */
+    per_queue = VIRTQ_MAX_SIZE;
+    for (q = 0; q < n->npairs; q++) {
+        if (n->rx[q].num < per_queue) {
+            per_queue = n->rx[q].num;
+        }
+        if (n->tx[q].num < per_queue) {
+            per_queue = n->tx[q].num;
+        }
+    }
+    if (r->window > per_queue * n->npairs) {
+        r->window = per_queue * n->npairs;
+    }
+    printf("%s: queues %u of %u, window %u, frame %u bytes\n", tag,
+           n->npairs, n->max_pairs, r->window, r->len);
+    if (!virtio_net_link_up(n)) {
+        virtio_reset(&n->dev);
+        return test_fail(NET_FAIL_LINK, "link down");
+    }
+    { extern bool virtio_net_always_kick; virtio_net_always_kick = cmdline_get_u64("net_always_kick", 0); }
+    if (cmdline_get_u64("net_irq_masked", 0)) {
+        irq_mask(n->dev.irq);
+    }
+    return 0;
+}
+
+/* Unaligned 64-bit accesses (fine on x86): the frame is built and
+ * checked a word at a time, every guest instruction may be emulated. */
+typedef uint64_t u64_unaligned __attribute__((aligned(1), may_alias));
+
+static inline uint64_t ld64(const uint8_t *p)
+{
+    return *(const u64_unaligned *)p;
+}
+
+static inline void st64(uint8_t *p, uint64_t v)
+{
+    *(u64_unaligned *)p = v;
+}
+
+/* tx_tpl/rx_tpl: a frame of seq 0 as sent / as it should come back
+ * (addresses swapped); bytes from NET_OFF_PATTERN on are i & 0xff. */
+static uint8_t tx_tpl[ETH_FRAME_MAX], rx_tpl[ETH_FRAME_MAX];
+
+static void frame_templates(const struct virtio_net *n,
+                            const struct net_run *r)
+{
+    unsigned i;
+
+    memcpy(tx_tpl, r->peer, ETH_ALEN);
+    memcpy(tx_tpl + ETH_ALEN, n->mac, ETH_ALEN);
+    memcpy(rx_tpl, n->mac, ETH_ALEN);
+    memcpy(rx_tpl + ETH_ALEN, r->peer, ETH_ALEN);
+    tx_tpl[12] = rx_tpl[12] = NET_ETHERTYPE >> 8;
+    tx_tpl[13] = rx_tpl[13] = NET_ETHERTYPE & 0xff;
+    for (i = NET_OFF_SEQ; i < ETH_FRAME_MAX; i++) {
+        tx_tpl[i] = rx_tpl[i] = (uint8_t)i;
+    }
+}
+
+/* Bytes 14-21: seq, queue, length. */
+static inline uint64_t frame_word14(uint32_t seq, unsigned q, unsigned len)
+{
+    return seq | (uint64_t)q << 32 | (uint64_t)len << 48;
+}
+
+static void frame_build(const struct net_run *r, uint8_t *f, uint32_t seq,
+                        unsigned q)
+{
+    uint64_t m = (seq & 0xff) * 0x0101010101010101ull;
+    unsigned o, end = r->len - 8;
+
+    st64(f, ld64(tx_tpl));
+    st64(f + 6, ld64(tx_tpl + 6));
+    st64(f + NET_OFF_SEQ, frame_word14(seq, q, r->len));
+    for (o = NET_OFF_PATTERN; o < end; o += 8) {
+        st64(f + o, ld64(tx_tpl + o) ^ m);
+    }
+    st64(f + end, ld64(tx_tpl + end) ^ m);
+}
+
+/* Why a returned frame with our ethertype is bad, or NULL if it is good. */
+static const char *frame_check(const struct virtio_net *n,
+                               const struct net_run *r, const uint8_t *f,
+                               uint32_t len, uint32_t seq)
+{
+    uint64_t m = (seq & 0xff) * 0x0101010101010101ull, diff = 0;
+    unsigned o, end = len - 8;
+
+    if (len != r->len) {
+        return "wrong length";
+    }
+    if (ld64(f) != ld64(rx_tpl) || ld64(f + 6) != ld64(rx_tpl + 6)) {
+        return "addresses not swapped back";
+    }
+    if (seq >= r->sent) {
+        return "sequence number never sent";
+    }
+    if (ld64(f + NET_OFF_SEQ) != frame_word14(seq, seq % n->npairs, len)) {
+        return "header fields differ";
+    }
+    for (o = NET_OFF_PATTERN; o < end; o += 8) {
+        diff |= ld64(f + o) ^ ld64(rx_tpl + o) ^ m;
+    }
+    diff |= ld64(f + end) ^ ld64(rx_tpl + end) ^ m;
+    if (diff) {
+        return "payload differs";
+    }
+    if (seen[seq / 8] & (1u << (seq % 8))) {
+        return "duplicate";
+    }
+    return NULL;
+}
+
+/* Account for one frame from RX queue q.  Returns true if it was ours
+ * (good or bad) and settled an in-flight slot. */
+static bool frame_receive(struct virtio_net *n, struct net_run *r,
+                          unsigned q, const uint8_t *f, uint32_t len,
+                          unsigned *inflight)
+{
+    const char *why;
+    uint32_t seq;
+
+    if (len < NET_OFF_PATTERN || f[12] != NET_ETHERTYPE >> 8 ||
+        f[13] != (NET_ETHERTYPE & 0xff)) {
+        r->foreign++;
+        return false;
+    }
+    r->received++;
+    seq = (uint32_t)ld64(f + NET_OFF_SEQ);
+    why = frame_check(n, r, f, len, seq);
+    if (!why) {
+        r->good++;
+    } else {
+        if (r->bad++ < NET_BAD_SHOW) {
+            printf("%s: bad frame on queue %u, %u bytes, seq %u: %s\n",
+                   r->tag, q, len, seq, why);
+        }
+        /* A frame we cannot attribute (or a second copy) frees no slot:
+         * the wait for the real one then times out. */
+        if (seq >= r->sent || (seen[seq / 8] & (1u << (seq % 8)))) {
+            return false;
+        }
+    }
+    seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
+    inflight[seq % n->npairs]--;
+    return true;
+}
+
+static unsigned probe_irqs;
+
+static bool probe_irq_arrived(void *arg)
+{
+    const struct virtio_net *n = arg;
+
+    return n->dev.irq_vring != probe_irqs;
+}
+
+int net_exchange(struct virtio_net *n, struct net_run *r)
+{
+    unsigned inflight[VIRTIO_NET_MAX_PAIRS] = { 0 };
+    unsigned np = n->npairs, qwin = (r->window + np - 1) / np, total = 0, q;
+    uint64_t armed_at = 0;
+    uint8_t *f0;
+
+    memset(seen, 0, (size_t)((r->count + 7) / 8));
+    frame_templates(n, r);
+    timer_start_us(r->timeout_us);
+    r->tsc_start = rdtsc();
+
+    /* Frame 0 goes alone, and we sleep until the device interrupts: the
+     * main loop below may never have to sleep when the peer is fast. */
+    probe_irqs = n->dev.irq_vring;
+    f0 = virtio_net_tx_alloc(n, 0);     /* not NULL: all are free */
+    frame_build(r, f0, 0, 0);
+    virtio_net_tx_submit(n, 0, f0, r->len);
+    inflight[0]++;
+    total++;
+    r->sent++;
+    virtio_net_kick(n);
+    r->waits++;
+    r->wait_rc = virtio_wait(probe_irq_arrived, n);
+    if (r->wait_rc == -1 && virtq_has_used(&n->rx[0])) {
+        r->wait_rc = -2;
+    }
+    if (r->wait_rc < 0) {
+        r->probe_failed = true;
+        goto out;
+    }
+
+    for (;;) {
+        bool progress = false, tx_blocked = false;
+
+        for (q = 0; q < np; q++) {
+            uint8_t *f;
+            uint32_t len;
+            int rc;
+
+            while ((rc = virtio_net_rx_get(n, q, &f, &len)) > 0) {
+                if (frame_receive(n, r, q, f, len, inflight)) {
+                    total--;
+                }
+                virtio_net_rx_put(n, q, f);
+                progress = true;
+            }
+            if (rc < 0) {
+                r->ring_error = 1;
+                goto out;
+            }
+        }
+        while (r->sent < r->count) {
+            uint8_t *f;
+
+            q = (unsigned)(r->sent % np);
+            if (inflight[q] >= qwin) {
+                break;
+            }
+            f = virtio_net_tx_alloc(n, q);
+            if (!f) {
+                tx_blocked = true;
+                break;
+            }
+            frame_build(r, f, (uint32_t)r->sent, q);
+            virtio_net_tx_submit(n, q, f, r->len);
+            inflight[q]++;
+            total++;
+            r->sent++;
+        }
+        virtio_net_kick(n);
+        if (r->sent == r->count && total == 0) {
+            break;
+        }
+        if (progress) {
+            continue;                   /* look again before sleeping */
+        }
+        if (r->received + r->foreign - armed_at >= NET_TIMER_CHUNK) {
+            armed_at = r->received + r->foreign;
+            timer_start_us(r->timeout_us);
+        }
+        r->waits++;
+        if (cmdline_get("net_debug_tick")) {
+            uint64_t t0 = rdtsc(); unsigned ticks = 0;
+            do { timer_start_us(2000); r->wait_rc = virtio_net_wait(n, tx_blocked); ticks++; } while (r->wait_rc == -1 && rdtsc() - t0 < 2600000ull * 3000);
+            if (ticks > 100) printf("TICKSTALL %u ticks rc %d\n", ticks, r->wait_rc);
+            if (r->wait_rc == -2) r->wait_rc = 0;
+            timer_start_us(r->timeout_us);
+        } else
+        r->wait_rc = virtio_net_wait(n, tx_blocked);
+        if (r->wait_rc == -1 && cmdline_get("net_debug_poll")) {
+            uint64_t t0; unsigned long spins = 0;
+            { uint16_t a = n->tx[0].avail_idx, b = n->tx[0].used->idx, c = n->rx[0].used->idx;
+            timer_start_us(3000000); while (!timer_expired()) wait_for_interrupt();
+            printf("STALL-BEGIN tx avail %u used %u rx used %u; after 3 s more halt (no exit): tx used %u rx used %u\n", a, b, c, n->tx[0].used->idx, n->rx[0].used->idx); }
+            timer_start_us(3000000); while (!timer_expired()) wait_for_interrupt();
+            printf("STALL-AFTER-HALT tx avail %u used %u rx used %u\n", n->tx[0].avail_idx, n->tx[0].used->idx, n->rx[0].used->idx);
+            t0 = rdtsc();
+            uint16_t u0 = n->rx[0].used->idx, tu0 = n->tx[0].used->idx;
+            while (n->rx[0].used->idx == u0 && n->tx[0].used->idx == tu0 && rdtsc() - t0 < 20000000000ull) { spins++; }
+            printf("STALL: rx used %u->%u tx used %u->%u (avail %u) after %llu ms busy polling, %lu spins\n", u0, n->rx[0].used->idx, tu0, n->tx[0].used->idx, n->tx[0].avail_idx, (unsigned long long)((rdtsc() - t0) / 2600000), spins);
+            r->wait_rc = 0; timer_start_us(r->timeout_us); continue;
+        }
+        if (r->wait_rc < 0) {
+            break;
+        }
+    }
+out:
+    r->tsc_end = rdtsc();
+    timer_stop();
+    if (r->wait_rc < 0 || r->ring_error) {
+        for (q = 0; q < np; q++) {
+            printf("%s: queue %u: rx avail %u used %u seen %u, "
+                   "tx avail %u used %u seen %u\n", r->tag, q,
+                   n->rx[q].avail_idx, n->rx[q].used->idx,
+                   n->rx[q].last_used, n->tx[q].avail_idx,
+                   n->tx[q].used->idx, n->tx[q].last_used);
+        }
+        printf("%s: InterruptStatus 0x%x\n", r->tag,
+               virtio_read32(&n->dev, VIRTIO_MMIO_INTERRUPT_STATUS));
+        if (cmdline_get("net_debug_hang")) { unsigned k; printf("HANG\n");
+            for (k = 0; k < 30; k++) { timer_start_us(1000000); while (!timer_expired()) wait_for_interrupt(); timer_stop();
+              printf("dbg %u: rx used %u tx avail %u used %u irqs %u isr %x\n", k, n->rx[0].used->idx, n->tx[0].avail_idx, n->tx[0].used->idx, n->dev.irq_count, virtio_read32(&n->dev, VIRTIO_MMIO_INTERRUPT_STATUS)); }
+            for (;;) { __asm__ volatile("cli; hlt"); } }
+    }
+    if ((r->wait_rc < 0 || r->ring_error) && !cmdline_get("net_debug_hang")) {
+        virtio_reset(&n->dev);          /* buffers stay with the device */
+    }
+
+    printf("%s: sent %llu, received %llu, bad %llu, missing %llu\n", r->tag,
+           (unsigned long long)r->sent, (unsigned long long)r->received,
+           (unsigned long long)r->bad,
+           (unsigned long long)(r->count - r->good));
+    for (q = 0; np > 1 && q < np; q++) {
+        printf("%s: queue %u: tx %llu rx %llu\n", r->tag, q,
+               (unsigned long long)n->tx_frames[q],
+               (unsigned long long)n->rx_frames[q]);
+    }
+    if (r->foreign) {
+        printf("%s: %llu foreign frames ignored\n", r->tag,
+               (unsigned long long)r->foreign);
+    }
+
+    if (r->ring_error) {
+        return test_fail(NET_FAIL_BAD, "device returned a bad descriptor");
+    }
+    if (r->bad) {
+        return test_fail(NET_FAIL_BAD, "%llu bad frames",
+                         (unsigned long long)r->bad);
+    }
+    if (r->wait_rc < 0) {
+        return test_fail(NET_FAIL_TIMEOUT, "%s%s: %llu frames missing, "
+                         "%u interrupts",
+                         r->probe_failed ? "first frame " : "",
+                         r->wait_rc == -1 ? "timed out" :
+                         "completed without interrupt",
+                         (unsigned long long)(r->count - r->good),
+                         n->dev.irq_count);
+    }
+    return 0;
+}
+
+int test_net(void)
+{
+    struct net_run r;
+    int rc;
+
+    rc = net_prepare(&net, &r, "net", 64, 32);
+    if (rc) {
+        return rc;
+    }
+    rc = net_exchange(&net, &r);
+    printf("net: %u interrupts, %llu waits\n", net.dev.irq_count,
+           (unsigned long long)r.waits);
+    if (rc) {
+        return rc;
+    }
+    virtio_reset(&net.dev);
+    return 0;
+}
