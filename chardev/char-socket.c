@@ -112,6 +112,21 @@ static void socket_schedule_reconnect(Chardev *chr)
     }
 }
 
+static void socket_hangup(Chardev *chr);
+
+/* The current peer may have gone while its hang-up still waits in the
+ * main loop (a client that disconnects and at once reconnects): settle
+ * that first, so the newcomer is not refused for a peer that is gone. */
+static void socket_reap_dead_peer(Chardev *chr)
+{
+    struct pollfd pfd = { .fd = chr->fd_in, .events = POLLRDHUP };
+
+    if (chr->connected && chr->fd_in >= 0 && poll(&pfd, 1, 0) > 0 &&
+        (pfd.revents & (POLLHUP | POLLRDHUP | POLLERR))) {
+        socket_hangup(chr);
+    }
+}
+
 static bool socket_accept(Chardev *chr)
 {
     SocketChardev *s = sock_of(chr);
@@ -120,6 +135,7 @@ static bool socket_accept(Chardev *chr)
     if (fd < 0) {
         return false;
     }
+    socket_reap_dead_peer(chr);
     if (chr->connected) {
         /* One peer at a time: refuse without disturbing the current one. */
         warn_report("chardev '%s': refusing a second connection", chr->id);

@@ -19,12 +19,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #define MIG_BUF_SIZE (1u << 20)
+#define MIG_IOV_MAX  1024     /* iovecs per sendmsg (IOV_MAX) */
 
-/* --- buffered stream ------------------------------------------------------ */
+/* --- buffered stream ----------------------------------------------------- */
 
 MigChannel *mig_channel_new(int fd)
 {
@@ -35,6 +37,7 @@ MigChannel *mig_channel_new(int fd)
     ch->is_socket = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
     ch->cap = MIG_BUF_SIZE;
     ch->buf = g_malloc(ch->cap);
+    ch->iov = g_new(struct iovec, MIG_IOV_MAX);
     return ch;
 }
 
@@ -47,6 +50,7 @@ void mig_channel_free(MigChannel *ch)
         close(ch->fd);
     }
     g_free(ch->buf);
+    g_free(ch->iov);
     g_free(ch);
 }
 
@@ -57,19 +61,25 @@ void mig_channel_shutdown(MigChannel *ch)
     }
 }
 
-static ssize_t channel_write_once(MigChannel *ch, const uint8_t *p, size_t n)
+/* Output is a list of iovecs sent with one sendmsg / writev: pieces of
+ * the buffer (headers, small sections) and, without a copy, guest pages
+ * queued by reference (mig_channel_write_ref). */
+static ssize_t channel_writev_once(MigChannel *ch, struct iovec *iov,
+                                   unsigned n)
 {
+    struct msghdr msg = { .msg_iov = iov, .msg_iovlen = n };
+
     if (ch->is_socket) {
-        return send(ch->fd, p, n, MSG_NOSIGNAL);
+        return sendmsg(ch->fd, &msg, MSG_NOSIGNAL);
     }
-    return write(ch->fd, p, n);
+    return writev(ch->fd, iov, n);
 }
 
-static bool channel_write_fd(MigChannel *ch, const uint8_t *p, size_t n,
-                             Error **errp)
+static bool channel_writev(MigChannel *ch, struct iovec *iov, unsigned n,
+                           Error **errp)
 {
     while (n) {
-        ssize_t r = channel_write_once(ch, p, n);
+        ssize_t r = channel_writev_once(ch, iov, MIN(n, IOV_MAX));
 
         if (r < 0 && errno == EINTR) {
             continue;
@@ -79,19 +89,48 @@ static bool channel_write_fd(MigChannel *ch, const uint8_t *p, size_t n,
                              "Unable to write to the migration stream");
             return false;
         }
-        p += r;
-        n -= r;
         ch->transferred += r;
+        /* Skip what went out, then resume inside a partial iovec. */
+        while (n && (size_t)r >= iov->iov_len) {
+            r -= iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n) {
+            iov->iov_base = (uint8_t *)iov->iov_base + r;
+            iov->iov_len -= r;
+        }
     }
     return true;
 }
 
 bool mig_channel_flush(MigChannel *ch, Error **errp)
 {
-    bool ok = channel_write_fd(ch, ch->buf, ch->len, errp);
+    bool ok = channel_writev(ch, ch->iov, ch->niov, errp);
 
     ch->len = 0;
+    ch->niov = 0;
+    ch->queued = 0;
     return ok;
+}
+
+/* Append [p, p + n) to the iovecs, merging with the last one when it
+ * continues it; flushes when the list is full. */
+static bool channel_queue(MigChannel *ch, const void *p, size_t n,
+                          Error **errp)
+{
+    struct iovec *last = ch->niov ? &ch->iov[ch->niov - 1] : NULL;
+
+    if (last && (uint8_t *)last->iov_base + last->iov_len == p) {
+        last->iov_len += n;
+    } else {
+        if (ch->niov == MIG_IOV_MAX && !mig_channel_flush(ch, errp)) {
+            return false;
+        }
+        ch->iov[ch->niov++] = (struct iovec){ (void *)p, n };
+    }
+    ch->queued += n;
+    return true;
 }
 
 uint8_t *mig_channel_reserve(MigChannel *ch, size_t n, Error **errp)
@@ -99,21 +138,33 @@ uint8_t *mig_channel_reserve(MigChannel *ch, size_t n, Error **errp)
     uint8_t *p;
 
     g_assert(n <= ch->cap);
-    if (ch->len + n > ch->cap && !mig_channel_flush(ch, errp)) {
+    if ((ch->len + n > ch->cap || ch->niov == MIG_IOV_MAX) &&
+        !mig_channel_flush(ch, errp)) {
         return NULL;
     }
     p = ch->buf + ch->len;
     ch->len += n;
-    return p;
+    return channel_queue(ch, p, n, errp) ? p : NULL;
+}
+
+bool mig_channel_write_ref(MigChannel *ch, const void *p, size_t n,
+                           Error **errp)
+{
+    return channel_queue(ch, p, n, errp);
 }
 
 bool mig_channel_write(MigChannel *ch, const void *p, size_t n, Error **errp)
 {
     uint8_t *dst;
 
+    if (!n) {
+        return true;
+    }
     if (n > ch->cap / 2) {
+        struct iovec one = { (void *)p, n };
+
         return mig_channel_flush(ch, errp) &&
-               channel_write_fd(ch, p, n, errp);
+               channel_writev(ch, &one, 1, errp);
     }
     dst = mig_channel_reserve(ch, n, errp);
     if (!dst) {
@@ -125,7 +176,7 @@ bool mig_channel_write(MigChannel *ch, const void *p, size_t n, Error **errp)
 
 uint64_t mig_channel_bytes(const MigChannel *ch)
 {
-    return ch->transferred + ch->len;
+    return ch->transferred + ch->queued;
 }
 
 static bool channel_fill(MigChannel *ch, Error **errp)
@@ -147,6 +198,48 @@ static bool channel_fill(MigChannel *ch, Error **errp)
     ch->pos = 0;
     ch->transferred += r;
     return true;
+}
+
+const uint8_t *mig_channel_peek(MigChannel *ch, size_t n, Error **errp)
+{
+    g_assert(n <= ch->cap);
+    if (ch->len - ch->pos < n) {
+        /* Keep what is left at the start, then top the buffer up. */
+        memmove(ch->buf, ch->buf + ch->pos, ch->len - ch->pos);
+        ch->len -= ch->pos;
+        ch->pos = 0;
+        while (ch->len < n) {
+            ssize_t r = read(ch->fd, ch->buf + ch->len, ch->cap - ch->len);
+
+            if (r < 0 && errno == EINTR) {
+                continue;
+            }
+            if (r <= 0) {
+                if (r < 0) {
+                    error_setg_errno(errp, errno,
+                                     "reading the migration stream");
+                } else {
+                    error_setg(errp, "unexpected end of the migration "
+                               "stream");
+                }
+                return NULL;
+            }
+            ch->len += r;
+            ch->transferred += r;
+        }
+    }
+    return ch->buf + ch->pos;
+}
+
+size_t mig_channel_available(const MigChannel *ch)
+{
+    return ch->len - ch->pos;
+}
+
+void mig_channel_consume(MigChannel *ch, size_t n)
+{
+    g_assert(n <= ch->len - ch->pos);
+    ch->pos += n;
 }
 
 bool mig_channel_read(MigChannel *ch, void *p, size_t n, Error **errp)
@@ -231,7 +324,7 @@ static int mig_fd_param(MigrationState *mig, const char *name, bool numeric,
     return n;
 }
 
-/* --- URIs ------------------------------------------------------------------ */
+/* --- URIs ---------------------------------------------------------------- */
 
 bool migration_uri_check(const char *uri, bool incoming, Error **errp)
 {

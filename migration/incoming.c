@@ -30,6 +30,7 @@ struct IncomingState {
     MigBlob *accel;
     Error *err;
     guint finish_idle;
+    uint8_t end_flags;              /* MIG_END_* */
     bool done;                      /* completed or failed */
 };
 
@@ -38,7 +39,7 @@ bool migration_incoming_pending(MigrationState *mig)
     return mig->in && !mig->in->done;
 }
 
-/* --- the load thread ------------------------------------------------------ */
+/* --- the load thread ----------------------------------------------------- */
 
 static bool incoming_read_config(IncomingState *in, Error **errp)
 {
@@ -104,7 +105,7 @@ static bool incoming_read_sections(IncomingState *in, Error **errp)
             }
             break;
         case MIG_SEC_END:
-            return true;
+            return mig_channel_read(in->ch, &in->end_flags, 1, errp);
         default:
             error_setg(errp, "unknown section type %u", type);
             return false;
@@ -131,7 +132,7 @@ static gpointer incoming_thread(gpointer opaque)
     return NULL;
 }
 
-/* --- main loop ------------------------------------------------------------- */
+/* --- main loop ----------------------------------------------------------- */
 
 static void incoming_start_thread(MigrationState *mig, int fd)
 {
@@ -233,7 +234,9 @@ static gboolean incoming_finish(gpointer opaque)
     }
     migration_set_status(mig, MIGRATION_STATUS_COMPLETED);
     ms->paused_state = NULL;
-    machine_resume(ms);
+    if (in->end_flags & MIG_END_RUNNING) {
+        machine_resume(ms);
+    }
     return G_SOURCE_REMOVE;
 }
 

@@ -19,6 +19,8 @@
 #ifndef MIGRATION_INTERNAL_H
 #define MIGRATION_INTERNAL_H
 
+#include <sys/uio.h>
+
 #include "exec/memory.h"
 #include "migration/migration.h"
 #include "migration/register.h"
@@ -34,7 +36,8 @@
 #define MIG_SEC_RAM         2   /* page entries until one with EOS */
 #define MIG_SEC_ACCEL       3   /* be32 length, bytes (vCPUs, irqchip, ...) */
 #define MIG_SEC_DEVICE      4   /* string name, be32 length, bytes */
-#define MIG_SEC_END         5
+#define MIG_SEC_END         5   /* u8 flags */
+#define MIG_END_RUNNING     0x1 /* the guest ran when it was stopped */
 /* A RAM entry: be64 gpa | flags (gpa page aligned), then 4096 bytes for
  * a data page. */
 #define MIG_PAGE_SIZE       4096u
@@ -64,8 +67,11 @@ typedef struct MigChannel {
     bool is_socket;
     uint8_t *buf;
     size_t cap;
-    size_t len;                     /* write: queued; read: valid bytes */
+    size_t len;                     /* write: used; read: valid bytes */
     size_t pos;                     /* read: next byte */
+    struct iovec *iov;              /* write: what the next flush sends */
+    unsigned niov;
+    size_t queued;                  /* write: bytes in iov */
     uint64_t transferred;           /* bytes written to / read from fd */
 } MigChannel;
 
@@ -77,6 +83,10 @@ void mig_channel_free(MigChannel *ch);
 void mig_channel_shutdown(MigChannel *ch);
 bool mig_channel_write(MigChannel *ch, const void *p, size_t n,
                        Error **errp);
+/* Queue n bytes at p without copying them: p must stay valid until the
+ * next flush (guest RAM does; what is sent is what p holds then). */
+bool mig_channel_write_ref(MigChannel *ch, const void *p, size_t n,
+                           Error **errp);
 /* n bytes of buffer space to fill in place (flushing first if needed);
  * n <= the buffer size. */
 uint8_t *mig_channel_reserve(MigChannel *ch, size_t n, Error **errp);
@@ -85,6 +95,13 @@ bool mig_channel_flush(MigChannel *ch, Error **errp);
 uint64_t mig_channel_bytes(const MigChannel *ch);
 /* Exactly n bytes; fails on EOF ("unexpected end of stream"). */
 bool mig_channel_read(MigChannel *ch, void *p, size_t n, Error **errp);
+/* The next n bytes, contiguous in the buffer (n <= its size), without
+ * consuming them; mig_channel_consume() then moves past them. */
+const uint8_t *mig_channel_peek(MigChannel *ch, size_t n, Error **errp);
+void mig_channel_consume(MigChannel *ch, size_t n);
+/* Read bytes buffered and not yet consumed (pointers into the buffer
+ * stay valid until the next read needs more than this). */
+size_t mig_channel_available(const MigChannel *ch);
 
 typedef struct MigrationState MigrationState;
 
@@ -100,7 +117,7 @@ bool mig_fd_add(MigrationState *mig, const char *name, int fd,
                 Error **errp);
 bool mig_fd_close(MigrationState *mig, const char *name, Error **errp);
 
-/* --- RAM (ram.c) ---------------------------------------------------------- */
+/* --- RAM (ram.c) --------------------------------------------------------- */
 
 /* A RAM section of the memory address space, as migration sees it. */
 typedef struct RamBlock {
@@ -113,6 +130,7 @@ typedef struct RamBlock {
     uint64_t fd_offset;             /* of gpa in fd */
     DirtyBitmapSnapshot *pending;   /* source: dirty, not yet sent */
     unsigned long *maybe_data;      /* destination: page may be non-zero */
+    bool no_pwrite;                 /* destination: fd refuses pwrite */
 } RamBlock;
 
 typedef struct RamState {
@@ -130,10 +148,10 @@ bool ram_log_start(MachineState *ms, RamState *rs, Error **errp);
 void ram_log_stop(MachineState *ms, RamState *rs);
 /* Migration thread: every page once (zero pages as markers). */
 bool ram_save_first_pass(MigrationState *mig, Error **errp);
-/* Migration thread: sync the dirty log (machine lock taken inside unless
- * locked), move the dirty bits into the pending sets; returns the pages
- * pending. */
-uint64_t ram_sync(MigrationState *mig, bool locked);
+/* Migration thread: sync the dirty log (every listener's log_sync, with
+ * the machine lock taken), move the dirty bits into the pending sets;
+ * returns the pages pending. */
+uint64_t ram_sync(MigrationState *mig);
 /* Migration thread: send the pending pages (rate limited unless final). */
 bool ram_save_pending(MigrationState *mig, bool final, Error **errp);
 /* Destination: note which pages may hold data (not holes of the backing

@@ -25,6 +25,8 @@
 #include "migration-internal.h"
 #include "monitor/monitor.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -174,7 +176,7 @@ static void migration_measure(MigrationState *mig, int64_t t0, uint64_t b0,
     g_mutex_unlock(&mig->lock);
 }
 
-/* --- the migration thread -------------------------------------------------- */
+/* --- the migration thread ------------------------------------------------ */
 
 static void round_start(MigrationState *mig, int64_t *t0, uint64_t *b0,
                         uint64_t *p0)
@@ -215,9 +217,10 @@ static bool migration_converged(MigrationState *mig, uint64_t pending)
     mig->stats.remaining = bytes;
     mig->stats.expected_downtime_ms = mig->stats.bandwidth ?
         bytes * 1000 / mig->stats.bandwidth : 0;
-    done = mig->stats.expected_downtime_ms <= (int64_t)mig->downtime_limit &&
-           (bytes == 0 || mig->stats.bandwidth * mig->downtime_limit / 1000 >=
-            bytes);
+    /* In double: bandwidth x limit may not fit 64 bits. */
+    done = bytes == 0 ||
+           (mig->stats.bandwidth &&
+            bytes * 1000.0 / mig->stats.bandwidth <= mig->downtime_limit);
     g_mutex_unlock(&mig->lock);
     return done;
 }
@@ -229,7 +232,7 @@ static bool migration_iterate(MigrationState *mig, Error **errp)
         uint64_t b0, p0;
 
         round_start(mig, &t0, &b0, &p0);
-        if (migration_converged(mig, ram_sync(mig, false))) {
+        if (migration_converged(mig, ram_sync(mig))) {
             return true;
         }
         if (!ram_save_pending(mig, false, errp)) {
@@ -297,7 +300,10 @@ static bool migration_request_stop(MigrationState *mig, Error **errp)
 
 static bool migration_send_state(MigrationState *mig, Error **errp)
 {
-    uint8_t end = MIG_SEC_END;
+    /* The run state travels with the end marker (QEMU's global state):
+     * a guest paused before the migration stays paused. */
+    uint8_t end[2] = { MIG_SEC_END, mig->vm_was_running ? MIG_END_RUNNING
+                                                         : 0 };
 
     if (!savevm_write_blob(mig->out, MIG_SEC_ACCEL, NULL, mig->accel_blob,
                            errp)) {
@@ -315,7 +321,7 @@ static bool migration_send_state(MigrationState *mig, Error **errp)
         error_setg(errp, "migration cancelled");
         return false;
     }
-    return mig_channel_write(mig->out, &end, 1, errp) &&
+    return mig_channel_write(mig->out, end, sizeof(end), errp) &&
            mig_channel_flush(mig->out, errp);
 }
 
@@ -326,7 +332,7 @@ static bool migration_complete(MigrationState *mig, Error **errp)
     if (!migration_request_stop(mig, errp)) {
         return false;
     }
-    pending = ram_sync(mig, false);
+    pending = ram_sync(mig);
 
     /* Lock order: the machine lock (taken by ram_sync) before mig->lock. */
     g_mutex_lock(&mig->lock);
@@ -349,6 +355,12 @@ static gpointer migration_thread(gpointer opaque)
 {
     MigrationState *mig = opaque;
     Error *err = NULL;
+    sigset_t pipe;
+
+    /* A pipe (fd:) whose reader went away: EPIPE, not a dead kvmini. */
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 
     if (migration_first_pass(mig, &err) && migration_iterate(mig, &err)) {
         migration_complete(mig, &err);
@@ -360,7 +372,7 @@ static gpointer migration_thread(gpointer opaque)
     return NULL;
 }
 
-/* --- main loop: start, finish, cancel -------------------------------------- */
+/* --- main loop: start, finish, cancel ------------------------------------ */
 
 /* Dirty logging, setup hooks, configuration.  Lock held. */
 static bool migration_prepare(MigrationState *mig, Error **errp)
@@ -408,8 +420,8 @@ bool migration_start(MigrationState *mig, const char *uri, Error **errp)
         error_setg(errp, "There's a migration process in progress");
         return false;
     }
-    if (mig->in || (ms->paused_state &&
-                    !strcmp(ms->paused_state, "inmigrate"))) {
+    if (migration_incoming_pending(mig) ||
+        (ms->paused_state && !strcmp(ms->paused_state, "inmigrate"))) {
         error_setg(errp, "Guest is waiting for an incoming migration");
         return false;
     }
@@ -495,6 +507,11 @@ static gboolean migration_finish(gpointer opaque)
     mig->finish_idle = 0;
     err = g_steal_pointer(&mig->thread_err);
     g_mutex_unlock(&mig->lock);
+    /* Cancelled before the stop ran: it must not run afterwards. */
+    if (mig->stop_idle) {
+        g_source_remove(mig->stop_idle);
+        mig->stop_idle = 0;
+    }
     migration_end(mig, err);
     return G_SOURCE_REMOVE;
 }

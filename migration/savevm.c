@@ -66,7 +66,7 @@ static SaveStateEntry *entry_find(MigrationState *mig, const char *name)
     return NULL;
 }
 
-/* --- hooks ---------------------------------------------------------------- */
+/* --- hooks --------------------------------------------------------------- */
 
 bool savevm_setup(MigrationState *mig, Error **errp)
 {
@@ -325,7 +325,7 @@ bool savevm_config_check(const GByteArray *source, const GByteArray *local,
     return ok;
 }
 
-/* --- framing -------------------------------------------------------------- */
+/* --- framing ------------------------------------------------------------- */
 
 bool savevm_write_header(MigChannel *ch, Error **errp)
 {

@@ -562,6 +562,7 @@ static void kvm_cleanup(MachineState *ms)
         g_free(s->slots[i].dirty);
     }
     g_free(s->cpuid);
+    g_free(s->msr_list);
     if (s->vm_fd >= 0) {
         close(s->vm_fd);
     }
@@ -586,5 +587,7 @@ const AccelOps kvm_accel_ops = {
     .irqfd_del = kvm_irqfd_del,
     .pause = kvm_pause,
     .resume = kvm_resume,
+    .save_state = kvm_save_state,
+    .load_state = kvm_load_state,
     .cleanup = kvm_cleanup,
 };

@@ -41,6 +41,7 @@ typedef struct KVMState {
     int vm_fd;
     size_t vcpu_mmap_size;
     struct kvm_cpuid2 *cpuid;   /* supported CPUID, adjusted per vCPU */
+    struct kvm_msr_list *msr_list;  /* supported MSRs (migration) */
     KVMSlot slots[KVM_MAX_SLOTS];
     GMutex slots_lock;          /* slots vs. dirty-log fetch */
     MemoryListener mem_listener;
@@ -68,5 +69,10 @@ void kvm_cpus_stop(KVMState *s);
 void kvm_cpus_pause(KVMState *s);
 void kvm_cpus_resume(KVMState *s);
 void kvm_cpus_destroy(KVMState *s);
+
+/* kvm-state.c: AccelOps save_state / load_state (migration). */
+bool kvm_save_state(MachineState *ms, GByteArray *out, Error **errp);
+bool kvm_load_state(MachineState *ms, const uint8_t *data, size_t len,
+                    Error **errp);
 
 #endif

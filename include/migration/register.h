@@ -16,6 +16,14 @@
  * Sections are opaque byte strings to the framework; each owner versions
  * its own format.  All hooks run on the main thread with the machine lock
  * held.
+ *
+ * Details (migration/savevm.c): hooks are called in registration order,
+ * load in stream order.  cleanup is called on every registered handler,
+ * also when another handler's setup refused (so it must be safe without
+ * a setup), once per outgoing migration; a destination that fails calls
+ * cleanup(false) before it exits.  The sorted list of names is part of
+ * the configuration a destination checks: both sides must register the
+ * same sections.
  */
 #ifndef MIGRATION_REGISTER_H
 #define MIGRATION_REGISTER_H

@@ -210,10 +210,13 @@ void peer_start(Peer *p, const char *const *argv, const char *wait_path)
     }
 }
 
-static void peer_reap(Peer *p, int sig, unsigned grace_ms)
+static void peer_reap_log(Peer *p, int sig, unsigned grace_ms, char **log)
 {
     int status;
 
+    if (log) {
+        *log = NULL;
+    }
     if (!p->pid) {
         return;
     }
@@ -228,9 +231,12 @@ static void peer_reap(Peer *p, int sig, unsigned grace_ms)
         g_usleep(10000);
     }
     if (g_test_failed()) {
-        g_autofree char *log = NULL;
-        g_file_get_contents(p->log_path, &log, NULL, NULL);
-        g_test_message("peer log:\n%s", log ? log : "");
+        g_autofree char *text = NULL;
+        g_file_get_contents(p->log_path, &text, NULL, NULL);
+        g_test_message("peer log:\n%s", text ? text : "");
+    }
+    if (log) {
+        g_file_get_contents(p->log_path, log, NULL, NULL);
     }
     unlink(p->log_path);
     g_free(p->log_path);
@@ -238,14 +244,56 @@ static void peer_reap(Peer *p, int sig, unsigned grace_ms)
     p->pid = 0;
 }
 
+static void peer_reap(Peer *p, int sig, unsigned grace_ms)
+{
+    peer_reap_log(p, sig, grace_ms, NULL);
+}
+
 void peer_stop(Peer *p)
 {
     peer_reap(p, SIGTERM, 5000);
 }
 
+char *peer_stop_log(Peer *p)
+{
+    char *log;
+
+    peer_reap_log(p, SIGINT, 5000, &log);
+    return log;
+}
+
 void peer_kill(Peer *p)
 {
     peer_reap(p, SIGKILL, 5000);
+}
+
+void testpmd_start(Peer *p, const char *sock, unsigned queues, bool client)
+{
+    g_autofree char *vdev = g_strdup_printf(
+        "net_vhost0,iface=%s,queues=%u%s", sock, queues,
+        client ? ",client=1" : "");
+    g_autofree char *prefix = g_strdup_printf("--file-prefix=kvmini-ft-%d",
+                                              getpid());
+    g_autofree char *rxq = g_strdup_printf("--rxq=%u", queues);
+    g_autofree char *txq = g_strdup_printf("--txq=%u", queues);
+    const char *argv[] = {
+        "dpdk-testpmd", "-l", "0,1", "--no-huge", "-m", "1024", "--no-pci",
+        prefix, "--vdev", vdev, "--", "--no-mlockall",
+        "--total-num-mbufs=8192", "--forward-mode=macswap",
+        "--stats-period", "1", rxq, txq, NULL };
+
+    peer_start(p, argv, client ? NULL : sock);
+}
+
+uint64_t testpmd_counter(const char *log, const char *key)
+{
+    const char *last = NULL;
+
+    /* The final statistics block is printed last: take the last match. */
+    for (const char *q = log; (q = strstr(q, key)); q += strlen(key)) {
+        last = q;
+    }
+    return last ? g_ascii_strtoull(last + strlen(key), NULL, 10) : 0;
 }
 
 void qsd_start(Peer *p, const char *image, const char *sock,

@@ -10,6 +10,7 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct RunResult {
     char *out;          /* stdout */
@@ -46,6 +47,14 @@ void peer_start(Peer *p, const char *const *argv, const char *wait_path);
 void peer_stop(Peer *p);
 /* SIGKILL now, reap (simulates a crashed backend). */
 void peer_kill(Peer *p);
+/* As peer_stop, returning everything the peer printed (g_free it). */
+char *peer_stop_log(Peer *p);
+
+/* dpdk-testpmd with a vhost-user port in macswap mode on sock, `queues`
+ * queue pairs; client=true makes it dial a listening kvmini. */
+void testpmd_start(Peer *p, const char *sock, unsigned queues, bool client);
+/* Sum of "<key> <N>" counters in testpmd's final port statistics. */
+uint64_t testpmd_counter(const char *log, const char *key);
 
 /* Wait up to timeout_s for the peer to exit by itself; r gets its output
  * (stdout and stderr together, in r->out) and status. */

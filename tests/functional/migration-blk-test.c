@@ -15,6 +15,7 @@
 #include "libqmp.h"
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 

@@ -47,6 +47,7 @@ struct idt_gate {
 #define LAPIC_LVT_LINT1   0x360
 #define LAPIC_LVT_ERROR   0x370
 #define LAPIC_TIMER_INIT  0x380
+#define LAPIC_TIMER_CUR   0x390
 #define LAPIC_TIMER_DIV   0x3e0
 #define LAPIC_SVR_ENABLE  0x100
 #define LAPIC_LVT_MASKED  0x10000
@@ -163,9 +164,15 @@ static void ioapic_init(void)
     }
 }
 
+/* A one-shot that expired while interrupts were off stays pending and
+ * arrives after the timer was armed again: it belongs to the old deadline
+ * if the new countdown is still running, so ignore it then. */
 static void timer_irq(void *opaque)
 {
     (void)opaque;
+    if (lapic_read(LAPIC_TIMER_CUR) != 0) {
+        return;
+    }
     timer_fired = true;
 }
 

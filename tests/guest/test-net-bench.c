@@ -39,7 +39,7 @@ int test_net_bench(void)
            source);
     if (khz == 0) {
         virtio_reset(&net.dev);
-        return test_fail(5, "no TSC frequency");
+        return test_fail(5, "no TSC frequency");   /* NET_FAIL_PARAM */
     }
     rc = net_exchange(&net, &r);
     if (rc) {

@@ -15,6 +15,7 @@ int test_blk(void);
 int test_blk_bench(void);
 int test_blk_loop(void);
 int test_net(void), test_net_bench(void);
+int test_dirty(void);
 
 static const struct guest_test tests[] = {
     { "hello", test_hello },
@@ -25,6 +26,7 @@ static const struct guest_test tests[] = {
     { "blk-bench", test_blk_bench },
     { "blk-loop", test_blk_loop },
     { "net", test_net }, { "net-bench", test_net_bench },
+    { "dirty", test_dirty },
 };
 
 static const char *current = "?";

@@ -174,25 +174,9 @@ void virtio_net_tx_submit(struct virtio_net *n, unsigned q, uint8_t *frame,
     n->tx_frames[q]++;
 }
 
-bool virtio_net_always_kick;
-
 void virtio_net_kick(struct virtio_net *n)
 {
     unsigned q;
-
-    if (virtio_net_always_kick) {
-        for (q = 0; q < n->npairs; q++) {
-            if (n->rx_kicked[q] != n->rx[q].avail_idx) {
-                n->rx_kicked[q] = n->rx[q].avail_idx;
-                virtio_write32(&n->dev, VIRTIO_MMIO_QUEUE_NOTIFY, 2 * q);
-            }
-            if (n->tx_kicked[q] != n->tx[q].avail_idx) {
-                n->tx_kicked[q] = n->tx[q].avail_idx;
-                virtio_write32(&n->dev, VIRTIO_MMIO_QUEUE_NOTIFY, 2 * q + 1);
-            }
-        }
-        return;
-    }
 
     for (q = 0; q < n->npairs; q++) {
         if (n->rx_kicked[q] != n->rx[q].avail_idx) {

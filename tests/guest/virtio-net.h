@@ -12,11 +12,10 @@
  *
  * Every RX buffer is posted at start and re-posted by virtio_net_rx_put()
  * after the caller has looked at it.  TX buffers come from a per-queue
- * pool (virtio_net_tx_alloc()), go back to it when the device has used
- * them (reaped inside virtio_net_tx_alloc() and virtio_net_wait()).
- * Interrupts: RX queues always interrupt; TX queues are told not to
- * (VIRTQ_AVAIL_F_NO_INTERRUPT) except while virtio_net_wait() waits for
- * TX buffers.
+ * pool (virtio_net_tx_alloc()), which takes back the ones the device has
+ * used when it runs empty.  Interrupts: RX queues always interrupt; TX
+ * queues are told not to (VIRTQ_AVAIL_F_NO_INTERRUPT) except while
+ * virtio_net_wait() waits for TX buffers.
  */
 #ifndef GUEST_VIRTIO_NET_H
 #define GUEST_VIRTIO_NET_H
@@ -147,7 +146,7 @@ int virtio_net_ctrl(struct virtio_net *n, uint8_t cls, uint8_t cmd,
  *   bytes 20-21  frame length, le16
  *   bytes 22-    byte i of the frame = (i & 0xff) ^ (seq & 0xff)
  * A good reply (testpmd macswap) has destination = our MAC, source =
- * peer, and the rest unchanged.
+ * peer, and the rest unchanged (with net_macswap=0: all unchanged).
  */
 #define NET_ETHERTYPE     0x88b5
 #define NET_COUNT_MAX     (1u << 20)
@@ -160,6 +159,7 @@ struct net_run {
     uint64_t timeout_us;        /* no progress for that long: give up */
     uint8_t peer[ETH_ALEN];
     const char *tag;            /* "net" or "net-bench": message prefix */
+    bool unswapped;             /* frames come back as sent (net_macswap=0) */
     /* Results. */
     uint64_t sent;
     uint64_t received;          /* frames with our ethertype */
