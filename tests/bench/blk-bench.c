@@ -11,10 +11,11 @@
  *
  *   build/tests/bench/blk-bench [--runs N] [--count N] [KVMINI [GUEST]]
  */
+#include "bench-common.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,40 +23,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
-/* Run argv, capture stdout+stderr into out (size n); returns status. */
-static int run_capture(char *const argv[], char *out, size_t n)
-{
-    char path[] = "/tmp/kvmini-bench-XXXXXX";
-    int fd = mkstemp(path);
-    posix_spawn_file_actions_t fa;
-    pid_t pid;
-    int status;
-
-    unlink(path);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, fd, 1);
-    posix_spawn_file_actions_adddup2(&fa, fd, 2);
-    if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
-        perror(argv[0]);
-        exit(1);
-    }
-    posix_spawn_file_actions_destroy(&fa);
-    waitpid(pid, &status, 0);
-    ssize_t len = pread(fd, out, n - 1, 0);
-    out[len > 0 ? len : 0] = '\0';
-    close(fd);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static double field_after(const char *text, const char *key)
-{
-    const char *p = strstr(text, key);
-
-    return p ? strtod(p + strlen(key), NULL) : -1;
-}
 
 /* "blk-bench: N reads in U us, R req/s" -> R */
 static double reqs_per_sec(const char *out)
@@ -64,19 +31,6 @@ static double reqs_per_sec(const char *out)
     const char *q = p ? strstr(p, " us, ") : NULL;
 
     return q ? strtod(q + 5, NULL) : -1;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static pid_t start_qsd(const char *image, const char *sock)
@@ -90,13 +44,9 @@ static pid_t start_qsd(const char *image, const char *sock)
              "node-name=disk,addr.type=unix,addr.path=%s,writable=on", sock);
     char *argv[] = { "qemu-storage-daemon", "--blockdev", blockdev,
                      "--export", export, NULL };
-    if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ) != 0) {
-        perror(argv[0]);
-        exit(1);
-    }
-    for (int i = 0; i < 1000 && access(sock, F_OK) != 0; i++) {
-        usleep(10000);
-    }
+
+    pid = bench_spawn(argv, NULL);
+    bench_wait_path(sock, 10000);
     return pid;
 }
 
@@ -154,30 +104,30 @@ int main(int argc, char **argv)
 
     /* Baseline exits: the same boot with a single request. */
     snprintf(append, sizeof(append), "test=blk-bench count=1");
-    if (run_capture(k_argv, out, sizeof(out)) != 0) {
+    if (bench_run_capture(k_argv, out, sizeof(out)) != 0) {
         fprintf(stderr, "kvmini baseline run failed:\n%s\n", out);
         goto fail;
     }
-    double base_exits = field_after(out, "kvm: ");
-    double base_mmio = field_after(out, "port I/O, ");
+    double base_exits = bench_number_after(out, "kvm: ");
+    double base_mmio = bench_number_after(out, "port I/O, ");
 
     snprintf(append, sizeof(append), "test=blk-bench count=%d", count);
     for (int i = 0; i < runs; i++) {
-        if (run_capture(k_argv, out, sizeof(out)) != 0 ||
+        if (bench_run_capture(k_argv, out, sizeof(out)) != 0 ||
             (k[i] = reqs_per_sec(out)) < 0) {
             fprintf(stderr, "kvmini run failed:\n%s\n", out);
             goto fail;
         }
-        exits_per_req = (field_after(out, "kvm: ") - base_exits) / (count - 1);
-        mmio_per_irq = (field_after(out, "port I/O, ") - base_mmio) /
-                       field_after(strstr(out, "reads in"), "\nblk-bench: ");
-        if (run_capture(q_argv, out, sizeof(out)) != 1 ||
+        exits_per_req = (bench_number_after(out, "kvm: ") - base_exits) / (count - 1);
+        mmio_per_irq = (bench_number_after(out, "port I/O, ") - base_mmio) /
+                       bench_number_after(strstr(out, "reads in"), "\nblk-bench: ");
+        if (bench_run_capture(q_argv, out, sizeof(out)) != 1 ||
             (q[i] = reqs_per_sec(out)) < 0) {
             fprintf(stderr, "QEMU run failed:\n%s\n", out);
             goto fail;
         }
     }
-    double km = median(k, runs), qm = median(q, runs);
+    double km = bench_median(k, runs), qm = bench_median(q, runs);
     printf("kvmini  median %10.0f req/s   (%d runs of %d 4 KiB reads)\n",
            km, runs, count);
     printf("qemu    median %10.0f req/s\n", qm);

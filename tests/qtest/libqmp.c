@@ -225,9 +225,12 @@ bool qmp_wait_eof(QmpClient *c, int timeout_ms)
 static JsonNode *qmp_vcmd(QmpClient *c, const char *fmt, va_list ap)
 {
     g_autofree char *text = g_strdup_vprintf(fmt, ap);
+    g_autofree char *line = g_strconcat(text, "\n", NULL);
 
-    qmp_send_raw(c, text, strlen(text));
-    qmp_send_raw(c, "\n", 1);
+    /* One write, newline included: the server acts on the object as soon
+     * as its closing brace arrives, so a "quit" sent on its own may have
+     * closed the connection before a separate "\n" goes out (EPIPE). */
+    qmp_send_raw(c, line, strlen(line));
     for (;;) {
         JsonNode *n = qmp_recv(c, QMP_TIMEOUT_MS);
 

@@ -11,7 +11,6 @@
  * events, system_reset of a device) is in qmp-vhost-test.c.
  */
 #include <string.h>
-#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "libqmp.h"
@@ -32,7 +31,6 @@ static void fixture_start(Fixture *f, const char *extra)
     f->sock = g_build_filename(f->dir, "qmp.sock", NULL);
     f->qts = qtest_initf("-qmp unix:%s,server=on,wait=off %s", f->sock,
                          extra ? extra : "");
-    g_printerr("DBG pid %d dir %s kvmini %d\n", getpid(), f->dir, qtest_pid(f->qts));
 }
 
 static void fixture_free(Fixture *f)
