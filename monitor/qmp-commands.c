@@ -9,6 +9,7 @@
  */
 #include "qmp-internal.h"
 #include "hw/mem/pc-dimm.h"
+#include "migration/migration.h"
 #include "hw/qdev.h"
 #include "hw/virtio/vhost-user-net.h"
 #include "qemu/option.h"
@@ -329,12 +330,26 @@ static bool qmp_object_del(QmpRequest *req, Error **errp)
     return ok;
 }
 
+/* The migration thread reads guest RAM and the memory map: devices and
+ * memory must not come and go under it (QEMU refuses the same). */
+static bool refuse_while_migrating(QmpRequest *req, const char *what,
+                                   Error **errp)
+{
+    if (migration_is_running(req->ms)) {
+        error_setg(errp, "%s is not allowed while a migration is running",
+                   what);
+        return true;
+    }
+    return false;
+}
+
 static bool qmp_device_add(QmpRequest *req, Error **errp)
 {
     g_autoptr(GString) s = g_string_new(NULL);
     bool ok;
 
-    if (!append_options(s, req->args, NULL, errp)) {
+    if (refuse_while_migrating(req, "device_add", errp) ||
+        !append_options(s, req->args, NULL, errp)) {
         return false;
     }
     g_mutex_lock(&req->ms->lock);
@@ -348,6 +363,9 @@ static bool qmp_device_del(QmpRequest *req, Error **errp)
     const char *id = json_object_get_string_member(req->args, "id");
     bool ok = false;
 
+    if (refuse_while_migrating(req, "device_del", errp)) {
+        return false;
+    }
     g_mutex_lock(&req->ms->lock);
     if (!qdev_find_by_id(req->ms, id)) {
         error_setg(errp, "Device '%s' not found", id);

@@ -20,6 +20,7 @@
 #include "migration/stream.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -271,12 +272,16 @@ static const LoadOp *load_op(uint32_t tag)
 static bool check_len(const LoadOp *op, const uint8_t *p, uint32_t len,
                       Error **errp)
 {
-    const struct kvm_msrs *m = (const void *)p;
+    uint32_t nmsrs = 0;
 
+    /* The record sits unaligned in the stream: copy the count out. */
+    if (!op->size && len >= sizeof(struct kvm_msrs)) {
+        memcpy(&nmsrs, p + offsetof(struct kvm_msrs, nmsrs), sizeof(nmsrs));
+    }
     if (op->size ? len == op->size
-                 : len >= sizeof(*m) && m->nmsrs <= MAX_MSRS &&
-                   len == sizeof(*m) + m->nmsrs *
-                          sizeof(struct kvm_msr_entry)) {
+                 : len >= sizeof(struct kvm_msrs) && nmsrs <= MAX_MSRS &&
+                   len == sizeof(struct kvm_msrs) +
+                          nmsrs * sizeof(struct kvm_msr_entry)) {
         return true;
     }
     error_setg(errp, "%s: record of %u bytes does not match this KVM",

@@ -462,6 +462,9 @@ static bool virtqueue_add_buf(VirtQueue *vq, VirtQueueElement *e,
                      d->len ? "not inside guest RAM" : "empty");
         return false;
     }
+    if (writable) {
+        e->in_gpa[*n] = d->addr;
+    }
     sg[(*n)++] = (struct iovec){ .iov_base = p, .iov_len = d->len };
     if (writable) {
         e->in_len += d->len;
@@ -558,6 +561,24 @@ static bool virtqueue_wants_notify(VirtQueue *vq, const VirtQueueRings *r,
     return !(vq_load16(&r->avail->flags) & VRING_AVAIL_F_NO_INTERRUPT);
 }
 
+/* kvmini writes guest RAM through host pointers here, which KVM's dirty
+ * log cannot see: mark the written buffers and the used ring for
+ * migration (a no-op unless RAM is being logged). */
+static void virtqueue_mark_dirty(VirtQueue *vq, const VirtQueueElement *elem,
+                                 uint32_t len)
+{
+    AddressSpace *as = vq->vdev->dma_as;
+
+    for (unsigned i = 0; i < elem->in_num && len; i++) {
+        uint32_t n = MIN(len, elem->in_sg[i].iov_len);
+
+        address_space_set_dirty(as, elem->in_gpa[i], n);
+        len -= n;
+    }
+    address_space_set_dirty(as, vq->used,
+                            virtio_queue_used_size(vq->num));
+}
+
 bool virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem,
                     uint32_t len)
 {
@@ -568,6 +589,7 @@ bool virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem,
     if (!virtqueue_map_rings(vq, &r)) {
         return false;
     }
+    virtqueue_mark_dirty(vq, elem, len);
     ue.id = htole32(elem->index);
     ue.len = htole32(MIN((size_t)len, elem->in_len));
     memcpy(&r.used->ring[old % r.num], &ue, sizeof(ue));

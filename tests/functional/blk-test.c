@@ -47,6 +47,17 @@ static void blk_teardown(BlkFixture *f)
     g_free(f->sock);
 }
 
+/* A fresh qemu-storage-daemon on the same image.  A daemon that just lost
+ * one client may still be tearing that session down when the next one
+ * arrives (seen as a session whose call fds never fire), so each boot
+ * gets its own; the data must survive that too. */
+static void blk_restart_backend(BlkFixture *f)
+{
+    peer_stop(&f->qsd);
+    unlink(f->sock);
+    qsd_start(&f->qsd, f->image, f->sock, 1);
+}
+
 /* The first 16 bytes of sector n on the host image. */
 static char *image_sector_tag(const char *image, unsigned n)
 {
@@ -117,6 +128,7 @@ static void test_kvmini_qsd_persist(void)
     g_assert_cmpint(r.status, ==, 0);
     run_result_clear(&r);
 
+    blk_restart_backend(&f);
     run_kvmini_blk(&f, "", "test=blk blk_readonly=1 blk_seed=7 "
                    "blk_start=100", &r);
     g_assert_nonnull(strstr(r.out, "test blk: PASS"));
@@ -124,6 +136,7 @@ static void test_kvmini_qsd_persist(void)
     run_result_clear(&r);
 
     /* With another seed the same sectors must not verify. */
+    blk_restart_backend(&f);
     run_kvmini_blk(&f, "", "test=blk blk_readonly=1 blk_seed=8 "
                    "blk_start=100", &r);
     g_assert_nonnull(strstr(r.out, "test blk: FAIL"));
@@ -213,6 +226,7 @@ static void test_kvmini_qsd_exits(void)
     mmio0 = number_after(r.err, "port I/O, ");
     run_result_clear(&r);
 
+    blk_restart_backend(&f);
     run_kvmini_blk_args(&f, "", "test=blk-bench count=501", "-d kvm", &r);
     g_assert_cmpint(r.status, ==, 0);
     g_assert_nonnull(strstr(r.out, "blk-bench: 501 reads in"));

@@ -172,6 +172,39 @@ unsigned count_lines_with_prefix(const char *text, const char *prefix)
 
 /* --- peers ------------------------------------------------------------- */
 
+/* Peers still running, killed if an assertion aborts the test so that no
+ * daemon outlives it (test-process bookkeeping, as libqtest keeps). */
+#define MAX_PEERS 16
+static volatile pid_t live_peers[MAX_PEERS];
+
+static void kill_live_peers(int sig)
+{
+    for (int i = 0; i < MAX_PEERS; i++) {
+        if (live_peers[i] > 0) {
+            kill(live_peers[i], SIGKILL);
+        }
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void track_peer(pid_t pid, bool add)
+{
+    static bool installed;
+
+    if (!installed) {
+        signal(SIGABRT, kill_live_peers);
+        signal(SIGTRAP, kill_live_peers);
+        installed = true;
+    }
+    for (int i = 0; i < MAX_PEERS; i++) {
+        if (add ? live_peers[i] == 0 : live_peers[i] == pid) {
+            live_peers[i] = add ? pid : 0;
+            return;
+        }
+    }
+}
+
 static bool wait_for_path(const char *path, GPid pid, unsigned timeout_ms)
 {
     for (unsigned waited = 0; waited < timeout_ms; waited += 10) {
@@ -202,6 +235,7 @@ void peer_start(Peer *p, const char *const *argv, const char *wait_path)
                                          NULL, NULL, &p->pid, -1, fd, fd,
                                          &err));
     close(fd);
+    track_peer(p->pid, true);
     if (wait_path && !wait_for_path(wait_path, p->pid, 10000)) {
         g_autofree char *log = NULL;
         g_file_get_contents(p->log_path, &log, NULL, NULL);
@@ -238,6 +272,7 @@ static void peer_reap_log(Peer *p, int sig, unsigned grace_ms, char **log)
     if (log) {
         g_file_get_contents(p->log_path, log, NULL, NULL);
     }
+    track_peer(p->pid, false);
     unlink(p->log_path);
     g_free(p->log_path);
     p->log_path = NULL;
@@ -347,6 +382,7 @@ void peer_wait_exit(Peer *p, unsigned timeout_s, RunResult *r)
     }
     r->status = WIFEXITED(status) ? WEXITSTATUS(status)
                                   : 128 + WTERMSIG(status);
+    track_peer(p->pid, false);
     g_file_get_contents(p->log_path, &r->out, NULL, NULL);
     r->err = g_strdup("");
     g_test_message("output:\n%s--- status %d%s", r->out ? r->out : "",

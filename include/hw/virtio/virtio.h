@@ -206,6 +206,9 @@ typedef struct VirtQueueElement {
      * i.e. for the handler call that popped the element. */
     struct iovec out_sg[VIRTQUEUE_MAX_SG];
     struct iovec in_sg[VIRTQUEUE_MAX_SG];
+    /* Guest-physical address of each in_sg buffer: what kvmini writes
+     * there is marked dirty for migration at virtqueue_push. */
+    hwaddr in_gpa[VIRTQUEUE_MAX_SG];
 } VirtQueueElement;
 
 /* Is there nothing to pop (also true for a queue not ready or broken)? */
