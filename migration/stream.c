@@ -66,6 +66,17 @@ const uint8_t *mig_get_bytes(MigReader *r, size_t len)
     return p;
 }
 
+void mig_get_copy(MigReader *r, void *dst, size_t len)
+{
+    const uint8_t *p = mig_get_bytes(r, len);
+
+    if (p) {
+        memcpy(dst, p, len);
+    } else if (len) {
+        memset(dst, 0, len);
+    }
+}
+
 static uint64_t get_be(MigReader *r, unsigned n)
 {
     const uint8_t *p = mig_get_bytes(r, n);
@@ -110,6 +121,15 @@ bool mig_reader_check(MigReader *r, const char *what, Error **errp)
     if (r->error || r->pos != r->len) {
         error_setg(errp, "%s: truncated or corrupt (%zu of %zu bytes used)",
                    what, r->pos, r->len);
+        return false;
+    }
+    return true;
+}
+
+bool mig_reader_check_short(const MigReader *r, Error **errp)
+{
+    if (r->error) {
+        error_setg(errp, "truncated (%zu bytes)", r->len);
         return false;
     }
     return true;

@@ -247,18 +247,18 @@ static void vub_mig_save(VirtIODevice *vdev, GByteArray *out)
 {
     VHostUserBlk *s = vub_of(vdev);
 
-    virtio_mig_put_u64(out, le64toh(s->blkcfg.capacity));
-    virtio_mig_put_u8(out, s->blkcfg.wce);
+    mig_put_be64(out, le64toh(s->blkcfg.capacity));
+    mig_put_u8(out, s->blkcfg.wce);
 }
 
-static bool vub_mig_load(VirtIODevice *vdev, VirtioMigReader *r,
+static bool vub_mig_load(VirtIODevice *vdev, MigReader *r,
                          Error **errp)
 {
     VHostUserBlk *s = vub_of(vdev);
-    uint64_t capacity = virtio_mig_get_u64(r);
-    uint8_t wce = virtio_mig_get_u8(r);
+    uint64_t capacity = mig_get_be64(r);
+    uint8_t wce = mig_get_u8(r);
 
-    if (!virtio_mig_reader_check(r, errp)) {
+    if (!mig_reader_check_short(r, errp)) {
         return false;
     }
     if (capacity != le64toh(s->blkcfg.capacity)) {

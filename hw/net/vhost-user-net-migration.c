@@ -48,12 +48,12 @@ static void vu_net_mig_save(VirtIODevice *vdev, GByteArray *out)
 {
     VHostUserNet *s = vu_net_of(vdev);
 
-    virtio_mig_put_bytes(out, s->mac, sizeof(s->mac));
-    virtio_mig_put_u16(out, s->status);
-    virtio_mig_put_u32(out, s->curr_pairs);
-    virtio_mig_put_u8(out, vu_net_rx_bits(&s->rx));
-    virtio_mig_put_u32(out, s->rx.uni_entries);
-    virtio_mig_put_u32(out, s->rx.multi_entries);
+    mig_put_bytes(out, s->mac, sizeof(s->mac));
+    mig_put_be16(out, s->status);
+    mig_put_be32(out, s->curr_pairs);
+    mig_put_u8(out, vu_net_rx_bits(&s->rx));
+    mig_put_be32(out, s->rx.uni_entries);
+    mig_put_be32(out, s->rx.multi_entries);
 }
 
 static void vu_net_set_rx_bits(VhostUserNetRxFilter *rx, uint8_t bits)
@@ -66,7 +66,7 @@ static void vu_net_set_rx_bits(VhostUserNetRxFilter *rx, uint8_t bits)
     rx->nobcast = bits & VU_NET_RX_NOBCAST;
 }
 
-static bool vu_net_mig_load(VirtIODevice *vdev, VirtioMigReader *r,
+static bool vu_net_mig_load(VirtIODevice *vdev, MigReader *r,
                             Error **errp)
 {
     VHostUserNet *s = vu_net_of(vdev);
@@ -74,13 +74,13 @@ static bool vu_net_mig_load(VirtIODevice *vdev, VirtioMigReader *r,
     uint32_t pairs, uni, multi;
     uint16_t status;
 
-    virtio_mig_get_bytes(r, mac, sizeof(mac));
-    status = virtio_mig_get_u16(r);
-    pairs = virtio_mig_get_u32(r);
-    rx_bits = virtio_mig_get_u8(r);
-    uni = virtio_mig_get_u32(r);
-    multi = virtio_mig_get_u32(r);
-    if (!virtio_mig_reader_check(r, errp)) {
+    mig_get_copy(r, mac, sizeof(mac));
+    status = mig_get_be16(r);
+    pairs = mig_get_be32(r);
+    rx_bits = mig_get_u8(r);
+    uni = mig_get_be32(r);
+    multi = mig_get_be32(r);
+    if (!mig_reader_check_short(r, errp)) {
         return false;
     }
     if (pairs < 1 || pairs > s->max_pairs) {

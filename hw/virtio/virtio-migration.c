@@ -5,7 +5,8 @@
  * hooks that log, stop, restart and start its vhost backends around the
  * switch-over (see include/hw/virtio/virtio-migration.h for the order).
  *
- * Section layout, version 1, little-endian:
+ * Section layout, version 2, big-endian (migration/stream.h; version 1
+ * was little-endian):
  *   u32 version, u16 device id, u32 nvqs, u32 config_len
  *   transport: u32 host_features_sel, guest_features_sel, queue_sel,
  *              shm_sel; u64 the driver features being written
@@ -28,107 +29,7 @@
 #include "hw/virtio/vhost.h"
 #include "migration/register.h"
 
-#define VIRTIO_MIG_VERSION 1
-
-/* --- bytes -------------------------------------------------------------- */
-
-void virtio_mig_put_u8(GByteArray *out, uint8_t v)
-{
-    g_byte_array_append(out, &v, 1);
-}
-
-void virtio_mig_put_u16(GByteArray *out, uint16_t v)
-{
-    uint16_t le = GUINT16_TO_LE(v);
-
-    g_byte_array_append(out, (const guint8 *)&le, sizeof(le));
-}
-
-void virtio_mig_put_u32(GByteArray *out, uint32_t v)
-{
-    uint32_t le = GUINT32_TO_LE(v);
-
-    g_byte_array_append(out, (const guint8 *)&le, sizeof(le));
-}
-
-void virtio_mig_put_u64(GByteArray *out, uint64_t v)
-{
-    uint64_t le = GUINT64_TO_LE(v);
-
-    g_byte_array_append(out, (const guint8 *)&le, sizeof(le));
-}
-
-void virtio_mig_put_bytes(GByteArray *out, const void *p, size_t len)
-{
-    if (len) {
-        g_byte_array_append(out, p, len);
-    }
-}
-
-static const uint8_t *mig_take(VirtioMigReader *r, size_t n)
-{
-    const uint8_t *p;
-
-    if (r->short_read || n > r->len - r->pos) {
-        r->short_read = true;
-        return NULL;
-    }
-    p = r->buf + r->pos;
-    r->pos += n;
-    return p;
-}
-
-void virtio_mig_get_bytes(VirtioMigReader *r, void *p, size_t len)
-{
-    const uint8_t *src = mig_take(r, len);
-
-    if (src) {
-        memcpy(p, src, len);
-    } else if (len) {
-        memset(p, 0, len);
-    }
-}
-
-uint8_t virtio_mig_get_u8(VirtioMigReader *r)
-{
-    uint8_t v;
-
-    virtio_mig_get_bytes(r, &v, sizeof(v));
-    return v;
-}
-
-uint16_t virtio_mig_get_u16(VirtioMigReader *r)
-{
-    uint16_t v;
-
-    virtio_mig_get_bytes(r, &v, sizeof(v));
-    return GUINT16_FROM_LE(v);
-}
-
-uint32_t virtio_mig_get_u32(VirtioMigReader *r)
-{
-    uint32_t v;
-
-    virtio_mig_get_bytes(r, &v, sizeof(v));
-    return GUINT32_FROM_LE(v);
-}
-
-uint64_t virtio_mig_get_u64(VirtioMigReader *r)
-{
-    uint64_t v;
-
-    virtio_mig_get_bytes(r, &v, sizeof(v));
-    return GUINT64_FROM_LE(v);
-}
-
-bool virtio_mig_reader_check(const VirtioMigReader *r, Error **errp)
-{
-    if (r->short_read) {
-        error_setg(errp, "truncated (%zu bytes)", r->len);
-        return false;
-    }
-    return true;
-}
+#define VIRTIO_MIG_VERSION 2
 
 /* --- helpers ------------------------------------------------------------ */
 
@@ -202,30 +103,30 @@ void virtio_migration_stop(void *opaque)
 
 static void mig_save_transport(VirtIOMMIOProxy *proxy, GByteArray *out)
 {
-    virtio_mig_put_u32(out, proxy->host_features_sel);
-    virtio_mig_put_u32(out, proxy->guest_features_sel);
-    virtio_mig_put_u32(out, proxy->queue_sel);
-    virtio_mig_put_u32(out, proxy->shm_sel);
-    virtio_mig_put_u64(out, proxy->guest_features);
+    mig_put_be32(out, proxy->host_features_sel);
+    mig_put_be32(out, proxy->guest_features_sel);
+    mig_put_be32(out, proxy->queue_sel);
+    mig_put_be32(out, proxy->shm_sel);
+    mig_put_be64(out, proxy->guest_features);
 }
 
 static void mig_save_core(VirtIODevice *vdev, GByteArray *out)
 {
-    virtio_mig_put_u8(out, vdev->status);
-    virtio_mig_put_u8(out, vdev->isr);
-    virtio_mig_put_u64(out, vdev->guest_features);
-    virtio_mig_put_u32(out, vdev->generation);
-    virtio_mig_put_bytes(out, vdev->config, vdev->config_len);
+    mig_put_u8(out, vdev->status);
+    mig_put_u8(out, vdev->isr);
+    mig_put_be64(out, vdev->guest_features);
+    mig_put_be32(out, vdev->generation);
+    mig_put_bytes(out, vdev->config, vdev->config_len);
     for (unsigned i = 0; i < vdev->nvqs; i++) {
         const VirtQueue *vq = &vdev->vq[i];
 
-        virtio_mig_put_u16(out, vq->num);
-        virtio_mig_put_u8(out, vq->ready);
-        virtio_mig_put_u64(out, vq->desc);
-        virtio_mig_put_u64(out, vq->avail);
-        virtio_mig_put_u64(out, vq->used);
-        virtio_mig_put_u16(out, vq->last_avail_idx);
-        virtio_mig_put_u16(out, vq->used_idx);
+        mig_put_be16(out, vq->num);
+        mig_put_u8(out, vq->ready);
+        mig_put_be64(out, vq->desc);
+        mig_put_be64(out, vq->avail);
+        mig_put_be64(out, vq->used);
+        mig_put_be16(out, vq->last_avail_idx);
+        mig_put_be16(out, vq->used_idx);
     }
 }
 
@@ -238,8 +139,8 @@ static void mig_save_model(VirtIODevice *vdev, GByteArray *out)
     if (ops && ops->save) {
         ops->save(vdev, model);
     }
-    virtio_mig_put_u32(out, model->len);
-    virtio_mig_put_bytes(out, model->data, model->len);
+    mig_put_be32(out, model->len);
+    mig_put_bytes(out, model->data, model->len);
 }
 
 bool virtio_migration_save(void *opaque, GByteArray *out, Error **errp)
@@ -254,10 +155,10 @@ bool virtio_migration_save(void *opaque, GByteArray *out, Error **errp)
     }
     /* The rings' indices are only final once the backend stopped. */
     virtio_migration_stop(opaque);
-    virtio_mig_put_u32(out, VIRTIO_MIG_VERSION);
-    virtio_mig_put_u16(out, vdev->cls->device_id);
-    virtio_mig_put_u32(out, vdev->nvqs);
-    virtio_mig_put_u32(out, vdev->config_len);
+    mig_put_be32(out, VIRTIO_MIG_VERSION);
+    mig_put_be16(out, vdev->cls->device_id);
+    mig_put_be32(out, vdev->nvqs);
+    mig_put_be32(out, vdev->config_len);
     mig_save_transport(proxy, out);
     mig_save_core(vdev, out);
     mig_save_model(vdev, out);
@@ -304,18 +205,18 @@ typedef struct VirtioMigImage {
     uint32_t generation;
     uint8_t *config;
     VirtioMigQueue vq[VIRTIO_QUEUE_MAX];
-    VirtioMigReader model;
+    MigReader model;
 } VirtioMigImage;
 
-static bool mig_check_header(VirtIODevice *vdev, VirtioMigReader *r,
+static bool mig_check_header(VirtIODevice *vdev, MigReader *r,
                              Error **errp)
 {
-    uint32_t version = virtio_mig_get_u32(r);
-    uint16_t device_id = virtio_mig_get_u16(r);
-    uint32_t nvqs = virtio_mig_get_u32(r);
-    uint32_t config_len = virtio_mig_get_u32(r);
+    uint32_t version = mig_get_be32(r);
+    uint16_t device_id = mig_get_be16(r);
+    uint32_t nvqs = mig_get_be32(r);
+    uint32_t config_len = mig_get_be32(r);
 
-    if (!virtio_mig_reader_check(r, errp)) {
+    if (!mig_reader_check_short(r, errp)) {
         return false;
     }
     if (version != VIRTIO_MIG_VERSION) {
@@ -334,44 +235,42 @@ static bool mig_check_header(VirtIODevice *vdev, VirtioMigReader *r,
     return true;
 }
 
-static void mig_parse_queues(VirtIODevice *vdev, VirtioMigReader *r,
+static void mig_parse_queues(VirtIODevice *vdev, MigReader *r,
                              VirtioMigImage *img)
 {
     for (unsigned i = 0; i < vdev->nvqs; i++) {
         VirtioMigQueue *q = &img->vq[i];
 
-        q->num = virtio_mig_get_u16(r);
-        q->ready = virtio_mig_get_u8(r);
-        q->desc = virtio_mig_get_u64(r);
-        q->avail = virtio_mig_get_u64(r);
-        q->used = virtio_mig_get_u64(r);
-        q->last_avail_idx = virtio_mig_get_u16(r);
-        q->used_idx = virtio_mig_get_u16(r);
+        q->num = mig_get_be16(r);
+        q->ready = mig_get_u8(r);
+        q->desc = mig_get_be64(r);
+        q->avail = mig_get_be64(r);
+        q->used = mig_get_be64(r);
+        q->last_avail_idx = mig_get_be16(r);
+        q->used_idx = mig_get_be16(r);
     }
 }
 
-static bool mig_parse(VirtIODevice *vdev, VirtioMigReader *r,
+static bool mig_parse(VirtIODevice *vdev, MigReader *r,
                       VirtioMigImage *img, Error **errp)
 {
     uint32_t model_len;
 
-    img->host_features_sel = virtio_mig_get_u32(r);
-    img->guest_features_sel = virtio_mig_get_u32(r);
-    img->queue_sel = virtio_mig_get_u32(r);
-    img->shm_sel = virtio_mig_get_u32(r);
-    img->driver_features = virtio_mig_get_u64(r);
-    img->status = virtio_mig_get_u8(r);
-    img->isr = virtio_mig_get_u8(r);
-    img->guest_features = virtio_mig_get_u64(r);
-    img->generation = virtio_mig_get_u32(r);
+    img->host_features_sel = mig_get_be32(r);
+    img->guest_features_sel = mig_get_be32(r);
+    img->queue_sel = mig_get_be32(r);
+    img->shm_sel = mig_get_be32(r);
+    img->driver_features = mig_get_be64(r);
+    img->status = mig_get_u8(r);
+    img->isr = mig_get_u8(r);
+    img->guest_features = mig_get_be64(r);
+    img->generation = mig_get_be32(r);
     img->config = g_malloc0(vdev->config_len);
-    virtio_mig_get_bytes(r, img->config, vdev->config_len);
+    mig_get_copy(r, img->config, vdev->config_len);
     mig_parse_queues(vdev, r, img);
-    model_len = virtio_mig_get_u32(r);
-    img->model = (VirtioMigReader) {
-        .buf = mig_take(r, model_len), .len = model_len,
-    };
-    if (!virtio_mig_reader_check(r, errp)) {
+    model_len = mig_get_be32(r);
+    mig_reader_init(&img->model, mig_get_bytes(r, model_len), model_len);
+    if (!mig_reader_check_short(r, errp)) {
         return false;
     }
     if (r->pos != r->len) {
@@ -456,7 +355,7 @@ static void mig_apply(VirtIOMMIOProxy *proxy, const VirtioMigImage *img)
     }
 }
 
-static bool mig_load_model(VirtIODevice *vdev, VirtioMigReader *r,
+static bool mig_load_model(VirtIODevice *vdev, MigReader *r,
                            Error **errp)
 {
     const VirtioMigrationOps *ops = mig_ops(vdev);
@@ -464,7 +363,7 @@ static bool mig_load_model(VirtIODevice *vdev, VirtioMigReader *r,
     if (ops->load && !ops->load(vdev, r, errp)) {
         return false;
     }
-    if (!virtio_mig_reader_check(r, errp)) {
+    if (!mig_reader_check_short(r, errp)) {
         error_prepend(errp, "device state: ");
         return false;
     }
@@ -475,7 +374,7 @@ static bool mig_load_model(VirtIODevice *vdev, VirtioMigReader *r,
     return true;
 }
 
-static bool mig_load(VirtIOMMIOProxy *proxy, VirtioMigReader *r,
+static bool mig_load(VirtIOMMIOProxy *proxy, MigReader *r,
                      Error **errp)
 {
     VirtIODevice *vdev = proxy->vdev;
@@ -509,7 +408,9 @@ bool virtio_migration_load(void *opaque, const uint8_t *buf, size_t len,
                            Error **errp)
 {
     VirtIOMMIOProxy *proxy = opaque;
-    VirtioMigReader r = { .buf = buf, .len = len };
+    MigReader r;
+
+    mig_reader_init(&r, buf, len);
 
     if (!mig_load(proxy, &r, errp)) {
         error_prepend(errp, "%s '%s': ", proxy->vdev->cls->name,

@@ -37,10 +37,16 @@ uint32_t mig_get_be32(MigReader *r);
 uint64_t mig_get_be64(MigReader *r);
 /* Pointer to the next len bytes inside the buffer (NULL if short). */
 const uint8_t *mig_get_bytes(MigReader *r, size_t len);
+/* The next len bytes copied into dst (zeros if short). */
+void mig_get_copy(MigReader *r, void *dst, size_t len);
 /* A new NUL-terminated copy of a mig_put_str string (NULL if short). */
 char *mig_get_str(MigReader *r);
 /* False (errp: "WHAT: truncated or corrupt") if an error occurred or
  * bytes are left over. */
 bool mig_reader_check(MigReader *r, const char *what, Error **errp);
+/* False (errp: "truncated (LEN bytes)") if an error occurred; unlike
+ * mig_reader_check, bytes left over are fine (a record read in parts,
+ * the caller judges the rest itself). */
+bool mig_reader_check_short(const MigReader *r, Error **errp);
 
 #endif

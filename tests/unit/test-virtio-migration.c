@@ -86,13 +86,13 @@ static bool dev_vm_state_change(VirtIODevice *vdev, Error **errp)
 static void dev_save(VirtIODevice *vdev, GByteArray *out)
 {
     g_string_append(side_of(vdev)->calls, "save;");
-    virtio_mig_put_u32(out, side_of(vdev)->model_value);
+    mig_put_be32(out, side_of(vdev)->model_value);
 }
 
-static bool dev_load(VirtIODevice *vdev, VirtioMigReader *r, Error **errp)
+static bool dev_load(VirtIODevice *vdev, MigReader *r, Error **errp)
 {
     g_string_append(side_of(vdev)->calls, "load;");
-    side_of(vdev)->model_value = virtio_mig_get_u32(r);
+    side_of(vdev)->model_value = mig_get_be32(r);
     return true;
 }
 
@@ -339,10 +339,10 @@ static void test_load_checks(void)
     g_byte_array_append(bytes, (const guint8 *)"x", 1);
     expect_load_error(&dst, bytes, bytes->len, "1 bytes too many");
     g_byte_array_set_size(bytes, bytes->len - 1);
-    bytes->data[0] = 9;
+    bytes->data[3] = 9;     /* the version is the first be32 */
     expect_load_error(&dst, bytes, bytes->len, "section version 9, this "
-                      "kvmini reads 1");
-    bytes->data[0] = 1;
+                      "kvmini reads 2");
+    bytes->data[3] = 2;
     dst.vdev.vq[0].num_max = 64;
     expect_load_error(&dst, bytes, bytes->len, "queue 0: size 128 invalid "
                       "here (at most 64)");

@@ -27,42 +27,17 @@
  *              (a completion signalled on the source during the switch
  *              is not lost), then the model's post_load (net: announce).
  *
- * The section format is versioned by the first u32; integers are
- * little-endian.  Everything runs on the main thread with the machine
- * lock held.
+ * The section format is versioned by the first u32; it is written and
+ * read with migration/stream.h (integers big-endian).  Everything runs
+ * on the main thread with the machine lock held.
  */
 #ifndef HW_VIRTIO_VIRTIO_MIGRATION_H
 #define HW_VIRTIO_VIRTIO_MIGRATION_H
 
 #include "hw/virtio/virtio-mmio.h"
+#include "migration/stream.h"
 
 struct vhost_dev;
-
-/* --- the section's bytes ---------------------------------------------- */
-
-void virtio_mig_put_u8(GByteArray *out, uint8_t v);
-void virtio_mig_put_u16(GByteArray *out, uint16_t v);
-void virtio_mig_put_u32(GByteArray *out, uint32_t v);
-void virtio_mig_put_u64(GByteArray *out, uint64_t v);
-void virtio_mig_put_bytes(GByteArray *out, const void *p, size_t len);
-
-/* Reads past the end return 0 and mark the reader short; callers read a
- * whole record and check once with virtio_mig_reader_check(). */
-typedef struct VirtioMigReader {
-    const uint8_t *buf;
-    size_t len;
-    size_t pos;
-    bool short_read;
-} VirtioMigReader;
-
-uint8_t virtio_mig_get_u8(VirtioMigReader *r);
-uint16_t virtio_mig_get_u16(VirtioMigReader *r);
-uint32_t virtio_mig_get_u32(VirtioMigReader *r);
-uint64_t virtio_mig_get_u64(VirtioMigReader *r);
-/* len bytes into p (zeros if short). */
-void virtio_mig_get_bytes(VirtioMigReader *r, void *p, size_t len);
-/* False with errp "truncated" if a read ran past the end. */
-bool virtio_mig_reader_check(const VirtioMigReader *r, Error **errp);
 
 /* --- what a device model provides --------------------------------------- */
 
@@ -76,7 +51,7 @@ typedef struct VirtioMigrationOps {
     bool (*vm_state_change)(VirtIODevice *vdev, Error **errp);
     /* Device-specific state after the core's; may be NULL. */
     void (*save)(VirtIODevice *vdev, GByteArray *out);
-    bool (*load)(VirtIODevice *vdev, VirtioMigReader *r, Error **errp);
+    bool (*load)(VirtIODevice *vdev, MigReader *r, Error **errp);
     /* Destination, after the backend started; may be NULL. */
     bool (*post_load)(VirtIODevice *vdev, Error **errp);
 } VirtioMigrationOps;
