@@ -9,6 +9,8 @@ set -u
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 cd "$srcdir"
+# CI may start us with stdin closed: give every test and peer a real one.
+exec </dev/null
 
 "$srcdir/scripts/install-deps.sh" || { echo "0 passed, 1 failed"; exit 1; }
 

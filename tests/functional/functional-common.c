@@ -97,9 +97,22 @@ static char *read_all_fd(int fd)
     return g_string_free(s, FALSE);
 }
 
+/* Make sure fds 0-2 exist before the harness opens files, so no temp
+ * file lands on fd 0 and is handed to children as their stdin. */
+static int null_stdin(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) < 0) {
+            (void)open("/dev/null", O_RDWR);    /* lands on fd */
+        }
+    }
+    return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
 /* Output goes to temp files so a chatty child can never block on a pipe. */
 void run_command(const char *const *argv, unsigned timeout_s, RunResult *r)
 {
+    int fd_in = null_stdin();
     g_autoptr(GError) err = NULL;
     char tmpl_out[] = "/tmp/kvmini-out-XXXXXX", tmpl_err[] = "/tmp/kvmini-err-XXXXXX";
     int fd_out = g_mkstemp_full(tmpl_out, O_RDWR | O_CLOEXEC, 0600);
@@ -114,8 +127,9 @@ void run_command(const char *const *argv, unsigned timeout_s, RunResult *r)
     gboolean ok = g_spawn_async_with_fds(NULL, (char **)argv, NULL,
                                          G_SPAWN_DO_NOT_REAP_CHILD |
                                          G_SPAWN_SEARCH_PATH,
-                                         NULL, NULL, &pid, -1, fd_out, fd_err,
-                                         &err);
+                                         NULL, NULL, &pid, fd_in, fd_out,
+                                         fd_err, &err);
+    close(fd_in);
     g_assert_no_error(err);
     g_assert_true(ok);
     g_child_watch_add(pid, child_exited, &ctx);
@@ -224,6 +238,7 @@ static bool wait_for_path(const char *path, GPid pid, unsigned timeout_ms)
 void peer_start(Peer *p, const char *const *argv, const char *wait_path)
 {
     g_autoptr(GError) err = NULL;
+    int fd_in = null_stdin();
     int fd;
 
     p->log_path = g_strdup_printf("/tmp/kvmini-peer-%d-XXXXXX", getpid());
@@ -232,9 +247,10 @@ void peer_start(Peer *p, const char *const *argv, const char *wait_path)
     g_assert_true(g_spawn_async_with_fds(NULL, (char **)argv, NULL,
                                          G_SPAWN_DO_NOT_REAP_CHILD |
                                          G_SPAWN_SEARCH_PATH,
-                                         NULL, NULL, &p->pid, -1, fd, fd,
+                                         NULL, NULL, &p->pid, fd_in, fd, fd,
                                          &err));
     close(fd);
+    close(fd_in);
     track_peer(p->pid, true);
     if (wait_path && !wait_for_path(wait_path, p->pid, 10000)) {
         g_autofree char *log = NULL;
@@ -304,11 +320,18 @@ void peer_kill(Peer *p)
 
 void testpmd_start(Peer *p, const char *sock, unsigned queues, bool client)
 {
+    testpmd_start_named(p, sock, queues, client, NULL);
+}
+
+void testpmd_start_named(Peer *p, const char *sock, unsigned queues,
+                         bool client, const char *tag)
+{
     g_autofree char *vdev = g_strdup_printf(
         "net_vhost0,iface=%s,queues=%u%s", sock, queues,
         client ? ",client=1" : "");
-    g_autofree char *prefix = g_strdup_printf("--file-prefix=kvmini-ft-%d",
-                                              getpid());
+    g_autofree char *prefix = g_strdup_printf("--file-prefix=kvmini-ft-%d%s%s",
+                                              getpid(), tag ? "-" : "",
+                                              tag ? tag : "");
     g_autofree char *rxq = g_strdup_printf("--rxq=%u", queues);
     g_autofree char *txq = g_strdup_printf("--txq=%u", queues);
     const char *argv[] = {
