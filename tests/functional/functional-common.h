@@ -53,6 +53,10 @@ char *peer_stop_log(Peer *p);
 /* dpdk-testpmd with a vhost-user port in macswap mode on sock, `queues`
  * queue pairs; client=true makes it dial a listening kvmini. */
 void testpmd_start(Peer *p, const char *sock, unsigned queues, bool client);
+/* The same with DPDK file prefix kvmini-ft-<pid>-<tag> (NULL: none), so
+ * that several instances can run at once. */
+void testpmd_start_named(Peer *p, const char *sock, unsigned queues,
+                         bool client, const char *tag);
 /* Sum of "<key> <N>" counters in testpmd's final port statistics. */
 uint64_t testpmd_counter(const char *log, const char *key);
 
