@@ -2,17 +2,12 @@
 /*
  * vhost-user-blk device model (see the header for the command line).
  *
- * Life cycle:
- *   create   -> wait for the backend (reconnect=/server), connect
- *   connect  -> vhost_user_init + vhost_dev_init (features, protocol
- *               features, owner), GET_CONFIG
- *   DRIVER_OK-> start: host notifiers (ioeventfd), guest notifiers (irqfd),
- *               inflight region, vhost_dev_start
- *   status 0 -> stop: vhost_dev_stop saves each ring's avail index
- *   CLOSED   -> stop without the backend, vhost_dev_cleanup; the guest
- *               keeps its rings and waits
- *   OPENED   -> connect again and, if the driver is running, start from
- *               the saved ring state
+ * The life cycle (connect, start on DRIVER_OK, stop, disconnect and
+ * reconnect) is VHostUserBase's; the blk specifics are its hooks:
+ *   check_backend -> the backend has the queues num-queues asks for
+ *   fetch_config  -> GET_CONFIG (as much as the features define), with
+ *                    num_queues and wce patched
+ *   pre_start     -> the inflight region
  * Everything runs with the machine lock held.
  */
 #include "hw/virtio/vhost-user-blk.h"
@@ -69,90 +64,32 @@ static uint32_t vub_config_size(uint64_t features)
     return size;
 }
 
+static VHostUserBlk *vub_of_base(VHostUserBase *b)
+{
+    return container_of(b, VHostUserBlk, parent);
+}
+
 static VHostUserBlk *vub_of(VirtIODevice *vdev)
 {
-    return container_of(vdev, VHostUserBlk, vdev);
+    return vub_of_base(vhost_user_base_of(vdev));
 }
 
-static void vub_report(VHostUserBlk *s, Error *err, const char *what)
-{
-    error_report("%s: %s: %s", s->label, what, error_get_pretty(err));
-    error_free(err);
-}
+/* --- start ------------------------------------------------------------- */
 
-/* --- start / stop -------------------------------------------------------- */
-
-static bool vub_setup_inflight(VHostUserBlk *s, Error **errp)
+static bool vub_pre_start(VHostUserBase *b, Error **errp)
 {
-    if (!virtio_has_feature(s->dev.protocol_features,
+    VHostUserBlk *s = vub_of_base(b);
+
+    if (!virtio_has_feature(b->dev.protocol_features,
                             VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD)) {
         return true;
     }
     /* Fetched once: it is what lets a restarted backend resubmit. */
     if (!s->inflight.addr &&
-        !vhost_dev_get_inflight(&s->dev, s->queue_size, &s->inflight, errp)) {
+        !vhost_dev_get_inflight(&b->dev, b->queue_size, &s->inflight, errp)) {
         return false;
     }
-    return vhost_dev_set_inflight(&s->dev, &s->inflight, errp);
-}
-
-static bool vub_start(VHostUserBlk *s, Error **errp)
-{
-    VirtIODevice *vdev = &s->vdev;
-
-    if (!vhost_dev_enable_notifiers(&s->dev, vdev, errp)) {
-        return false;
-    }
-    if (!vdev->transport->set_guest_notifiers(vdev, s->num_queues, true,
-                                              errp)) {
-        goto err_host;
-    }
-    s->dev.acked_features = vdev->guest_features;
-    if (!vub_setup_inflight(s, errp) ||
-        !vhost_dev_start(&s->dev, vdev, true, errp)) {
-        goto err_guest;
-    }
-    s->started_vu = true;
-    return true;
-
-err_guest:
-    vdev->transport->set_guest_notifiers(vdev, s->num_queues, false, NULL);
-err_host:
-    vhost_dev_disable_notifiers(&s->dev, vdev);
-    return false;
-}
-
-static void vub_stop(VHostUserBlk *s)
-{
-    VirtIODevice *vdev = &s->vdev;
-
-    if (!s->started_vu) {
-        return;
-    }
-    s->started_vu = false;
-    vhost_dev_stop(&s->dev, vdev, true);
-    vdev->transport->set_guest_notifiers(vdev, s->num_queues, false, NULL);
-    vhost_dev_disable_notifiers(&s->dev, vdev);
-}
-
-static bool vub_should_run(VHostUserBlk *s)
-{
-    return s->connected && (s->vdev.status & VIRTIO_CONFIG_S_DRIVER_OK) &&
-           !(s->vdev.status & VIRTIO_CONFIG_S_NEEDS_RESET) &&
-           !s->vdev.vm_stopped;
-}
-
-static void vub_update_running(VHostUserBlk *s)
-{
-    Error *err = NULL;
-
-    if (vub_should_run(s) && !s->started_vu) {
-        if (!vub_start(s, &err)) {
-            vub_report(s, err, "could not start the backend");
-        }
-    } else if (!vub_should_run(s) && s->started_vu) {
-        vub_stop(s);
-    }
+    return vhost_dev_set_inflight(&b->dev, &s->inflight, errp);
 }
 
 /* --- virtio hooks ------------------------------------------------------ */
@@ -166,14 +103,14 @@ static uint64_t vub_get_features(VirtIODevice *vdev)
     for (size_t i = 0; vub_feature_bits[i] != VHOST_INVALID_FEATURE_BIT; i++) {
         f |= 1ULL << vub_feature_bits[i];
     }
-    if (s->num_queues == 1) {
+    if (s->parent.num_queues == 1) {
         f &= ~(1ULL << VIRTIO_BLK_F_MQ);
     }
     if (!s->config_wce) {
         f &= ~(1ULL << VIRTIO_BLK_F_CONFIG_WCE);
     }
     /* ... that the backend offers too. */
-    return vhost_get_features(&s->dev, vub_feature_bits, f);
+    return vhost_get_features(&s->parent.dev, vub_feature_bits, f);
 }
 
 static bool vub_set_features(VirtIODevice *vdev, uint64_t features)
@@ -196,28 +133,23 @@ static void vub_set_config(VirtIODevice *vdev, uint32_t offset, uint32_t size)
     Error *err = NULL;
 
     /* Only the write-cache toggle is writable. */
-    if (offset > wce || offset + size <= wce || !s->connected ||
+    if (offset > wce || offset + size <= wce || !s->parent.connected ||
         vdev->config[wce] == s->blkcfg.wce) {
         return;
     }
-    if (!vhost_dev_set_config(&s->dev, &vdev->config[wce], wce, 1,
+    if (!vhost_dev_set_config(&s->parent.dev, &vdev->config[wce], wce, 1,
                               VHOST_SET_CONFIG_TYPE_FRONTEND, &err)) {
-        vub_report(s, err, "SET_CONFIG (writeback)");
+        vhost_user_base_report(&s->parent, err, "SET_CONFIG (writeback)");
         return;
     }
     s->blkcfg.wce = vdev->config[wce];
-}
-
-static void vub_set_status(VirtIODevice *vdev, uint8_t status)
-{
-    vub_update_running(vub_of(vdev));
 }
 
 static void vub_reset(VirtIODevice *vdev)
 {
     VHostUserBlk *s = vub_of(vdev);
 
-    vub_stop(s);
+    vhost_user_base_stop(&s->parent);
     /* A reset device starts its rings from zero. */
     vhost_dev_free_inflight(&s->inflight);
 }
@@ -225,22 +157,6 @@ static void vub_reset(VirtIODevice *vdev)
 /* --- migration (hw/virtio/virtio-migration.h) --------------------------- */
 
 #define VUB_WCE_OFFSET offsetof(struct virtio_blk_config, wce)
-
-static struct vhost_dev *vub_mig_vhost_dev(VirtIODevice *vdev, unsigned n)
-{
-    return n == 0 ? &vub_of(vdev)->dev : NULL;
-}
-
-static bool vub_vm_state_change(VirtIODevice *vdev, Error **errp)
-{
-    VHostUserBlk *s = vub_of(vdev);
-
-    if (!vub_should_run(s)) {
-        vub_stop(s);
-        return true;
-    }
-    return s->started_vu || vub_start(s, errp);
-}
 
 /* The disk must be the same; the guest's write-cache choice moves. */
 static void vub_mig_save(VirtIODevice *vdev, GByteArray *out)
@@ -281,8 +197,8 @@ static bool vub_mig_post_load(VirtIODevice *vdev, Error **errp)
 }
 
 static const VirtioMigrationOps vub_migration_ops = {
-    .vhost_dev = vub_mig_vhost_dev,
-    .vm_state_change = vub_vm_state_change,
+    .vhost_dev = vhost_user_base_mig_vhost_dev,
+    .vm_state_change = vhost_user_base_vm_state_change,
     .save = vub_mig_save,
     .load = vub_mig_load,
     .post_load = vub_mig_post_load,
@@ -295,22 +211,23 @@ static const VirtioDeviceClass vhost_user_blk_class = {
     .set_features = vub_set_features,
     .get_config = vub_get_config,
     .set_config = vub_set_config,
-    .set_status = vub_set_status,
+    .set_status = vhost_user_base_set_status,
     .reset = vub_reset,
     .migration = &vub_migration_ops,
 };
 
 /* --- backend connection -------------------------------------------------- */
 
-static bool vub_fetch_config(VHostUserBlk *s, Error **errp)
+static bool vub_fetch_config(VHostUserBase *b, Error **errp)
 {
+    VHostUserBlk *s = vub_of_base(b);
     struct virtio_blk_config cfg = { 0 };
 
-    if (!vhost_dev_get_config(&s->dev, (uint8_t *)&cfg,
-                              vub_config_size(s->dev.features), errp)) {
+    if (!vhost_dev_get_config(&b->dev, (uint8_t *)&cfg,
+                              vub_config_size(b->dev.features), errp)) {
         return false;
     }
-    cfg.num_queues = s->num_queues;     /* what the guest may use */
+    cfg.num_queues = b->num_queues;     /* what the guest may use */
     if (!s->config_wce) {
         cfg.wce = 0;
     }
@@ -318,121 +235,43 @@ static bool vub_fetch_config(VHostUserBlk *s, Error **errp)
     s->blkcfg = cfg;
     s->have_config = true;
     if (changed) {
-        virtio_notify_config(&s->vdev);
+        virtio_notify_config(&b->vdev);
     }
     return true;
 }
 
-static void vub_config_notifier(struct vhost_dev *dev)
+static bool vub_check_queues(VHostUserBase *b, Error **errp)
 {
-    VHostUserBlk *s = container_of(dev, VHostUserBlk, dev);
-    Error *err = NULL;
-
-    if (!vub_fetch_config(s, &err)) {
-        vub_report(s, err, "config change");
-    }
-}
-
-static const VhostDevConfigOps vub_config_ops = {
-    .config_notifier = vub_config_notifier,
-};
-
-static bool vub_check_queues(VHostUserBlk *s, Error **errp)
-{
-    if (s->num_queues > 1 && s->dev.max_queues &&
-        s->dev.max_queues < s->num_queues) {
+    if (b->num_queues > 1 && b->dev.max_queues &&
+        b->dev.max_queues < b->num_queues) {
         error_setg(errp, "num-queues=%u but the backend supports only %"
-                   PRIu64, s->num_queues, s->dev.max_queues);
+                   PRIu64, b->num_queues, b->dev.max_queues);
         return false;
     }
     return true;
 }
 
-static bool vub_connect(VHostUserBlk *s, Error **errp)
-{
-    if (s->connected) {
-        return true;
-    }
-    s->dev.nvqs = s->num_queues;
-    s->dev.vq_index = 0;
-    s->dev.vq_index_end = s->num_queues;
-    s->dev.id = s->label;
-    s->dev.config_ops = &vub_config_ops;
-    if (!vhost_user_init(&s->vhost_user, s->chr, s->label, errp) ||
-        !vhost_dev_init(&s->dev, &s->vhost_user, &vhost_user_ops,
-                        &s->ms->address_space_memory, errp)) {
-        goto fail;
-    }
-    if (!vub_check_queues(s, errp) || !vub_fetch_config(s, errp)) {
-        goto fail;
-    }
-    s->connected = true;
-    qdev_vhost_set_connected(s->ms, &s->dev, s->id, s->chr, true);
-    vub_update_running(s);
-    return true;
-
-fail:
-    vhost_dev_cleanup(&s->dev);
-    vhost_user_cleanup(&s->vhost_user);
-    return false;
-}
-
-static void vub_disconnect(VHostUserBlk *s)
-{
-    if (!s->connected) {
-        return;
-    }
-    s->connected = false;
-    vub_stop(s);
-    vhost_dev_cleanup(&s->dev);
-    vhost_user_cleanup(&s->vhost_user);
-    qdev_vhost_set_connected(s->ms, &s->dev, s->id, s->chr, false);
-}
-
-static void vub_chr_event(void *opaque, ChrEvent event)
-{
-    VHostUserBlk *s = opaque;
-    Error *err = NULL;
-
-    g_mutex_lock(&s->ms->lock);
-    if (event == CHR_EVENT_OPENED) {
-        if (!vub_connect(s, &err)) {
-            vub_report(s, err, "backend connection failed");
-            qemu_chr_fe_disconnect(s->chr);
-        }
-    } else {
-        error_report("%s: backend disconnected", s->label);
-        vub_disconnect(s);
-    }
-    g_mutex_unlock(&s->ms->lock);
-}
+static const VHostUserBaseOps vub_ops = {
+    .check_backend = vub_check_queues,
+    .fetch_config = vub_fetch_config,
+    .pre_start = vub_pre_start,
+};
 
 /* --- creation ---------------------------------------------------------- */
 
-static bool vub_parse(VHostUserBlk *s, MachineState *ms, GHashTable *opts,
-                      Error **errp)
+static bool vub_parse(VHostUserBlk *s, GHashTable *opts, Error **errp)
 {
     static const char *const keys[] = { "driver", "id", "chardev",
                                         "num-queues", "queue-size",
                                         "config-wce", NULL };
-    const char *chardev = qemu_opt_get(opts, "chardev");
     uint64_t nq, qs;
 
     if (!qemu_opts_check_keys(opts, keys, errp) ||
         !qemu_opt_get_number(opts, "num-queues", 1, &nq, errp) ||
         !qemu_opt_get_number(opts, "queue-size", VUB_DEFAULT_QUEUE_SIZE,
                              &qs, errp) ||
-        !qemu_opt_get_bool(opts, "config-wce", true, &s->config_wce, errp)) {
-        return false;
-    }
-    if (!chardev) {
-        error_setg(errp, "chardev is required (chardev=ID of a -chardev "
-                   "socket)");
-        return false;
-    }
-    s->chr = g_hash_table_lookup(ms->chardevs, chardev);
-    if (!s->chr) {
-        error_setg(errp, "chardev '%s' not found", chardev);
+        !qemu_opt_get_bool(opts, "config-wce", true, &s->config_wce, errp) ||
+        !vhost_user_base_find_chardev(&s->parent, opts, errp)) {
         return false;
     }
     if (nq < 1 || nq > VIRTIO_QUEUE_MAX) {
@@ -445,42 +284,30 @@ static bool vub_parse(VHostUserBlk *s, MachineState *ms, GHashTable *opts,
                    VUB_MAX_QUEUE_SIZE);
         return false;
     }
-    s->num_queues = nq;
-    s->queue_size = qs;
+    s->parent.num_queues = nq;
+    s->parent.queue_size = qs;
     return true;
+}
+
+static void vub_cleanup(void *dev)
+{
+    vhost_user_blk_free(dev);
 }
 
 static bool vub_create(MachineState *ms, GHashTable *opts, Error **errp)
 {
     VHostUserBlk *s = g_new0(VHostUserBlk, 1);
-    const char *id = qemu_opt_get(opts, "id");
 
-    s->ms = ms;
     s->inflight.fd = -1;
-    s->id = id ? g_strdup(id) : g_strdup_printf("vhost-user-blk%u",
-                                                ms->mmio_slots_used);
-    s->label = g_strdup_printf("vhost-user-blk '%s'", s->id);
-    if (!vub_parse(s, ms, opts, errp) || !qdev_claim_chardev(ms, s->chr,
-                                                            s->id, errp)) {
-        goto fail;
+    vhost_user_base_init(&s->parent, ms, "vhost-user-blk",
+                         qemu_opt_get(opts, "id"), &vub_ops);
+    if (!vub_parse(s, opts, errp)) {
+        vhost_user_blk_free(s);
+        return false;
     }
-    virtio_init(&s->vdev, &vhost_user_blk_class, ms, s->id, s->num_queues,
-                s->queue_size, VUB_CONFIG_MAX_SIZE);
-    if (!virtio_mmio_plug(&s->proxy, &s->vdev, ms, errp)) {
-        goto fail;
-    }
-    qdev_register(ms, s, (QdevCleanupFn *)vhost_user_blk_free);
-    qdev_register_vhost(ms, &s->dev);
     /* As QEMU's realize: the backend describes the disk, wait for it. */
-    if (!qemu_chr_wait_connected(s->chr, errp) || !vub_connect(s, errp)) {
-        return false;       /* freed by qdev_cleanup */
-    }
-    qemu_chr_fe_set_handlers(s->chr, NULL, vub_chr_event, s);
-    return true;
-
-fail:
-    vhost_user_blk_free(s);
-    return false;
+    return vhost_user_base_realize(&s->parent, &vhost_user_blk_class,
+                                   VUB_CONFIG_MAX_SIZE, s, vub_cleanup, errp);
 }
 
 void vhost_user_blk_free(VHostUserBlk *s)
@@ -488,23 +315,15 @@ void vhost_user_blk_free(VHostUserBlk *s)
     if (!s) {
         return;
     }
-    if (s->chr && s->chr->fe_event == vub_chr_event) {
-        qemu_chr_fe_set_handlers(s->chr, NULL, NULL, NULL);
-    }
-    vub_disconnect(s);
-    qdev_unregister_vhost(s->ms, &s->dev);
+    vhost_user_base_unrealize(&s->parent);
     vhost_dev_free_inflight(&s->inflight);
-    virtio_mmio_unplug(&s->proxy);
-    virtio_cleanup(&s->vdev);
-    g_free(s->id);
-    g_free(s->label);
     g_free(s);
 }
 
 /* system_reset (QMP): as a driver reset. */
 static void vub_qdev_reset(void *dev)
 {
-    virtio_reset(&((VHostUserBlk *)dev)->vdev);
+    virtio_reset(&((VHostUserBlk *)dev)->parent.vdev);
 }
 
 const DeviceModel vhost_user_blk_model = {

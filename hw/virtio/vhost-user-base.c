@@ -70,7 +70,8 @@ void vhost_user_base_report(VHostUserBase *b, Error *err, const char *what)
 static bool vubase_should_run(VHostUserBase *b)
 {
     return b->connected && (b->vdev.status & VIRTIO_CONFIG_S_DRIVER_OK) &&
-           !(b->vdev.status & VIRTIO_CONFIG_S_NEEDS_RESET);
+           !(b->vdev.status & VIRTIO_CONFIG_S_NEEDS_RESET) &&
+           !b->vdev.vm_stopped;
 }
 
 static void vubase_update_running(VHostUserBase *b)
@@ -89,6 +90,23 @@ static void vubase_update_running(VHostUserBase *b)
 void vhost_user_base_set_status(VirtIODevice *vdev, uint8_t status)
 {
     vubase_update_running(vhost_user_base_of(vdev));
+}
+
+bool vhost_user_base_vm_state_change(VirtIODevice *vdev, Error **errp)
+{
+    VHostUserBase *b = vhost_user_base_of(vdev);
+
+    if (!vubase_should_run(b)) {
+        vhost_user_base_stop(b);
+        return true;
+    }
+    return b->started_vu || vubase_start(b, errp);
+}
+
+struct vhost_dev *vhost_user_base_mig_vhost_dev(VirtIODevice *vdev,
+                                                unsigned n)
+{
+    return n == 0 ? &vhost_user_base_of(vdev)->dev : NULL;
 }
 
 /* --- backend connection -------------------------------------------------- */
@@ -127,6 +145,7 @@ static bool vubase_connect(VHostUserBase *b, Error **errp)
         return false;
     }
     b->connected = true;
+    qdev_vhost_set_connected(b->ms, &b->dev, b->id, b->chr, true);
     vubase_update_running(b);
     return true;
 }
@@ -140,6 +159,7 @@ static void vubase_disconnect(VHostUserBase *b)
     vhost_user_base_stop(b);
     vhost_dev_cleanup(&b->dev);
     vhost_user_cleanup(&b->vhost_user);
+    qdev_vhost_set_connected(b->ms, &b->dev, b->id, b->chr, false);
 }
 
 static void vubase_chr_event(void *opaque, ChrEvent event)

@@ -9,7 +9,8 @@
  *   realize  -> wait for the backend (reconnect=/server), connect
  *   connect  -> vhost_user_init + vhost_dev_init (features, protocol
  *               features, owner), ops->check_backend, ops->fetch_config
- *   DRIVER_OK-> start: host notifiers (ioeventfd), guest notifiers (irqfd),
+ *   DRIVER_OK-> start (unless migration stopped the VM: vm_stopped):
+ *               host notifiers (ioeventfd), guest notifiers (irqfd),
  *               ops->pre_start, vhost_dev_start
  *   status 0 -> stop: vhost_dev_stop saves each ring's avail index
  *   CLOSED   -> stop without the backend, vhost_dev_cleanup; the guest
@@ -20,10 +21,13 @@
  * whose set_status is vhost_user_base_set_status (and whose reset calls
  * vhost_user_base_stop) and adds its own features and config.  The
  * vhost_dev is registered with the machine (qdev_register_vhost) from
- * realize to unrealize.  vhost-user-blk still carries its own
- * copy of this life cycle (hw/block/vhost-user-blk.c); its blk-specific
- * parts map onto the hooks (check_backend: queue count, fetch_config:
- * blk config, pre_start: inflight region).
+ * realize to unrealize, and marked connected (query-vhost,
+ * VHOST_USER_CONNECTED / VHOST_USER_DISCONNECTED) while the backend is.
+ * vhost-user-blk is built on it (hw/block/vhost-user-blk.c): its
+ * blk-specific parts are the hooks (check_backend: queue count,
+ * fetch_config: blk config, pre_start: inflight region).  A model that
+ * migrates uses vhost_user_base_vm_state_change and
+ * vhost_user_base_mig_vhost_dev in its VirtioMigrationOps.
  *
  * The generic device, as QEMU's vhost-user-device:
  *
@@ -121,6 +125,12 @@ void vhost_user_base_unrealize(VHostUserBase *b);
 void vhost_user_base_set_status(VirtIODevice *vdev, uint8_t status);
 /* Stop the backend if it runs (for the model's reset hook). */
 void vhost_user_base_stop(VHostUserBase *b);
+/* VirtioMigrationOps.vm_state_change: stop the backend while
+ * vdev->vm_stopped, start it again when cleared (if it should run). */
+bool vhost_user_base_vm_state_change(VirtIODevice *vdev, Error **errp);
+/* VirtioMigrationOps.vhost_dev: the one vhost_dev. */
+struct vhost_dev *vhost_user_base_mig_vhost_dev(VirtIODevice *vdev,
+                                                unsigned n);
 /* Log "LABEL: what: reason" and free err. */
 void vhost_user_base_report(VHostUserBase *b, Error *err, const char *what);
 

@@ -19,31 +19,19 @@
 
 #include <linux/virtio_blk.h>
 
-#include "hw/qdev.h"
-#include "hw/virtio/vhost-user.h"
-#include "hw/virtio/vhost.h"
-#include "hw/virtio/virtio-mmio.h"
+#include "hw/virtio/vhost-user-base.h"
 
+/* The connection life cycle is VHostUserBase's (hw/virtio/vhost-user-base.h);
+ * the blk specifics are its hooks. */
 typedef struct VHostUserBlk {
-    VirtIODevice vdev;
-    VirtIOMMIOProxy proxy;
-    MachineState *ms;
-    char *id;
-    char *label;                    /* "vhost-user-blk 'ID'" for messages */
-    Chardev *chr;
+    VHostUserBase parent;           /* first: label "vhost-user-blk 'ID'" */
 
-    /* Properties */
-    uint16_t num_queues;
-    uint16_t queue_size;
+    /* Properties (num-queues, queue-size: parent) */
     bool config_wce;
 
     /* Backend */
-    VhostUserState vhost_user;
-    struct vhost_dev dev;
     VhostInflight inflight;         /* survives backend restarts */
     struct virtio_blk_config blkcfg;
-    bool connected;                 /* vhost_dev initialised */
-    bool started_vu;                /* vhost running */
     bool have_config;               /* blkcfg fetched at least once */
 } VHostUserBlk;
 
