@@ -121,30 +121,6 @@ static QmpClient *qmp_open(MigFixture *f, const char *side)
     return c;
 }
 
-/* Poll query-migrate until it leaves setup/active; returns the status. */
-static char *wait_migration(QmpClient *c, char **error)
-{
-    gint64 end = g_get_monotonic_time() + TIMEOUT * G_USEC_PER_SEC;
-
-    for (;;) {
-        g_autoptr(JsonNode) r = qmp_cmd_ok(c, "{\"execute\": "
-                                           "\"query-migrate\"}");
-        JsonObject *o = json_node_get_object(r);
-        const char *st = json_object_has_member(o, "status") ?
-                         json_object_get_string_member(o, "status") : "";
-
-        if (!strcmp(st, "completed") || !strcmp(st, "failed") ||
-            !strcmp(st, "cancelled")) {
-            *error = json_object_has_member(o, "error-desc") ?
-                g_strdup(json_object_get_string_member(o, "error-desc")) :
-                NULL;
-            return g_strdup(st);
-        }
-        g_assert_cmpint(g_get_monotonic_time(), <, end);
-        g_usleep(50 * 1000);
-    }
-}
-
 /* Sector s of the image holds iteration iter's pattern. */
 static void check_sector(const char *image, uint64_t s, uint64_t iter)
 {
@@ -171,7 +147,7 @@ static void migrate_mid_loop(MigFixture *f)
                                    60));
     json_node_unref(qmp_cmd_ok(src, "{\"execute\": \"migrate\", "
                                "\"arguments\": {\"uri\": \"%s\"}}", f->uri));
-    status = wait_migration(src, &error);
+    status = qmp_wait_migration_end(src, TIMEOUT * 1000, &error);
     if (strcmp(status, "completed")) {
         g_error("migration %s: %s", status, error ? error : "");
     }

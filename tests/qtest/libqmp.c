@@ -364,3 +364,33 @@ char *qmp_to_string(JsonNode *node)
     json_generator_set_root(gen, node);
     return json_generator_to_data(gen, NULL);
 }
+
+/* --- migration -------------------------------------------------------- */
+
+static bool migration_ended(const char *status)
+{
+    return !strcmp(status, "completed") || !strcmp(status, "failed") ||
+           !strcmp(status, "cancelled");
+}
+
+char *qmp_wait_migration_end(QmpClient *c, int timeout_ms, char **error)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+
+    for (;;) {
+        g_autoptr(JsonNode) r = qmp_cmd_ok(c, "{\"execute\": "
+                                           "\"query-migrate\"}");
+        JsonObject *o = json_node_get_object(r);
+        const char *st = json_object_has_member(o, "status") ?
+                         json_object_get_string_member(o, "status") : "";
+
+        if (migration_ended(st)) {
+            *error = json_object_has_member(o, "error-desc") ?
+                g_strdup(json_object_get_string_member(o, "error-desc")) :
+                NULL;
+            return g_strdup(st);
+        }
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_usleep(50 * 1000);
+    }
+}
