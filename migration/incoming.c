@@ -5,13 +5,16 @@
  * vCPUs paused ("inmigrate").  A unix: socket is accepted on the main
  * loop; then a load thread reads the stream: header, configuration
  * (compared with the local one), RAM pages written straight into guest
- * RAM, the accelerator and device sections (kept), the end marker.  The
+ * RAM, memory devices the source plugged meanwhile (created by the main
+ * loop: incoming_plug), the accelerator and device sections (kept), the
+ * end marker.  The
  * main loop then loads the accelerator state and the device sections and
  * calls the post_load hooks with the machine lock held, and resumes the
  * vCPUs.  Any error fails the migration and kvmini exits with status 1,
  * as QEMU does when an incoming migration fails.
  */
 #include "migration-internal.h"
+#include "hw/mem/memory-device.h"
 
 #include <errno.h>
 #include <string.h>
@@ -32,6 +35,13 @@ struct IncomingState {
     guint finish_idle;
     uint8_t end_flags;              /* MIG_END_* */
     bool done;                      /* completed or failed */
+    /* A memory device plugged on the source: the load thread hands the
+     * record to the main loop and waits (mig->lock, mig->cond). */
+    MigBlob *plug;
+    guint plug_idle;
+    bool plug_done;
+    Error *plug_err;
+    bool stopping;                  /* cleanup: stop waiting */
 };
 
 bool migration_incoming_pending(MigrationState *mig)
@@ -84,8 +94,71 @@ static bool incoming_read_blob(IncomingState *in, uint8_t type, Error **errp)
     return true;
 }
 
-static bool incoming_read_sections(IncomingState *in, Error **errp)
+/* Main loop: plug the memory device the load thread read. */
+static gboolean incoming_plug_main(gpointer opaque)
 {
+    MigrationState *mig = opaque;
+    IncomingState *in = mig->in;
+    Error *err = NULL;
+
+    g_mutex_lock(&mig->ms->lock);
+    memory_device_load_plug(mig->ms, in->plug->data->data,
+                            in->plug->data->len, &err);
+    g_mutex_unlock(&mig->ms->lock);
+    g_mutex_lock(&mig->lock);
+    in->plug_idle = 0;
+    in->plug_err = err;
+    in->plug_done = true;
+    g_cond_broadcast(&mig->cond);
+    g_mutex_unlock(&mig->lock);
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * Memory the source plugged during the migration: device_add runs on the
+ * main loop with the machine lock (as a QMP device_add would), the load
+ * thread waits for it, then the new RAM joins the blocks pages go to.
+ */
+static bool incoming_plug(MigrationState *mig, Error **errp)
+{
+    IncomingState *in = mig->in;
+    MigBlob *b = savevm_read_blob(in->ch, MIG_SEC_MEMDEV, errp);
+    Error *err;
+    bool done;
+
+    if (!b) {
+        return false;
+    }
+    g_mutex_lock(&mig->lock);
+    in->plug = b;
+    in->plug_done = false;
+    in->plug_idle = g_idle_add(incoming_plug_main, mig);
+    while (!in->plug_done && !in->stopping) {
+        g_cond_wait(&mig->cond, &mig->lock);
+    }
+    done = in->plug_done;
+    err = g_steal_pointer(&in->plug_err);
+    in->plug = NULL;
+    g_mutex_unlock(&mig->lock);
+    mig_blob_free(b);
+    if (err || !done) {
+        if (!err) {
+            error_setg(&err, "incoming migration stopped");
+        }
+        error_propagate(errp, err);
+        return false;
+    }
+    g_mutex_lock(&mig->ms->lock);
+    ram_state_add_new(mig->ms, in->ram);
+    g_mutex_unlock(&mig->ms->lock);
+    ram_load_prepare(in->ram);
+    return true;
+}
+
+static bool incoming_read_sections(MigrationState *mig, Error **errp)
+{
+    IncomingState *in = mig->in;
+
     for (;;) {
         uint8_t type;
 
@@ -101,6 +174,11 @@ static bool incoming_read_sections(IncomingState *in, Error **errp)
         case MIG_SEC_ACCEL:
         case MIG_SEC_DEVICE:
             if (!incoming_read_blob(in, type, errp)) {
+                return false;
+            }
+            break;
+        case MIG_SEC_MEMDEV:
+            if (!incoming_plug(mig, errp)) {
                 return false;
             }
             break;
@@ -123,7 +201,7 @@ static gpointer incoming_thread(gpointer opaque)
 
     if (savevm_read_header(in->ch, &err) &&
         incoming_read_config(in, &err)) {
-        incoming_read_sections(in, &err);
+        incoming_read_sections(mig, &err);
     }
     g_mutex_lock(&mig->lock);
     in->err = err;
@@ -320,12 +398,20 @@ void migration_incoming_cleanup(MigrationState *mig)
         close(in->listen_fd);
     }
     if (in->thread) {
+        g_mutex_lock(&mig->lock);
+        in->stopping = true;
+        g_cond_broadcast(&mig->cond);
+        g_mutex_unlock(&mig->lock);
         mig_channel_shutdown(in->ch);
         g_thread_join(in->thread);
+    }
+    if (in->plug_idle) {
+        g_source_remove(in->plug_idle);
     }
     if (in->finish_idle) {
         g_source_remove(in->finish_idle);
     }
+    error_free(in->plug_err);
     error_free(in->err);
     mig_channel_free(in->ch);
     ram_state_free(in->ram);

@@ -37,6 +37,8 @@
 #define MIG_SEC_ACCEL       3   /* be32 length, bytes (vCPUs, irqchip, ...) */
 #define MIG_SEC_DEVICE      4   /* string name, be32 length, bytes */
 #define MIG_SEC_END         5   /* u8 flags */
+#define MIG_SEC_MEMDEV      6   /* be32 length, a memory device plugged
+                                 * during the migration (before its RAM) */
 #define MIG_END_RUNNING     0x1 /* the guest ran when it was stopped */
 /* A RAM entry: be64 gpa | flags (gpa page aligned), then 4096 bytes for
  * a data page. */
@@ -129,6 +131,10 @@ typedef struct RamBlock {
     int fd;                         /* shared backing: holes are zero */
     uint64_t fd_offset;             /* of gpa in fd */
     DirtyBitmapSnapshot *pending;   /* source: dirty, not yet sent */
+    bool send_all;                  /* source: plugged during the
+                                     * migration, not sent yet */
+    GByteArray *plug;               /* source: its memory device record,
+                                     * not sent yet */
     unsigned long *maybe_data;      /* destination: page may be non-zero */
     bool no_pwrite;                 /* destination: fd refuses pwrite */
 } RamBlock;
@@ -141,6 +147,9 @@ typedef struct RamState {
 
 /* The RAM sections of ms's memory address space now.  Lock held. */
 RamState *ram_state_new(MachineState *ms);
+/* Append the RAM sections rs does not have yet (memory plugged since);
+ * returns the index of the first one added (rs->nr: none).  Lock held. */
+unsigned ram_state_add_new(MachineState *ms, RamState *rs);
 void ram_state_free(RamState *rs);
 /* Start / stop dirty logging on every block's region and the address
  * space (listeners' log_global_start).  Lock held. */
@@ -148,14 +157,17 @@ bool ram_log_start(MachineState *ms, RamState *rs, Error **errp);
 void ram_log_stop(MachineState *ms, RamState *rs);
 /* Migration thread: every page once (zero pages as markers). */
 bool ram_save_first_pass(MigrationState *mig, Error **errp);
-/* Migration thread: sync the dirty log (every listener's log_sync, with
- * the machine lock taken), move the dirty bits into the pending sets;
- * returns the pages pending. */
-uint64_t ram_sync(MigrationState *mig);
-/* Migration thread: send the pending pages (rate limited unless final). */
+/* Migration thread: pick up memory plugged since the last round (logging
+ * on, sent whole next), sync the dirty log (every listener's log_sync,
+ * with the machine lock taken), move the dirty bits into the pending
+ * sets; *pending gets the pages to send. */
+bool ram_sync(MigrationState *mig, uint64_t *pending, Error **errp);
+/* Migration thread: the records of newly plugged memory, then the
+ * pending pages (rate limited unless final). */
 bool ram_save_pending(MigrationState *mig, bool final, Error **errp);
 /* Destination: note which pages may hold data (not holes of the backing
- * file), so zero markers for untouched RAM cost nothing. */
+ * file), so zero markers for untouched RAM cost nothing; blocks added
+ * since the last call only. */
 void ram_load_prepare(RamState *rs);
 /* Destination: one RAM section (after its type byte). */
 bool ram_load_section(RamState *rs, MigChannel *ch, Error **errp);

@@ -108,6 +108,24 @@ bool migration_is_running(MachineState *ms)
     return running || migration_incoming_pending(mig);
 }
 
+bool migration_allows_plug(MachineState *ms)
+{
+    MigrationState *mig = ms->migration;
+    bool copying;
+
+    if (!migration_is_running(ms)) {
+        return true;
+    }
+    if (migration_incoming_pending(mig)) {
+        return false;
+    }
+    g_mutex_lock(&mig->lock);
+    copying = mig->status == MIGRATION_STATUS_SETUP ||
+              mig->status == MIGRATION_STATUS_ACTIVE;
+    g_mutex_unlock(&mig->lock);
+    return copying && !migration_cancelled(mig);
+}
+
 bool migration_cancelled(MigrationState *mig)
 {
     return g_atomic_int_get(&mig->cancel);
@@ -213,6 +231,7 @@ static bool migration_converged(MigrationState *mig, uint64_t pending)
     bool done;
 
     g_mutex_lock(&mig->lock);
+    mig->stats.total = mig->ram->total;     /* memory plugged meanwhile */
     mig->stats.dirty_sync_count++;
     mig->stats.remaining = bytes;
     mig->stats.expected_downtime_ms = mig->stats.bandwidth ?
@@ -231,8 +250,13 @@ static bool migration_iterate(MigrationState *mig, Error **errp)
         int64_t t0;
         uint64_t b0, p0;
 
+        uint64_t pending;
+
         round_start(mig, &t0, &b0, &p0);
-        if (migration_converged(mig, ram_sync(mig))) {
+        if (!ram_sync(mig, &pending, errp)) {
+            return false;
+        }
+        if (migration_converged(mig, pending)) {
             return true;
         }
         if (!ram_save_pending(mig, false, errp)) {
@@ -332,10 +356,12 @@ static bool migration_complete(MigrationState *mig, Error **errp)
     if (!migration_request_stop(mig, errp)) {
         return false;
     }
-    pending = ram_sync(mig);
-
+    if (!ram_sync(mig, &pending, errp)) {
+        return false;
+    }
     /* Lock order: the machine lock (taken by ram_sync) before mig->lock. */
     g_mutex_lock(&mig->lock);
+    mig->stats.total = mig->ram->total;
     mig->stats.remaining = pending * MIG_PAGE_SIZE;
     g_mutex_unlock(&mig->lock);
     if (!ram_save_pending(mig, true, errp) ||

@@ -13,8 +13,13 @@
  *
  * A page is copied while the guest may be writing it; such a page is
  * dirty in the log and is sent again in a later round or after the stop.
+ *
+ * Memory plugged during the migration (a pc-dimm) shows up as a new RAM
+ * section at the next sync: it starts logging, its memory device record
+ * goes out ahead of the round, which sends it whole.
  */
 #include "migration-internal.h"
+#include "hw/mem/memory-device.h"
 
 #include <errno.h>
 #include <string.h>
@@ -27,20 +32,36 @@
 
 /* --- blocks ----------------------------------------------------------- */
 
-RamState *ram_state_new(MachineState *ms)
+static bool block_is_section(const RamBlock *b, const MemoryRegionSection *s)
+{
+    return b->mr == s->mr && b->mr_offset == s->offset_within_region &&
+           b->gpa == s->offset_within_address_space && b->size == s->size;
+}
+
+static bool ram_state_has(const RamState *rs, const MemoryRegionSection *s)
+{
+    for (unsigned i = 0; i < rs->nr; i++) {
+        if (block_is_section(&rs->blocks[i], s)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+unsigned ram_state_add_new(MachineState *ms, RamState *rs)
 {
     FlatView *fv = ms->address_space_memory.current_map;
-    g_autoptr(GArray) a = g_array_new(FALSE, TRUE, sizeof(RamBlock));
-    RamState *rs = g_new0(RamState, 1);
+    unsigned first = rs->nr;
 
     for (unsigned i = 0; fv && i < fv->nr; i++) {
         MemoryRegionSection *s = &fv->sections[i];
-        RamBlock b;
 
-        if (s->mr->kind != MR_RAM || !s->mr->ram_ptr) {
+        if (s->mr->kind != MR_RAM || !s->mr->ram_ptr ||
+            ram_state_has(rs, s)) {
             continue;
         }
-        b = (RamBlock){
+        rs->blocks = g_renew(RamBlock, rs->blocks, rs->nr + 1);
+        rs->blocks[rs->nr++] = (RamBlock){
             .mr = s->mr,
             .mr_offset = s->offset_within_region,
             .gpa = s->offset_within_address_space,
@@ -49,11 +70,16 @@ RamState *ram_state_new(MachineState *ms)
             .fd = s->mr->ram_fd,
             .fd_offset = s->mr->ram_fd_offset + s->offset_within_region,
         };
-        g_array_append_val(a, b);
         rs->total += s->size;
     }
-    rs->nr = a->len;
-    rs->blocks = (RamBlock *)g_array_free(g_steal_pointer(&a), FALSE);
+    return first;
+}
+
+RamState *ram_state_new(MachineState *ms)
+{
+    RamState *rs = g_new0(RamState, 1);
+
+    ram_state_add_new(ms, rs);
     return rs;
 }
 
@@ -65,6 +91,9 @@ void ram_state_free(RamState *rs)
     for (unsigned i = 0; i < rs->nr; i++) {
         g_free(rs->blocks[i].pending);
         g_free(rs->blocks[i].maybe_data);
+        if (rs->blocks[i].plug) {
+            g_byte_array_unref(rs->blocks[i].plug);
+        }
     }
     g_free(rs->blocks);
     g_free(rs);
@@ -259,15 +288,58 @@ static uint64_t bitmap_count(const unsigned long *bm, uint64_t bits)
     return n;
 }
 
-uint64_t ram_sync(MigrationState *mig)
+/*
+ * Blocks that appeared since the last round: memory plugged during the
+ * migration (device_add allows only memory devices then).  Logging starts
+ * on them before the migration reads any of their pages; the next round
+ * sends them whole, after the record the destination plugs the same
+ * device from.  Lock held.
+ */
+static bool ram_pick_up_plugged(MigrationState *mig, Error **errp)
 {
     MachineState *ms = mig->ms;
     RamState *rs = mig->ram;
-    uint64_t pending = 0;
+    unsigned first = ram_state_add_new(ms, rs);
+
+    for (unsigned i = first; i < rs->nr; i++) {
+        RamBlock *b = &rs->blocks[i];
+
+        b->plug = g_byte_array_new();
+        if (!memory_device_save_plug(ms, b->mr, b->plug)) {
+            error_setg(errp, "RAM at 0x%" PRIx64 " (0x%" PRIx64 " bytes) "
+                       "appeared during the migration and belongs to no "
+                       "memory device", b->gpa, b->size);
+            return false;
+        }
+        b->send_all = true;
+    }
+    if (first == rs->nr) {
+        return true;
+    }
+    address_space_transaction_begin(&ms->address_space_memory);
+    for (unsigned i = first; i < rs->nr; i++) {
+        memory_region_set_log(rs->blocks[i].mr, true, DIRTY_MEMORY_MIGRATION);
+    }
+    address_space_transaction_commit(&ms->address_space_memory);
+    return true;
+}
+
+bool ram_sync(MigrationState *mig, uint64_t *pending, Error **errp)
+{
+    MachineState *ms = mig->ms;
+    RamState *rs = mig->ram;
+    bool ok;
 
     g_mutex_lock(&ms->lock);
-    address_space_log_sync(&ms->address_space_memory);
+    ok = ram_pick_up_plugged(mig, errp);
+    if (ok) {
+        address_space_log_sync(&ms->address_space_memory);
+    }
     g_mutex_unlock(&ms->lock);
+    if (!ok) {
+        return false;
+    }
+    *pending = 0;
     for (unsigned i = 0; i < rs->nr; i++) {
         RamBlock *b = &rs->blocks[i];
         uint64_t pages = b->size / PAGE;
@@ -284,9 +356,10 @@ uint64_t ram_sync(MigrationState *mig)
             }
             g_free(snap);
         }
-        pending += bitmap_count(b->pending->dirty, pages);
+        *pending += b->send_all ? pages : bitmap_count(b->pending->dirty,
+                                                       pages);
     }
-    return pending;
+    return true;
 }
 
 static bool save_block_pending(RamSender *s, RamBlock *b, Error **errp)
@@ -307,16 +380,51 @@ static bool save_block_pending(RamSender *s, RamBlock *b, Error **errp)
     return true;
 }
 
+/* A block plugged during the migration: every page (zero ones without
+ * reading them, as in the first pass), which covers what was pending. */
+static bool save_block_plugged(RamSender *s, RamBlock *b, Error **errp)
+{
+    uint64_t words = (b->size / PAGE + BITS_PER_LONG - 1) / BITS_PER_LONG;
+
+    if (!save_block_all(s, b, errp)) {
+        return false;
+    }
+    memset(b->pending->dirty, 0, words * sizeof(unsigned long));
+    b->send_all = false;
+    return true;
+}
+
+/* The records of blocks plugged since the last round, before their
+ * pages. */
+static bool save_plug_records(RamSender *s, RamState *rs, Error **errp)
+{
+    for (unsigned i = 0; i < rs->nr; i++) {
+        RamBlock *b = &rs->blocks[i];
+
+        if (!b->plug) {
+            continue;
+        }
+        if (!savevm_write_blob(s->ch, MIG_SEC_MEMDEV, NULL, b->plug, errp)) {
+            return false;
+        }
+        g_clear_pointer(&b->plug, g_byte_array_unref);
+    }
+    return true;
+}
+
 bool ram_save_pending(MigrationState *mig, bool final, Error **errp)
 {
     RamSender s = { .mig = mig, .ch = mig->out, .rate_limited = !final };
     RamState *rs = mig->ram;
 
-    if (!section_begin(&s, errp)) {
+    if (!save_plug_records(&s, rs, errp) || !section_begin(&s, errp)) {
         return false;
     }
     for (unsigned i = 0; i < rs->nr; i++) {
-        if (!save_block_pending(&s, &rs->blocks[i], errp)) {
+        RamBlock *b = &rs->blocks[i];
+
+        if (!(b->send_all ? save_block_plugged(&s, b, errp)
+                          : save_block_pending(&s, b, errp))) {
             return false;
         }
     }
@@ -339,6 +447,9 @@ void ram_load_prepare(RamState *rs)
         uint64_t pages = b->size / PAGE;
         uint64_t off = 0;
 
+        if (b->maybe_data) {
+            continue;
+        }
         b->maybe_data = g_new0(unsigned long,
                                (pages + BITS_PER_LONG - 1) / BITS_PER_LONG);
         while (off < b->size) {

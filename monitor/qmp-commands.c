@@ -331,24 +331,39 @@ static bool qmp_object_del(QmpRequest *req, Error **errp)
 }
 
 /* The migration thread reads guest RAM and the memory map: devices and
- * memory must not come and go under it (QEMU refuses the same). */
+ * memory must not come and go under it (QEMU refuses the same), except
+ * models the migration carries along (pc-dimm) while it copies RAM. */
 static bool refuse_while_migrating(QmpRequest *req, const char *what,
-                                   Error **errp)
+                                   const char *driver, Error **errp)
 {
-    if (migration_is_running(req->ms)) {
-        error_setg(errp, "%s is not allowed while a migration is running",
-                   what);
+    const DeviceModel *model = driver ? qdev_find_model(driver) : NULL;
+
+    if (!migration_is_running(req->ms)) {
+        return false;
+    }
+    if (model && model->plug_during_migration) {
+        if (migration_allows_plug(req->ms)) {
+            return false;
+        }
+        error_setg(errp, "%s of '%s' is not allowed while a migration is "
+                   "running and past copying RAM", what, driver);
         return true;
     }
-    return false;
+    error_setg(errp, "%s is not allowed while a migration is running%s",
+               what, driver ? " (only pc-dimm can be plugged during one)"
+                            : "");
+    return true;
 }
 
 static bool qmp_device_add(QmpRequest *req, Error **errp)
 {
     g_autoptr(GString) s = g_string_new(NULL);
+    const char *driver = json_object_get_string_member_with_default(
+        req->args, "driver", NULL);
     bool ok;
 
-    if (refuse_while_migrating(req, "device_add", errp) ||
+    if (refuse_while_migrating(req, "device_add", driver ? driver : "",
+                               errp) ||
         !append_options(s, req->args, NULL, errp)) {
         return false;
     }
@@ -363,7 +378,7 @@ static bool qmp_device_del(QmpRequest *req, Error **errp)
     const char *id = json_object_get_string_member(req->args, "id");
     bool ok = false;
 
-    if (refuse_while_migrating(req, "device_del", errp)) {
+    if (refuse_while_migrating(req, "device_del", NULL, errp)) {
         return false;
     }
     g_mutex_lock(&req->ms->lock);

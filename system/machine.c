@@ -101,16 +101,13 @@ static bool backend_alloc(HostMemoryBackend *b, Error **errp)
     return memory_region_init_ram_memfd(&b->mr, b->id, b->size, errp);
 }
 
-static bool object_add(MachineState *ms, const char *optstr, Error **errp)
+bool machine_object_add_opts(MachineState *ms, GHashTable *opts,
+                             Error **errp)
 {
-    g_autoptr(GHashTable) opts = qemu_opts_parse(optstr, "qom-type", errp);
-    const char *type, *id;
+    const char *type = qemu_opt_get(opts, "qom-type");
+    const char *id = qemu_opt_get(opts, "id");
+    HostMemoryBackend *b;
 
-    if (!opts) {
-        return false;
-    }
-    type = qemu_opt_get(opts, "qom-type");
-    id = qemu_opt_get(opts, "id");
     if (!type || (strcmp(type, "memory-backend-memfd") &&
                   strcmp(type, "memory-backend-file"))) {
         error_setg(errp, "invalid object type: %s", type ? type : "");
@@ -124,7 +121,7 @@ static bool object_add(MachineState *ms, const char *optstr, Error **errp)
         error_setg(errp, "attempt to add duplicate property '%s'", id);
         return false;
     }
-    HostMemoryBackend *b = g_new0(HostMemoryBackend, 1);
+    b = g_new0(HostMemoryBackend, 1);
     b->id = g_strdup(id);
     b->type = g_strdup(type);
     if (!backend_parse(b, opts, errp) || !backend_alloc(b, errp)) {
@@ -137,7 +134,9 @@ static bool object_add(MachineState *ms, const char *optstr, Error **errp)
 
 bool machine_object_add(MachineState *ms, const char *optstr, Error **errp)
 {
-    return object_add(ms, optstr, errp);
+    g_autoptr(GHashTable) opts = qemu_opts_parse(optstr, "qom-type", errp);
+
+    return opts && machine_object_add_opts(ms, opts, errp);
 }
 
 bool machine_object_del(MachineState *ms, const char *id, Error **errp)
@@ -196,7 +195,7 @@ static int option_pass(const char *option)
 static bool create_one(MachineState *ms, const MachineOption *o, Error **errp)
 {
     if (!strcmp(o->option, "-object")) {
-        return object_add(ms, o->value, errp);
+        return machine_object_add(ms, o->value, errp);
     } else if (!strcmp(o->option, "-chardev")) {
         return chardev_add(ms, o->value, errp);
     } else if (!strcmp(o->option, "-netdev")) {

@@ -39,7 +39,7 @@ static const DeviceModel *const device_models[] = {
     NULL,
 };
 
-static const DeviceModel *qdev_find_model(const char *name)
+const DeviceModel *qdev_find_model(const char *name)
 {
     for (size_t i = 0; device_models[i]; i++) {
         if (!strcmp(device_models[i]->name, name)) {
@@ -83,16 +83,11 @@ static bool qdev_create(MachineState *ms, const DeviceModel *model,
     return ok;
 }
 
-bool qdev_device_add(MachineState *ms, const char *optstr, Error **errp)
+bool qdev_device_add_opts(MachineState *ms, GHashTable *opts, Error **errp)
 {
-    g_autoptr(GHashTable) opts = qemu_opts_parse(optstr, "driver", errp);
-    const char *driver;
+    const char *driver = qemu_opt_get(opts, "driver");
     const DeviceModel *model;
 
-    if (!opts) {
-        return false;
-    }
-    driver = qemu_opt_get(opts, "driver");
     if (!driver) {
         error_setg(errp, "Parameter 'driver' is missing");
         return false;
@@ -103,6 +98,13 @@ bool qdev_device_add(MachineState *ms, const char *optstr, Error **errp)
         return false;
     }
     return qdev_create(ms, model, opts, errp);
+}
+
+bool qdev_device_add(MachineState *ms, const char *optstr, Error **errp)
+{
+    g_autoptr(GHashTable) opts = qemu_opts_parse(optstr, "driver", errp);
+
+    return opts && qdev_device_add_opts(ms, opts, errp);
 }
 
 void qdev_register(MachineState *ms, void *dev, QdevCleanupFn *cleanup)

@@ -8,8 +8,10 @@
 #include "hw/mem/memory-device.h"
 #include "hw/mem/pc-dimm.h"
 #include "hw/virtio/vhost.h"
+#include "migration/stream.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #define ROUND_UP_POW2(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
 
@@ -210,4 +212,38 @@ bool device_memory_vhost_check(MachineState *ms, MemoryRegion *mr,
         }
     }
     return true;
+}
+
+/* --- plugged while migrating ---------------------------------------------- */
+
+bool memory_device_save_plug(MachineState *ms, const MemoryRegion *ram,
+                             GByteArray *out)
+{
+    guint len = out->len;
+
+    mig_put_str(out, pc_dimm_model.name);
+    if (!pc_dimm_save_plug(ms, ram, out)) {
+        g_byte_array_set_size(out, len);
+        return false;
+    }
+    return true;
+}
+
+bool memory_device_load_plug(MachineState *ms, const uint8_t *buf, size_t len,
+                             Error **errp)
+{
+    MigReader r;
+    g_autofree char *model = NULL;
+
+    mig_reader_init(&r, buf, len);
+    model = mig_get_str(&r);
+    if (!mig_reader_check_short(&r, errp)) {
+        error_prepend(errp, "memory device record: ");
+        return false;
+    }
+    if (strcmp(model, pc_dimm_model.name)) {
+        error_setg(errp, "memory device record: unknown model '%s'", model);
+        return false;
+    }
+    return pc_dimm_load_plug(ms, buf + r.pos, len - r.pos, errp);
 }

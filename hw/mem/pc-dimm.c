@@ -5,9 +5,11 @@
  * memory transaction; unplug unmaps it the same way.
  */
 #include "hw/mem/pc-dimm.h"
+#include "migration/stream.h"
 #include "qemu/option.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #define PC_DIMM_PAGE ((uint64_t)4096)
 
@@ -192,6 +194,151 @@ static bool pc_dimm_unplug(MachineState *ms, void *dev, Error **errp)
     return true;
 }
 
+/* --- a DIMM plugged while migrating ------------------------------------- */
+
+static PCDIMMDevice *pc_dimm_find_by_ram(MachineState *ms,
+                                         const MemoryRegion *ram)
+{
+    GPtrArray *dimms = ms->device_memory ? ms->device_memory->dimms : NULL;
+
+    for (guint i = 0; dimms && i < dimms->len; i++) {
+        PCDIMMDevice *d = g_ptr_array_index(dimms, i);
+
+        if (&d->backend->mr == ram) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+bool pc_dimm_save_plug(MachineState *ms, const MemoryRegion *ram,
+                       GByteArray *out)
+{
+    PCDIMMDevice *d = pc_dimm_find_by_ram(ms, ram);
+    HostMemoryBackend *b;
+
+    if (!d) {
+        return false;
+    }
+    b = d->backend;
+    mig_put_str(out, b->type);
+    mig_put_str(out, b->id);
+    mig_put_be64(out, b->size);
+    mig_put_u8(out, b->share);
+    mig_put_str(out, b->mem_path ? b->mem_path : "");
+    mig_put_str(out, d->id ? d->id : "");
+    mig_put_be64(out, d->addr);
+    mig_put_be32(out, d->slot);
+    return true;
+}
+
+/* What pc_dimm_save_plug wrote. */
+typedef struct PCDIMMPlug {
+    char *type, *memdev, *mem_path, *id;
+    uint64_t size, addr;
+    uint32_t slot;
+    bool share;
+} PCDIMMPlug;
+
+static void pc_dimm_plug_clear(PCDIMMPlug *p)
+{
+    g_free(p->type);
+    g_free(p->memdev);
+    g_free(p->mem_path);
+    g_free(p->id);
+}
+
+static bool pc_dimm_plug_decode(const uint8_t *buf, size_t len, PCDIMMPlug *p,
+                                Error **errp)
+{
+    MigReader r;
+
+    mig_reader_init(&r, buf, len);
+    p->type = mig_get_str(&r);
+    p->memdev = mig_get_str(&r);
+    p->size = mig_get_be64(&r);
+    p->share = mig_get_u8(&r);
+    p->mem_path = mig_get_str(&r);
+    p->id = mig_get_str(&r);
+    p->addr = mig_get_be64(&r);
+    p->slot = mig_get_be32(&r);
+    return mig_reader_check(&r, "memory device record", errp);
+}
+
+static void opt_set(GHashTable *opts, const char *key, char *value)
+{
+    g_hash_table_insert(opts, g_strdup(key), value);
+}
+
+/* The source's backend, unless one of that id is here already (created
+ * with object-add on the destination to choose its backing): that one
+ * must be free and of the same size. */
+static bool pc_dimm_plug_backend(MachineState *ms, const PCDIMMPlug *p,
+                                 Error **errp)
+{
+    HostMemoryBackend *b = g_hash_table_lookup(ms->objects, p->memdev);
+    g_autoptr(GHashTable) opts = NULL;
+
+    if (b) {
+        if (b->used || b->size != p->size) {
+            error_setg(errp, "memdev '%s' exists here but is %s",
+                       p->memdev, b->used ? "in use" : "of another size");
+            return false;
+        }
+        return true;
+    }
+    opts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    opt_set(opts, "qom-type", g_strdup(p->type));
+    opt_set(opts, "id", g_strdup(p->memdev));
+    opt_set(opts, "size", g_strdup_printf("%" PRIu64, p->size));
+    opt_set(opts, "share", g_strdup(p->share ? "on" : "off"));
+    if (*p->mem_path) {
+        opt_set(opts, "mem-path", g_strdup(p->mem_path));
+    }
+    return machine_object_add_opts(ms, opts, errp);
+}
+
+static bool pc_dimm_plug_device(MachineState *ms, const PCDIMMPlug *p,
+                                Error **errp)
+{
+    g_autoptr(GHashTable) opts =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+
+    opt_set(opts, "driver", g_strdup(pc_dimm_model.name));
+    opt_set(opts, "memdev", g_strdup(p->memdev));
+    opt_set(opts, "addr", g_strdup_printf("%" PRIu64, p->addr));
+    opt_set(opts, "slot", g_strdup_printf("%" PRIu32, p->slot));
+    if (*p->id) {
+        opt_set(opts, "id", g_strdup(p->id));
+    }
+    return qdev_device_add_opts(ms, opts, errp);
+}
+
+bool pc_dimm_load_plug(MachineState *ms, const uint8_t *buf, size_t len,
+                       Error **errp)
+{
+    PCDIMMPlug p = { 0 };
+    bool created = false, ok;
+
+    ok = pc_dimm_plug_decode(buf, len, &p, errp);
+    if (ok) {
+        created = !g_hash_table_contains(ms->objects, p.memdev);
+        ok = pc_dimm_plug_backend(ms, &p, errp) &&
+             pc_dimm_plug_device(ms, &p, errp);
+    }
+    if (!ok && created && g_hash_table_contains(ms->objects, p.memdev)) {
+        machine_object_del(ms, p.memdev, NULL);
+    }
+    if (!ok && p.memdev) {
+        error_prepend(errp, "pc-dimm '%s' (memdev '%s', 0x%" PRIx64
+                      " bytes at 0x%" PRIx64 "), plugged on the source "
+                      "during the migration: ", *p.id ? p.id : "",
+                      p.memdev, p.size, p.addr);
+    }
+    pc_dimm_plug_clear(&p);
+    return ok;
+}
+
 /* --- query-memory-devices ----------------------------------------------- */
 
 static void pc_dimm_query_one(JsonBuilder *b, const PCDIMMDevice *d)
@@ -244,4 +391,5 @@ const DeviceModel pc_dimm_model = {
             "maxmem=MAX)",
     .create = pc_dimm_create,
     .unplug = pc_dimm_unplug,
+    .plug_during_migration = true,
 };

@@ -187,6 +187,9 @@ bool machine_reset(MachineState *ms, Error **errp);
  * as on the command line.  del refuses a backend in use ("object 'ID' is
  * in use, can not be deleted").  Main loop, machine lock held. */
 bool machine_object_add(MachineState *ms, const char *optstr, Error **errp);
+/* The same from parsed options (keys as in the option string). */
+bool machine_object_add_opts(MachineState *ms, GHashTable *opts,
+                             Error **errp);
 bool machine_object_del(MachineState *ms, const char *id, Error **errp);
 
 /* Reserve the next virtio-mmio slot for a device; false when all are in

@@ -25,11 +25,20 @@ typedef struct DeviceModel {
     /* system_reset: put dev back into its power-on state (a virtio device:
      * virtio_reset()).  NULL: nothing to reset.  Machine lock held. */
     void (*reset)(void *dev);
+    /* device_add may create it while an outgoing migration copies RAM
+     * (setup / active): the migration carries the new device to the
+     * destination (pc-dimm: migration/ram.c).  Other models wait until
+     * the migration has ended. */
+    bool plug_during_migration;
 } DeviceModel;
 
 typedef void QdevCleanupFn(void *dev);
 
 bool qdev_device_add(MachineState *ms, const char *optstr, Error **errp);
+/* The same from parsed options ("driver" and the properties). */
+bool qdev_device_add_opts(MachineState *ms, GHashTable *opts, Error **errp);
+/* The model called name; NULL if there is none. */
+const DeviceModel *qdev_find_model(const char *name);
 /* Remember a created device; cleanup(dev) runs at machine teardown. */
 void qdev_register(MachineState *ms, void *dev, QdevCleanupFn *cleanup);
 /* Release every device (reverse order of creation); safe twice. */

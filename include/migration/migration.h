@@ -34,6 +34,14 @@ bool migration_incoming_init(MachineState *ms, Error **errp);
  * final phase): memory hotplug and similar changes must wait. */
 bool migration_is_running(MachineState *ms);
 
+/* A device whose model may plug during migration (DeviceModel
+ * .plug_during_migration: pc-dimm) can be added now: no migration runs,
+ * or an outgoing one is still copying RAM (setup / active), so that its
+ * next dirty-log round sends the new memory and the device to the
+ * destination.  Not once the final phase has begun, nor on a
+ * destination. */
+bool migration_allows_plug(MachineState *ms);
+
 /* Stop any migration (cancelled; threads joined, logging stopped), close
  * passed fds and free the state.  machine_free() calls it before the
  * devices go (unregister_savevm is a no-op afterwards).  Safe twice. */

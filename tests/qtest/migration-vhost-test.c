@@ -52,6 +52,7 @@ typedef struct Side {
 } Side;
 
 typedef struct Mig {
+    const char *mem;            /* -m argument of both sides */
     char *dir;
     char *uri;                  /* unix:DIR/mig.sock */
     Side src, dst;
@@ -79,12 +80,11 @@ static void side_init(Mig *m, Side *s, const char *name,
     s->b = vub_new(&opts);
 }
 
-static void side_launch(Side *s, const char *extra)
+static void side_launch(Side *s, const char *mem, const char *extra)
 {
-    s->qts = qtest_initf("-m %llu -chardev socket,id=c0,path=%s "
+    s->qts = qtest_initf("-m %s -chardev socket,id=c0,path=%s "
                          "-device vhost-user-blk,chardev=c0,id=disk0 "
-                         "-qmp unix:%s,server=on,wait=off %s",
-                         (unsigned long long)(GUEST_RAM / MiB), s->sock,
+                         "-qmp unix:%s,server=on,wait=off %s", mem, s->sock,
                          s->qmp, extra ? extra : "");
     s->c = qmp_connect(s->qmp);
     qmp_negotiate(s->c);
@@ -109,22 +109,26 @@ static void side_free(Side *s, bool quit)
 
 /* Directory, both backends (src_opts for the source's, NULL: defaults),
  * the source running with the driver started and the destination, if
- * with_dst, waiting for the stream. */
-static void mig_init(Mig *m, const VubOptions *src_opts, bool with_dst)
+ * with_dst, waiting for the stream; -m src_mem / dst_mem (NULL: the
+ * plain GUEST_RAM). */
+static void mig_init_mem(Mig *m, const VubOptions *src_opts, bool with_dst,
+                         const char *src_mem, const char *dst_mem)
 {
     g_autoptr(GError) err = NULL;
     g_autofree char *incoming = NULL;
+    g_autofree char *plain = g_strdup_printf("%llu",
+        (unsigned long long)(GUEST_RAM / MiB));
 
     memset(m, 0, sizeof(*m));
     m->dir = g_dir_make_tmp("mig-vhost-XXXXXX", &err);
     g_assert_no_error(err);
     m->uri = g_strdup_printf("unix:%s/mig.sock", m->dir);
     side_init(m, &m->src, "src", src_opts);
-    side_launch(&m->src, NULL);
+    side_launch(&m->src, src_mem ? src_mem : plain, NULL);
     if (with_dst) {
         side_init(m, &m->dst, "dst", NULL);
         incoming = g_strdup_printf("-incoming %s", m->uri);
-        side_launch(&m->dst, incoming);
+        side_launch(&m->dst, dst_mem ? dst_mem : plain, incoming);
     }
     qguest_alloc_init(&m->alloc, RAM_LOW, RAM_HIGH);
     g_assert_true(qvirtio_mmio_probe(&m->dev, m->src.qts, 0));
@@ -134,6 +138,11 @@ static void mig_init(Mig *m, const VubOptions *src_opts, bool with_dst)
     m->vq = qvirtqueue_setup(&m->dev, &m->alloc, 0, 0);
     qvirtio_driver_ok(&m->dev);
     g_assert_true(vub_wait_vring_running(m->src.b, 0, TIMEOUT_MS));
+}
+
+static void mig_init(Mig *m, const VubOptions *src_opts, bool with_dst)
+{
+    mig_init_mem(m, src_opts, with_dst, NULL, NULL);
 }
 
 static void mig_free(Mig *m, bool quit_src, bool quit_dst)
@@ -476,6 +485,237 @@ static void test_destination_without_backend(void)
     mig_free(&m, true, false);
 }
 
+/* --- memory plugged during the migration --------------------------------- */
+
+#define HOTPLUG_MEM     "64M,slots=2,maxmem=1G"
+#define DIMM_BASE       0x100000000ULL  /* the hotplug area of a 64M guest */
+#define DIMM_SIZE       (128 * MiB)
+#define DRIP_OFF        (16 * MiB)      /* backend-written DIMM pages */
+#define DRIP_PAGES      256
+
+static void plug_dimm(Side *s)
+{
+    g_autoptr(JsonNode) o = qmp_cmd_ok(s->c, "{\"execute\": \"object-add\", "
+        "\"arguments\": {\"qom-type\": \"memory-backend-memfd\", \"id\": "
+        "\"mem1\", \"size\": %llu}}", (unsigned long long)DIMM_SIZE);
+    g_autoptr(JsonNode) d = qmp_cmd_ok(s->c, "{\"execute\": \"device_add\", "
+        "\"arguments\": {\"driver\": \"pc-dimm\", \"id\": \"dimm1\", "
+        "\"memdev\": \"mem1\"}}");
+}
+
+/* query-memory-devices lists dimm1 at DIMM_BASE with mem1 behind it. */
+static void assert_dimm(Side *s)
+{
+    g_autoptr(JsonNode) r = qmp_cmd_ok(s->c, "{\"execute\": "
+                                       "\"query-memory-devices\"}");
+    JsonArray *a = json_node_get_array(r);
+    JsonObject *d;
+
+    g_assert_cmpuint(json_array_get_length(a), ==, 1);
+    d = json_object_get_object_member(json_array_get_object_element(a, 0),
+                                      "data");
+    g_assert_cmpstr(json_object_get_string_member(d, "id"), ==, "dimm1");
+    g_assert_cmpstr(json_object_get_string_member(d, "memdev"), ==,
+                    "/objects/mem1");
+    g_assert_cmpuint(json_object_get_int_member(d, "addr"), ==, DIMM_BASE);
+    g_assert_cmpuint(json_object_get_int_member(d, "size"), ==, DIMM_SIZE);
+    g_assert_true(json_object_get_boolean_member(d, "hotplugged"));
+}
+
+static uint64_t ram_stat(Side *s, const char *name)
+{
+    g_autoptr(JsonNode) r = qmp_cmd_ok(s->c, "{\"execute\": "
+                                       "\"query-migrate\"}");
+    JsonObject *o = json_node_get_object(r);
+
+    g_assert_cmpstr(json_object_get_string_member(o, "status"), ==,
+                    "active");
+    return json_object_get_int_member(
+        json_object_get_object_member(o, "ram"), name);
+}
+
+/* Poll the source until ram.name reaches at least want. */
+static void wait_ram_stat(Side *s, const char *name, uint64_t want)
+{
+    gint64 end = g_get_monotonic_time() + MIG_TIMEOUT_MS * 1000LL;
+
+    while (ram_stat(s, name) < want) {
+        g_assert_cmpint(g_get_monotonic_time(), <, end);
+        g_usleep(20 * 1000);
+    }
+}
+
+/* The source backend keeps rewriting DRIP_PAGES pages of the DIMM,
+ * logging each write, until told to stop: only the vhost log, resized
+ * for the DIMM, brings the last values to the destination, and the dirt
+ * keeps the migration from converging meanwhile. */
+typedef struct Drip {
+    Vub *b;
+    gint stop;
+    uint64_t rounds;
+    GThread *thread;
+} Drip;
+
+static gpointer drip_thread(gpointer opaque)
+{
+    Drip *d = opaque;
+    uint8_t page[4096];
+
+    while (!g_atomic_int_get(&d->stop)) {
+        d->rounds++;
+        for (unsigned i = 0; i < DRIP_PAGES; i++) {
+            memset(page, (int)(d->rounds + i), sizeof(page));
+            memcpy(page, &d->rounds, sizeof(d->rounds));
+            g_assert_true(vub_write_guest_logged(d->b, DIMM_BASE + DRIP_OFF +
+                                                 i * 4096ULL, page,
+                                                 sizeof(page)));
+        }
+        g_usleep(2000);
+    }
+    return NULL;
+}
+
+/* The last SET_LOG_BASE maps a log covering guest address end. */
+static void assert_log_covers(Vub *b, uint64_t end)
+{
+    g_autoptr(VubMsg) last = vub_find(b, VHOST_USER_SET_LOG_BASE, -1);
+    VhostUserLog log;
+
+    g_assert_nonnull(last);
+    memcpy(&log, last->payload, sizeof(log));
+    g_assert_cmpuint(log.mmap_size * 8 * 4096, >=, end);
+}
+
+/* Every page of the DIMM is equal on both sides. */
+static void assert_same_dimm(Mig *m)
+{
+    g_autofree uint8_t *a = g_malloc(MiB);
+    g_autofree uint8_t *b = g_malloc(MiB);
+
+    for (uint64_t off = 0; off < DIMM_SIZE; off += MiB) {
+        qtest_bufread(m->src.qts, DIMM_BASE + off, a, MiB);
+        qtest_bufread(m->dst.qts, DIMM_BASE + off, b, MiB);
+        if (memcmp(a, b, MiB)) {
+            g_error("DIMM MiB at +0x%" G_GINT64_MODIFIER "x differs between "
+                    "source and destination", (guint64)off);
+        }
+    }
+}
+
+/*
+ * A DIMM plugged on the source while RAM is being copied: the vhost log
+ * grows to cover it (a second SET_LOG_BASE), the migration sends the
+ * DIMM and its pages, the destination plugs the same DIMM, and what the
+ * guest (qtest) and the backend wrote into it arrives.
+ */
+static void test_hotplug_dimm(void)
+{
+    Mig m;
+    Drip drip = { 0 };
+    uint64_t syncs, word;
+    uint8_t data[4096], back[4096];
+    QGuestAlloc dimm_alloc;
+
+    mig_init_mem(&m, NULL, true, HOTPLUG_MEM, HOTPLUG_MEM);
+    json_node_unref(qmp_cmd_ok(m.src.c, "{\"execute\": "
+        "\"migrate-set-parameters\", \"arguments\": "
+        "{\"downtime-limit\": 0}}"));
+    start_slow(&m);
+    g_assert_true(vub_wait_for_request(m.src.b, VHOST_USER_SET_LOG_BASE,
+                                       TIMEOUT_MS));
+    plug_dimm(&m.src);
+    assert_dimm(&m.src);
+    g_assert_cmpuint(vub_count(m.src.b, VHOST_USER_SET_LOG_BASE), >=, 2);
+    assert_log_covers(m.src.b, DIMM_BASE + DIMM_SIZE);
+    qtest_memset(m.src.qts, DIMM_BASE, 0xa5, MiB);
+
+    drip.b = m.src.b;
+    drip.thread = g_thread_new("drip", drip_thread, &drip);
+    /* The migration took the DIMM in (its RAM counts), sent it whole and
+     * synced the log again twice while the backend kept writing. */
+    wait_ram_stat(&m.src, "total", GUEST_RAM + DIMM_SIZE);
+    syncs = ram_stat(&m.src, "dirty-sync-count");
+    wait_ram_stat(&m.src, "dirty-sync-count", syncs + 2);
+    g_atomic_int_set(&drip.stop, 1);
+    g_thread_join(drip.thread);
+    g_assert_cmpuint(drip.rounds, >=, 2);
+
+    set_bandwidth(&m.src, 0);
+    wait_status(&m.src, "completed");
+    wait_status(&m.dst, "completed");
+    assert_dimm(&m.dst);
+    assert_same_ram(&m);
+    assert_same_dimm(&m);
+    qtest_bufread(m.dst.qts, DIMM_BASE + DRIP_OFF, &word, sizeof(word));
+    g_assert_cmpuint(word, ==, drip.rounds);
+    g_assert_cmphex(qtest_readb(m.dst.qts, DIMM_BASE + MiB - 1), ==, 0xa5);
+
+    /* The destination's backend maps the DIMM: a disk read lands in it. */
+    driver_follow(&m);
+    fill(data, sizeof(data), 9);
+    vub_disk_write(m.dst.b, 50 * 512, data, sizeof(data));
+    qguest_alloc_init(&dimm_alloc, DIMM_BASE + 32 * MiB,
+                      DIMM_BASE + 33 * MiB);
+    g_assert_cmpint(qvirtio_blk_rw(m.vq, &dimm_alloc, VIRTIO_BLK_T_IN, 50,
+                                   back, sizeof(back)), ==, VIRTIO_BLK_S_OK);
+    g_assert_cmpmem(back, sizeof(back), data, sizeof(data));
+    mig_free(&m, true, true);
+}
+
+/* Only memory plugs during a migration; nothing is unplugged, not even
+ * the DIMM just plugged. */
+static void test_hotplug_refusals(void)
+{
+    Mig m;
+    g_autoptr(JsonNode) del = NULL;
+    g_autoptr(JsonNode) add = NULL;
+    const char *e;
+
+    mig_init_mem(&m, NULL, true, HOTPLUG_MEM, HOTPLUG_MEM);
+    start_slow(&m);
+    plug_dimm(&m.src);
+    del = qmp_cmd(m.src.c, "{\"execute\": \"device_del\", \"arguments\": "
+                  "{\"id\": \"dimm1\"}}");
+    e = qmp_expect_error(del, "GenericError");
+    g_assert_cmpstr(e, ==, "device_del is not allowed while a migration is "
+                    "running");
+    add = qmp_cmd(m.src.c, "{\"execute\": \"device_add\", \"arguments\": "
+                  "{\"driver\": \"vhost-user-blk\", \"chardev\": \"c9\"}}");
+    e = qmp_expect_error(add, "GenericError");
+    g_assert_cmpstr(e, ==, "device_add is not allowed while a migration is "
+                    "running (only pc-dimm can be plugged during one)");
+    set_bandwidth(&m.src, 0);
+    wait_status(&m.src, "completed");
+    wait_status(&m.dst, "completed");
+    assert_dimm(&m.dst);
+    mig_free(&m, true, true);
+}
+
+/* A destination without memory hotplug cannot take the DIMM: it fails
+ * with the reason, the source's migration fails and it runs on with the
+ * DIMM and its device. */
+static void test_hotplug_destination_refuses(void)
+{
+    Mig m;
+    g_autofree char *err = NULL, *st = NULL;
+
+    mig_init_mem(&m, NULL, true, HOTPLUG_MEM, NULL);
+    start_slow(&m);
+    plug_dimm(&m.src);
+    set_bandwidth(&m.src, 0);
+    wait_status(&m.src, "failed");
+    g_assert_cmpint(qtest_wait_exit(m.dst.qts), ==, 1);
+    qtest_quit_status(m.dst.qts);
+    m.dst.qts = NULL;
+    assert_dimm(&m.src);
+    st = query_status(&m.src, &err, NULL);
+    g_assert_nonnull(err);
+    write_check(&m, &m.src, 60, 7);
+    qtest_memset(m.src.qts, DIMM_BASE, 0x3c, 4096);
+    g_assert_cmphex(qtest_readb(m.src.qts, DIMM_BASE + 4095), ==, 0x3c);
+    mig_free(&m, true, false);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -487,5 +727,10 @@ int main(int argc, char **argv)
                     test_destination_killed);
     g_test_add_func("/migration-vhost/destination-without-backend",
                     test_destination_without_backend);
+    g_test_add_func("/migration-vhost/hotplug-dimm", test_hotplug_dimm);
+    g_test_add_func("/migration-vhost/hotplug-refusals",
+                    test_hotplug_refusals);
+    g_test_add_func("/migration-vhost/hotplug-destination-refuses",
+                    test_hotplug_destination_refuses);
     return g_test_run();
 }

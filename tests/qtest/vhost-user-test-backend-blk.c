@@ -552,6 +552,21 @@ bool vub_write_guest(Vub *b, uint64_t gpa, const void *buf, size_t len)
     return vub_guest_access(b, gpa, (void *)buf, len, true);
 }
 
+bool vub_write_guest_logged(Vub *b, uint64_t gpa, const void *buf,
+                            size_t len)
+{
+    uint8_t *p;
+
+    g_mutex_lock(&b->lock);
+    p = vub_gpa_to_hva(b, gpa, len);
+    if (p) {
+        memcpy(p, buf, len);
+        vub_log_write(b, gpa, len);
+    }
+    g_mutex_unlock(&b->lock);
+    return p != NULL;
+}
+
 VubVringInfo vub_vring_info(Vub *b, unsigned idx)
 {
     VubVringInfo info = { 0 };

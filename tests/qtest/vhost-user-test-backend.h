@@ -191,6 +191,10 @@ unsigned vub_mem_regions(Vub *b, VhostUserMemoryRegion *out, unsigned max);
  * if [gpa, gpa+len) is not inside one mapped region. */
 bool vub_read_guest(Vub *b, uint64_t gpa, void *buf, size_t len);
 bool vub_write_guest(Vub *b, uint64_t gpa, const void *buf, size_t len);
+/* vub_write_guest, then mark the pages in the dirty log while LOG_ALL is
+ * on, as a backend's own writes (DMA) must be; any thread. */
+bool vub_write_guest_logged(Vub *b, uint64_t gpa, const void *buf,
+                            size_t len);
 
 typedef struct VubVringInfo {
     uint16_t num;

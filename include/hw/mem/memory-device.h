@@ -61,4 +61,16 @@ bool device_memory_find_range(MachineState *ms, uint64_t size,
 bool device_memory_vhost_check(MachineState *ms, MemoryRegion *mr,
                                hwaddr addr, Error **errp);
 
+/*
+ * Memory plugged while an outgoing migration copies RAM (migration/ram.c
+ * sends it before its pages): save appends a record naming the model and
+ * everything needed to plug the same device on the destination, or
+ * returns false if no memory device maps RAM region ram; load plugs it
+ * there (pc_dimm_load_plug).  Machine lock held.
+ */
+bool memory_device_save_plug(MachineState *ms, const MemoryRegion *ram,
+                             GByteArray *out);
+bool memory_device_load_plug(MachineState *ms, const uint8_t *buf, size_t len,
+                             Error **errp);
+
 #endif

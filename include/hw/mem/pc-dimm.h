@@ -52,6 +52,22 @@ extern const DeviceModel pc_dimm_model;
 /* The device's size: its backend's. */
 uint64_t pc_dimm_size(const PCDIMMDevice *d);
 
+/*
+ * A DIMM plugged while an outgoing migration runs travels in the stream
+ * (migration/ram.c).  pc_dimm_save_plug appends to out what the
+ * destination needs to create the same device: the backend (type, id,
+ * size, share, mem-path) and the device (id, addr, slot); false if no
+ * DIMM maps RAM region ram.  pc_dimm_load_plug creates them on the
+ * destination; a backend of that id that exists there already (object-add
+ * before the stream arrives, to choose other backing) is used if it is
+ * free and of the same size.  On failure nothing is left behind and errp
+ * names the DIMM.  Machine lock held.
+ */
+bool pc_dimm_save_plug(MachineState *ms, const MemoryRegion *ram,
+                       GByteArray *out);
+bool pc_dimm_load_plug(MachineState *ms, const uint8_t *buf, size_t len,
+                       Error **errp);
+
 /* query-memory-devices: a new JSON array (caller owns it), in plug order,
  * of {"type": "dimm", "data": {"id", "addr", "size", "slot", "node",
  * "memdev": "/objects/ID", "hotplugged", "hotpluggable"}} as QEMU returns;
