@@ -106,31 +106,37 @@ static void set_params(Side *s, int64_t downtime_ms, int64_t bandwidth)
         downtime_ms, bandwidth));
 }
 
-/* query-migrate once status is want (polling); caller unrefs. */
+/* query-migrate once status is want (libqmp polls, and fails the test
+ * on another final status); caller unrefs. */
 static JsonNode *wait_status(Side *s, const char *want)
 {
-    for (int i = 0; i < TIMEOUT * 100; i++) {
-        JsonNode *r = qmp_cmd_ok(s->qmp, "{\"execute\": "
-                                 "\"query-migrate\"}");
-        const char *st = json_object_has_member(obj(r), "status") ?
-            json_object_get_string_member(obj(r), "status") : "";
-
-        if (!strcmp(st, want)) {
-            return r;
-        }
-        if (!strcmp(st, "failed") || !strcmp(st, "cancelled")) {
-            g_error("migration %s, waiting for %s", st, want);
-        }
-        json_node_unref(r);
-        g_usleep(10 * 1000);
-    }
-    g_error("timeout waiting for migration status %s", want);
+    return qmp_wait_migration_status(s->qmp, want, TIMEOUT * 1000);
 }
 
 static int64_t ram_stat(JsonNode *r, const char *name)
 {
     return json_object_get_int_member(
         json_object_get_object_member(obj(r), "ram"), name);
+}
+
+/* Wait until the source has synced its dirty log at least n times; the
+ * migration must stay active meanwhile.  Returns the count reached. */
+static int64_t wait_sync_count(Side *s, int64_t n)
+{
+    for (int i = 0; i < TIMEOUT * 100; i++) {
+        g_autoptr(JsonNode) q = qmp_cmd_ok(s->qmp, "{\"execute\": "
+                                           "\"query-migrate\"}");
+        int64_t count;
+
+        g_assert_cmpstr(json_object_get_string_member(obj(q), "status"),
+                        ==, "active");
+        count = ram_stat(q, "dirty-sync-count");
+        if (count >= n) {
+            return count;
+        }
+        g_usleep(10 * 1000);
+    }
+    g_error("dirty-sync-count stays below %" G_GINT64_FORMAT, n);
 }
 
 static void report(JsonNode *r)
@@ -218,17 +224,7 @@ static void test_dirtying(void)
     g_assert_true(peer_wait_output(&f.src.vm, "dirty: round 10", TIMEOUT));
     set_params(&f.src, 1, 4 << 20);
     migrate(&f.src, uri);
-    for (int i = 0; i < TIMEOUT * 10; i++) {
-        g_autoptr(JsonNode) q = qmp_cmd_ok(f.src.qmp, "{\"execute\": "
-                                           "\"query-migrate\"}");
-
-        g_assert_cmpstr(json_object_get_string_member(obj(q), "status"),
-                        ==, "active");
-        if (ram_stat(q, "dirty-sync-count") >= 3) {
-            break;
-        }
-        g_usleep(100 * 1000);
-    }
+    wait_sync_count(&f.src, 3);
     set_params(&f.src, 2000, 1LL << 40);
     r = wait_status(&f.src, "completed");
     report(r);

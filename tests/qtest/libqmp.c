@@ -373,24 +373,58 @@ static bool migration_ended(const char *status)
            !strcmp(status, "cancelled");
 }
 
-char *qmp_wait_migration_end(QmpClient *c, int timeout_ms, char **error)
+static const char *member_or(JsonObject *o, const char *name,
+                             const char *dflt)
+{
+    return json_object_has_member(o, name) ?
+           json_object_get_string_member(o, name) : dflt;
+}
+
+/*
+ * The one query-migrate poller: returns the return value of the first
+ * reply whose status is want or, with want NULL, a final status.  A
+ * final status other than want, or timeout_ms without want, fails the
+ * test.  Caller unrefs.
+ */
+static JsonNode *migration_poll(QmpClient *c, const char *want,
+                                int timeout_ms)
 {
     gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
 
     for (;;) {
-        g_autoptr(JsonNode) r = qmp_cmd_ok(c, "{\"execute\": "
-                                           "\"query-migrate\"}");
+        JsonNode *r = qmp_cmd_ok(c, "{\"execute\": \"query-migrate\"}");
         JsonObject *o = json_node_get_object(r);
-        const char *st = json_object_has_member(o, "status") ?
-                         json_object_get_string_member(o, "status") : "";
+        const char *st = member_or(o, "status", "");
 
-        if (migration_ended(st)) {
-            *error = json_object_has_member(o, "error-desc") ?
-                g_strdup(json_object_get_string_member(o, "error-desc")) :
-                NULL;
-            return g_strdup(st);
+        if (want ? !strcmp(st, want) : migration_ended(st)) {
+            return r;
         }
-        g_assert_cmpint(g_get_monotonic_time(), <, end);
-        g_usleep(50 * 1000);
+        if (migration_ended(st)) {
+            g_error("qmp: migration %s while waiting for '%s': %s", st,
+                    want, member_or(o, "error-desc", "(no error-desc)"));
+        }
+        if (g_get_monotonic_time() > end) {
+            g_error("qmp: migration still '%s' after %d ms, waiting for "
+                    "'%s'", st, timeout_ms, want ? want : "its end");
+        }
+        json_node_unref(r);
+        g_usleep(10 * 1000);
     }
+}
+
+JsonNode *qmp_wait_migration_status(QmpClient *c, const char *want,
+                                    int timeout_ms)
+{
+    g_assert_nonnull(want);
+    return migration_poll(c, want, timeout_ms);
+}
+
+char *qmp_wait_migration_end(QmpClient *c, int timeout_ms, char **error)
+{
+    g_autoptr(JsonNode) r = migration_poll(c, NULL, timeout_ms);
+    JsonObject *o = json_node_get_object(r);
+    const char *err = member_or(o, "error-desc", NULL);
+
+    *error = g_strdup(err);
+    return g_strdup(member_or(o, "status", ""));
 }

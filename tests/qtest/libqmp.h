@@ -57,10 +57,17 @@ JsonNode *qmp_return(JsonNode *reply);
 /* The first queued or new event called name (events before it stay
  * queued); NULL on timeout.  Caller unrefs. */
 JsonNode *qmp_wait_event(QmpClient *c, const char *name, int timeout_ms);
-/* Poll query-migrate until the migration ends (completed, failed or
- * cancelled) and return that status (g_free it); *error gets
+/* Poll query-migrate (every 10 ms) until the migration ends (completed,
+ * failed or cancelled) and return that status (g_free it); *error gets
  * "error-desc" if present, else NULL.  Fails the test after timeout_ms. */
 char *qmp_wait_migration_end(QmpClient *c, int timeout_ms, char **error);
+/* Poll query-migrate (every 10 ms) until "status" is want and return
+ * that reply's return value (caller unrefs).  Fails the test (g_error
+ * naming the status and "error-desc") if the migration reaches another
+ * final status (completed, failed, cancelled) first, or after
+ * timeout_ms. */
+JsonNode *qmp_wait_migration_status(QmpClient *c, const char *want,
+                                    int timeout_ms);
 /* The oldest queued event, or the next to arrive within timeout_ms;
  * NULL if none.  Caller unrefs. */
 JsonNode *qmp_next_event(QmpClient *c, int timeout_ms);

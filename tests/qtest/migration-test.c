@@ -28,6 +28,7 @@
 #define CHUNK        (64 * 1024)
 #define WORKING_SET  32                 /* chunks rewritten by the live test */
 #define WORK_BASE    (8 * MIB)
+#define MIG_TIMEOUT_MS 60000
 
 typedef struct Vm {
     QTestState *qts;
@@ -132,30 +133,12 @@ static JsonNode *query_migrate(Vm *vm)
     return qmp_cmd_ok(vm->qmp, "{\"execute\": \"query-migrate\"}");
 }
 
-static char *migrate_status(Vm *vm)
-{
-    g_autoptr(JsonNode) r = query_migrate(vm);
-
-    return g_strdup(json_object_has_member(obj(r), "status") ?
-                    json_object_get_string_member(obj(r), "status") : "");
-}
-
-/* Poll until the status is want; fail on a final status that is not. */
+/* Poll until the status is want (libqmp fails the test on another
+ * final status). */
 static void wait_status(Vm *vm, const char *want)
 {
-    for (int i = 0; i < 6000; i++) {
-        g_autofree char *s = migrate_status(vm);
-
-        if (!strcmp(s, want)) {
-            return;
-        }
-        if (!strcmp(s, "completed") || !strcmp(s, "failed") ||
-            !strcmp(s, "cancelled")) {
-            g_error("migration status '%s', waiting for '%s'", s, want);
-        }
-        g_usleep(10 * 1000);
-    }
-    g_error("timeout waiting for migration status '%s'", want);
+    json_node_unref(qmp_wait_migration_status(vm->qmp, want,
+                                              MIG_TIMEOUT_MS));
 }
 
 static int64_t ram_stat(JsonNode *r, const char *name)
@@ -572,8 +555,7 @@ static void test_destination_killed(void)
     start_slow(&f);
     kill(qtest_pid(f.dst.qts), SIGKILL);
     vm_stop(&f.dst, 128 + SIGKILL);
-    wait_status(&f.src, "failed");
-    r = query_migrate(&f.src);
+    r = qmp_wait_migration_status(f.src.qmp, "failed", MIG_TIMEOUT_MS);
     g_assert_nonnull(strstr(json_object_get_string_member(obj(r),
                                                           "error-desc"),
                             "Unable to write"));

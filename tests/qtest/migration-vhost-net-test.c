@@ -56,31 +56,10 @@ static void netmig_free(NetMig *m)
     g_free(m->uri);
 }
 
-static char *query_status(Net *t)
-{
-    g_autoptr(JsonNode) r = qmp_cmd_ok(t->qmp, "{\"execute\": "
-                                       "\"query-migrate\"}");
-    JsonObject *o = json_node_get_object(r);
-
-    return json_object_has_member(o, "status") ?
-           g_strdup(json_object_get_string_member(o, "status")) : NULL;
-}
-
 static void wait_completed(Net *t)
 {
-    gint64 end = g_get_monotonic_time() + MIG_TIMEOUT_MS * 1000LL;
-
-    for (;;) {
-        g_autofree char *st = query_status(t);
-
-        if (st && !strcmp(st, "completed")) {
-            return;
-        }
-        g_assert_true(!st || (strcmp(st, "failed") &&
-                              strcmp(st, "cancelled")));
-        g_assert_cmpint(g_get_monotonic_time(), <, end);
-        g_usleep(20 * 1000);
-    }
+    json_node_unref(qmp_wait_migration_status(t->qmp, "completed",
+                                              MIG_TIMEOUT_MS));
 }
 
 /* Migrate, then swap the processes and backends of src and dst: the
