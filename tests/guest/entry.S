@@ -3,9 +3,10 @@
  * PVH entry point.  The VMM starts us in 32-bit flat protected mode with
  * paging off and %ebx = physical address of struct hvm_start_info; GDTR,
  * IDTR and the stack are undefined.  We load our own GDT, enable long mode
- * with a static identity map of the first 4 GiB (2 MiB pages; the top GiB,
- * which holds the MMIO windows, is mapped uncached), zero .bss, set up the
- * stack and call guest_main(start_info_paddr).
+ * with a static identity map of the first 8 GiB (2 MiB pages; 3-4 GiB,
+ * which holds the MMIO windows, is mapped uncached, the rest write-back:
+ * 4-8 GiB is where RAM above 4 GiB and hot-plugged dimms appear), zero
+ * .bss, set up the stack and call guest_main(start_info_paddr).
  */
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
@@ -96,25 +97,31 @@ gdt_ptr:
     .word gdt_end - gdt - 1
     .long gdt
 
-/* Identity map of 0-4 GiB with 2 MiB pages; built at link time. */
+/*
+ * Identity map of 0-8 GiB with 2 MiB pages; built at link time.  One PD
+ * page per GiB; PD entries 1536-2047 (3-4 GiB: MMIO windows, LAPIC,
+ * IOAPIC) are uncached, the others write-back.
+ */
+#define MAP_GIB 8
     .section .data.pagetables, "aw"
     .balign 4096
 pml4:
     .quad pdpt + (PTE_P | PTE_RW)
     .fill 511, 8, 0
 pdpt:
-    .quad pd + 0x0000 + (PTE_P | PTE_RW)
-    .quad pd + 0x1000 + (PTE_P | PTE_RW)
-    .quad pd + 0x2000 + (PTE_P | PTE_RW)
-    .quad pd + 0x3000 + (PTE_P | PTE_RW)
-    .fill 508, 8, 0
+    .set i, 0
+    .rept MAP_GIB
+    .quad pd + (i << 12) + (PTE_P | PTE_RW)
+    .set i, i + 1
+    .endr
+    .fill 512 - MAP_GIB, 8, 0
 pd:
     .set i, 0
-    .rept 2048
-    .if i < 1536
-    .quad (i << 21) | (PTE_P | PTE_RW | PTE_PS)
-    .else
+    .rept MAP_GIB * 512
+    .if i >= 1536 && i < 2048
     .quad (i << 21) | (PTE_P | PTE_RW | PTE_PS | PTE_PCD | PTE_PWT)
+    .else
+    .quad (i << 21) | (PTE_P | PTE_RW | PTE_PS)
     .endif
     .set i, i + 1
     .endr

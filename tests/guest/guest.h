@@ -60,6 +60,10 @@ _Noreturn void guest_exit_success(void);
 _Noreturn void guest_exit_failure(unsigned code);
 _Noreturn void guest_fail(unsigned code, const char *fmt, ...) PRINTF_FMT(2, 3);
 
+/* entry.S identity-maps guest-physical 0..GUEST_MAP_TOP (2 MiB pages);
+ * nothing above it is reachable. */
+#define GUEST_MAP_TOP   (8ULL << 30)
+
 /* Boot information copied out of hvm_start_info at entry. */
 #define BOOT_MEMMAP_MAX 64
 struct memmap_entry {
