@@ -436,6 +436,18 @@ static ssize_t socket_write(Chardev *chr, const uint8_t *buf, size_t len,
     return r < 0 ? -errno : r;
 }
 
+static ssize_t socket_write_nonblock(Chardev *chr, const uint8_t *buf,
+                                     size_t len)
+{
+    ssize_t r;
+
+    if (!chr->connected) {
+        return -ENOTCONN;
+    }
+    r = send(chr->fd_out, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    return r < 0 ? -errno : r;
+}
+
 static void socket_close(Chardev *chr)
 {
     SocketChardev *s = sock_of(chr);
@@ -466,6 +478,7 @@ const ChardevClass chardev_socket_class = {
     .type = "socket",
     .open = socket_open,
     .write = socket_write,
+    .write_nonblock = socket_write_nonblock,
     .close = socket_close,
     .start_input = socket_start_input,
     .disconnect = socket_fe_disconnect,

@@ -155,6 +155,45 @@ ssize_t qemu_chr_write_all(Chardev *chr, const uint8_t *buf, size_t len)
     return qemu_chr_write_all_fds(chr, buf, len, NULL, 0);
 }
 
+ssize_t qemu_chr_write_nonblock(Chardev *chr, const uint8_t *buf, size_t len)
+{
+    ssize_t r;
+
+    if (!chr->cls->write_nonblock) {
+        return qemu_chr_write_all(chr, buf, len);
+    }
+    do {
+        r = chr->cls->write_nonblock(chr, buf, len);
+    } while (r == -EINTR);
+    return r == -EWOULDBLOCK ? -EAGAIN : r;
+}
+
+typedef struct ChrOutWatch {
+    GSourceFunc fn;
+    void *opaque;
+} ChrOutWatch;
+
+static gboolean chardev_out_ready(gint fd, GIOCondition cond, gpointer data)
+{
+    ChrOutWatch *w = data;
+
+    return w->fn(w->opaque);
+}
+
+guint qemu_chr_add_out_watch(Chardev *chr, GSourceFunc fn, void *opaque)
+{
+    ChrOutWatch *w;
+
+    if (chr->fd_out < 0) {
+        return 0;
+    }
+    w = g_new(ChrOutWatch, 1);
+    w->fn = fn;
+    w->opaque = opaque;
+    return g_unix_fd_add_full(G_PRIORITY_DEFAULT, chr->fd_out, G_IO_OUT,
+                              chardev_out_ready, w, g_free);
+}
+
 int qemu_chr_get_msgfd(Chardev *chr)
 {
     if (g_queue_is_empty(chr->recv_fds)) {

@@ -57,6 +57,10 @@ typedef struct Monitor {
     bool open;                  /* a client is there and was greeted */
     bool negotiated;            /* qmp_capabilities done */
     JsonStreamer js;
+    /* Output the client has not taken yet (qmp.c, "output"). */
+    GString *out;
+    guint out_watch;
+    bool input_paused;
 } Monitor;
 
 /* ms->monitors. */

@@ -15,22 +15,102 @@
 #include "hw/qdev.h"
 #include "qemu/option.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <string.h>
 
-/* --- output --------------------------------------------------------------- */
+/* --- output ----------------------------------------------------------------
+ *
+ * Replies and events go into mon->out and are written without blocking:
+ * a client that stops reading must not stall the main loop (vCPU exits,
+ * vhost-user, other monitors).  What the socket does not take waits for
+ * it to drain.  Past MONITOR_OUT_HIGH the monitor stops reading the
+ * client's commands until its output is gone (flow control: nothing is
+ * lost, the client's own writes block); past MONITOR_OUT_MAX (events
+ * keep coming) the client is dropped with the reason logged.
+ */
+
+#define MONITOR_OUT_HIGH    (1u << 20)
+#define MONITOR_OUT_MAX     (64u << 20)
+
+static void monitor_receive(void *opaque, const uint8_t *buf, size_t len);
+static void monitor_chr_event(void *opaque, ChrEvent event);
+static gboolean monitor_out_ready(gpointer opaque);
+
+static void monitor_set_input(Monitor *mon, bool on)
+{
+    if (mon->input_paused == !on) {
+        return;
+    }
+    mon->input_paused = !on;
+    qemu_chr_fe_set_handlers(mon->chr, on ? monitor_receive : NULL,
+                             monitor_chr_event, mon);
+}
+
+static void monitor_out_reset(Monitor *mon)
+{
+    g_string_truncate(mon->out, 0);
+    if (mon->out_watch) {
+        g_source_remove(mon->out_watch);
+        mon->out_watch = 0;
+    }
+}
+
+/* Write what the chardev takes now; arm a watch for the rest. */
+static void monitor_flush(Monitor *mon)
+{
+    while (mon->out->len) {
+        ssize_t r = qemu_chr_write_nonblock(mon->chr,
+                                            (const uint8_t *)mon->out->str,
+                                            mon->out->len);
+
+        if (r == -EAGAIN) {
+            if (!mon->out_watch) {
+                mon->out_watch = qemu_chr_add_out_watch(mon->chr,
+                                                        monitor_out_ready,
+                                                        mon);
+            }
+            break;
+        }
+        if (r < 0) {
+            /* The client left: CHR_EVENT_CLOSED follows. */
+            g_string_truncate(mon->out, 0);
+            break;
+        }
+        g_string_erase(mon->out, 0, r);
+    }
+    if (mon->out->len > MONITOR_OUT_MAX) {
+        error_report("QMP client on chardev '%s' stopped reading (%zu bytes "
+                     "of replies and events waiting): disconnected",
+                     mon->chr->id ? mon->chr->id : "", mon->out->len);
+        monitor_out_reset(mon);
+        qemu_chr_fe_disconnect(mon->chr);
+        return;
+    }
+    monitor_set_input(mon, mon->out->len <= MONITOR_OUT_HIGH ||
+                           !mon->open);
+}
+
+static gboolean monitor_out_ready(gpointer opaque)
+{
+    Monitor *mon = opaque;
+
+    mon->out_watch = 0;
+    monitor_flush(mon);
+    return G_SOURCE_REMOVE;
+}
 
 static void monitor_write_node(Monitor *mon, JsonNode *node)
 {
     g_autofree char *text = NULL;
-    g_autofree char *line = NULL;
 
     if (!mon->open) {
         return;
     }
     text = qmp_json_to_string(node, mon->pretty);
-    line = g_strconcat(text, "\r\n", NULL);
-    /* A failed write means the client left: CHR_EVENT_CLOSED follows. */
-    qemu_chr_write_all(mon->chr, (const uint8_t *)line, strlen(line));
+    g_string_append(mon->out, text);
+    g_string_append(mon->out, "\r\n");
+    monitor_flush(mon);
 }
 
 static JsonNode *monitor_greeting(void)
@@ -113,6 +193,7 @@ static void monitor_open(Monitor *mon)
 {
     g_autoptr(JsonNode) greeting = monitor_greeting();
 
+    monitor_out_reset(mon);
     json_streamer_reset(&mon->js);
     mon->negotiated = false;
     mon->open = true;
@@ -121,9 +202,11 @@ static void monitor_open(Monitor *mon)
 
 static void monitor_close(Monitor *mon)
 {
+    monitor_out_reset(mon);
     json_streamer_reset(&mon->js);
     mon->negotiated = false;
     mon->open = false;
+    monitor_set_input(mon, true);
 }
 
 static void monitor_chr_event(void *opaque, ChrEvent event)
@@ -306,6 +389,7 @@ bool monitor_add(MachineState *ms, const char *option, const char *optstr,
     mon->set = monitor_set(ms);
     mon->chr = chr;
     mon->pretty = pretty;
+    mon->out = g_string_new(NULL);
     json_streamer_init(&mon->js, monitor_handle_value, mon);
     g_ptr_array_add(mon->set->monitors, mon);
     qemu_chr_fe_set_handlers(chr, monitor_receive, monitor_chr_event, mon);
@@ -314,6 +398,25 @@ bool monitor_add(MachineState *ms, const char *option, const char *optstr,
         monitor_open(mon);
     }
     return true;
+}
+
+/* At exit: give a reading client its last replies (quit's), waiting
+ * for the socket at most MONITOR_DRAIN_MS. */
+#define MONITOR_DRAIN_MS 500
+
+static void monitor_drain(Monitor *mon)
+{
+    gint64 end = g_get_monotonic_time() + MONITOR_DRAIN_MS * 1000;
+
+    while (mon->open && mon->out->len && mon->chr->fd_out >= 0 &&
+           g_get_monotonic_time() < end) {
+        struct pollfd p = { .fd = mon->chr->fd_out, .events = POLLOUT };
+
+        if (poll(&p, 1, MONITOR_DRAIN_MS) <= 0) {
+            break;
+        }
+        monitor_flush(mon);
+    }
 }
 
 void monitor_cleanup(MachineState *ms)
@@ -326,6 +429,9 @@ void monitor_cleanup(MachineState *ms)
     for (guint i = 0; i < set->monitors->len; i++) {
         Monitor *mon = g_ptr_array_index(set->monitors, i);
 
+        monitor_drain(mon);
+        monitor_out_reset(mon);
+        g_string_free(mon->out, TRUE);
         if (mon->chr->fe_opaque == mon) {
             qemu_chr_fe_set_handlers(mon->chr, NULL, NULL, NULL);
         }

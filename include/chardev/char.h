@@ -36,6 +36,9 @@ struct ChardevClass {
     bool (*open)(Chardev *chr, GHashTable *opts, Error **errp);
     ssize_t (*write)(Chardev *chr, const uint8_t *buf, size_t len,
                      const int *fds, size_t nfds);
+    /* One write that never blocks: bytes written, -EAGAIN if none fit
+     * now, -errno (optional; default: write, which may block). */
+    ssize_t (*write_nonblock)(Chardev *chr, const uint8_t *buf, size_t len);
     void (*close)(Chardev *chr);
     /* Start delivering input to the frontend (called when handlers set). */
     void (*start_input)(Chardev *chr);
@@ -82,6 +85,17 @@ ssize_t qemu_chr_write_all(Chardev *chr, const uint8_t *buf, size_t len);
 /* Same, with file descriptors attached to the first byte (socket only). */
 ssize_t qemu_chr_write_all_fds(Chardev *chr, const uint8_t *buf, size_t len,
                                const int *fds, size_t nfds);
+/* For frontends that must not stall the main loop on a peer that stops
+ * reading (QMP): one write of what fits now — bytes written, -EAGAIN if
+ * nothing did, -errno if the peer is gone.  Backends that cannot tell
+ * (stdio, files) write as qemu_chr_write_all would. */
+ssize_t qemu_chr_write_nonblock(Chardev *chr, const uint8_t *buf, size_t len);
+/* Call fn(opaque) from the main loop once the chardev can take more
+ * output (or its connection broke; the next write tells which); fn
+ * returns G_SOURCE_REMOVE or CONTINUE as a glib source does.  Returns the
+ * source id, 0 if there is nothing to wait on.  The caller removes it
+ * when the connection closes. */
+guint qemu_chr_add_out_watch(Chardev *chr, GSourceFunc fn, void *opaque);
 /* Take the oldest fd received with data, or -1 (socket only). */
 int qemu_chr_get_msgfd(Chardev *chr);
 /* Close every fd received and not yet taken. */

@@ -11,6 +11,9 @@
  * events, system_reset of a device) is in qmp-vhost-test.c.
  */
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "libqmp.h"
@@ -529,6 +532,138 @@ static void test_two_monitors(void)
     fixture_free(&f);
 }
 
+/* --- a client that stops reading ------------------------------------------ */
+
+#define FLOOD_CMDS 40000
+
+typedef struct Flood {
+    int fd;
+    gint sent;                  /* bytes written so far */
+    GString *cmds;
+    GThread *thread;
+} Flood;
+
+static int raw_connect(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+    g_assert_cmpint(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    return fd;
+}
+
+/* One "\r\n"-terminated line from fd (blocking, at most 4 KiB). */
+static char *raw_line(int fd, GString *buf)
+{
+    char *nl;
+
+    while (!(nl = strstr(buf->str, "\r\n"))) {
+        char chunk[4096];
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+
+        g_assert_cmpint(n, >, 0);
+        g_string_append_len(buf, chunk, n);
+    }
+    char *line = g_strndup(buf->str, nl - buf->str);
+    g_string_erase(buf, 0, nl - buf->str + 2);
+    return line;
+}
+
+static gpointer flood_thread(gpointer opaque)
+{
+    Flood *fl = opaque;
+    gsize done = 0;
+
+    while (done < fl->cmds->len) {
+        ssize_t n = write(fl->fd, fl->cmds->str + done, fl->cmds->len - done);
+
+        g_assert_cmpint(n, >, 0);
+        done += n;
+        g_atomic_int_set(&fl->sent, (gint)done);
+    }
+    return NULL;
+}
+
+/* Wait until the writer has made no progress for 300 ms; its count. */
+static gint flood_wait_stalled(Flood *fl)
+{
+    gint last = -1, now;
+
+    for (int i = 0; i < 200; i++) {
+        g_usleep(300 * 1000);
+        now = g_atomic_int_get(&fl->sent);
+        if (now == last) {
+            return now;
+        }
+        last = now;
+    }
+    g_error("the flooding client never stalled");
+}
+
+/*
+ * A client sends thousands of commands and reads nothing: kvmini must
+ * not block on it.  Its output waits, kvmini stops reading its commands
+ * (so the client's writes stall), another monitor answers meanwhile;
+ * once the client reads, every reply arrives, in order.
+ */
+static void test_slow_reader(void)
+{
+    Fixture f = { 0 };
+    g_autofree char *sock2 = NULL;
+    g_autoptr(GString) in = g_string_new(NULL);
+    Flood fl = { 0 };
+    QmpClient *b;
+    gint stalled;
+
+    f.dir = g_dir_make_tmp("qmp-test-XXXXXX", NULL);
+    f.sock = fixture_path(&f, "qmp.sock");
+    sock2 = fixture_path(&f, "qmp2.sock");
+    f.qts = qtest_initf("-qmp unix:%s,server=on,wait=off "
+                        "-qmp unix:%s,server=on,wait=off", f.sock, sock2);
+    b = qmp_connect(sock2);
+    qmp_negotiate(b);
+    fl.fd = raw_connect(f.sock);
+    g_free(raw_line(fl.fd, in));                        /* greeting */
+    const char *caps = "{\"execute\": \"qmp_capabilities\"}";
+
+    g_assert_cmpint(write(fl.fd, caps, strlen(caps)), ==, strlen(caps));
+    g_autofree char *neg = raw_line(fl.fd, in);
+    g_assert_cmpstr(neg, ==, "{\"return\": {}}");
+
+    fl.cmds = g_string_new(NULL);
+    for (int i = 0; i < FLOOD_CMDS; i++) {
+        g_string_append_printf(fl.cmds, "{\"execute\": \"query-version\", "
+                               "\"id\": %d}\n", i);
+    }
+    fl.thread = g_thread_new("flood", flood_thread, &fl);
+    stalled = flood_wait_stalled(&fl);
+    g_assert_cmpint(stalled, <, (gint)fl.cmds->len);
+    check_alive(b);
+    check_ok(b, "{\"execute\": \"stop\"}");
+    check_ok(b, "{\"execute\": \"cont\"}");
+
+    for (int i = 0; i < FLOOD_CMDS; i++) {
+        g_autofree char *line = raw_line(fl.fd, in);
+        g_autofree char *id = g_strdup_printf("\"id\": %d}", i);
+
+        if (g_str_has_prefix(line, "{\"timestamp\"")) {
+            i--;                                        /* STOP, RESUME */
+            continue;
+        }
+        if (!g_str_has_prefix(line, "{\"return\": {\"qemu\"") ||
+            !g_str_has_suffix(line, id)) {
+            g_error("reply %d: %s", i, line);
+        }
+    }
+    g_thread_join(fl.thread);
+    g_string_free(fl.cmds, TRUE);
+    close(fl.fd);
+    qmp_close(b);
+    fixture_free(&f);
+}
+
 static void test_sequential_clients(void)
 {
     Fixture f = { 0 };
@@ -649,6 +784,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/monitors/two", test_two_monitors);
     g_test_add_func("/qmp/monitors/sequential-clients",
                     test_sequential_clients);
+    g_test_add_func("/qmp/monitors/slow-reader", test_slow_reader);
     g_test_add_func("/qmp/monitors/mon-chardev", test_mon_chardev);
     g_test_add_func("/qmp/monitors/mon-errors", test_mon_errors);
     g_test_add_func("/qmp/quit", test_quit);
