@@ -229,26 +229,7 @@ static char *query_status(Side *s, char **error, uint64_t *transferred)
  * than want fails the test with the error). */
 static void wait_status(Side *s, const char *want)
 {
-    gint64 end = g_get_monotonic_time() + MIG_TIMEOUT_MS * 1000LL;
-
-    for (;;) {
-        g_autofree char *err = NULL;
-        g_autofree char *st = query_status(s, &err, NULL);
-
-        if (st && !strcmp(st, want)) {
-            return;
-        }
-        if (st && (!strcmp(st, "failed") || !strcmp(st, "completed") ||
-                   !strcmp(st, "cancelled"))) {
-            g_error("%s: migration %s (wanted %s): %s", s->name, st, want,
-                    err ? err : "");
-        }
-        if (g_get_monotonic_time() > end) {
-            g_error("%s: migration still %s, wanted %s", s->name,
-                    st ? st : "?", want);
-        }
-        g_usleep(20 * 1000);
-    }
+    json_node_unref(qmp_wait_migration_status(s->c, want, MIG_TIMEOUT_MS));
 }
 
 /* Wait until at least bytes went out (the first pass is under way). */
