@@ -548,8 +548,11 @@ bool machine_reset(MachineState *ms, Error **errp)
         ms->accel->pause(ms);
     }
     g_mutex_lock(&ms->lock);
-    qdev_reset_all(ms);
-    ok = machine_load_kernel(ms, errp);
+    ok = !ms->accel->reset || ms->accel->reset(ms, errp);
+    if (ok) {
+        qdev_reset_all(ms);
+        ok = machine_load_kernel(ms, errp);
+    }
     g_mutex_unlock(&ms->lock);
     if (was_running && ms->accel->resume) {
         ms->accel->resume(ms);

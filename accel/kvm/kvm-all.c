@@ -495,7 +495,8 @@ static bool kvm_init(MachineState *ms, Error **errp)
     ms->accel_state = s;
     if (!kvm_open(s, errp) || !kvm_check_caps(s, errp) ||
         !kvm_setup_platform(s, errp) ||
-        !kvm_cpus_create(s, ms->smp_cpus, errp)) {
+        !kvm_cpus_create(s, ms->smp_cpus, errp) ||
+        !kvm_power_on_save(s, errp)) {
         return false;
     }
     kvm_register_listeners(s);
@@ -563,6 +564,9 @@ static void kvm_cleanup(MachineState *ms)
     }
     g_free(s->cpuid);
     g_free(s->msr_list);
+    if (s->power_on) {
+        g_byte_array_unref(s->power_on);
+    }
     if (s->vm_fd >= 0) {
         close(s->vm_fd);
     }
@@ -589,5 +593,6 @@ const AccelOps kvm_accel_ops = {
     .resume = kvm_resume,
     .save_state = kvm_save_state,
     .load_state = kvm_load_state,
+    .reset = kvm_power_on_restore,
     .cleanup = kvm_cleanup,
 };

@@ -42,6 +42,7 @@ typedef struct KVMState {
     size_t vcpu_mmap_size;
     struct kvm_cpuid2 *cpuid;   /* supported CPUID, adjusted per vCPU */
     struct kvm_msr_list *msr_list;  /* supported MSRs (migration) */
+    GByteArray *power_on;       /* vCPU and irqchip state at creation */
     KVMSlot slots[KVM_MAX_SLOTS];
     GMutex slots_lock;          /* slots vs. dirty-log fetch */
     MemoryListener mem_listener;
@@ -72,6 +73,12 @@ void kvm_cpus_destroy(KVMState *s);
 
 /* kvm-state.c: AccelOps save_state / load_state (migration). */
 bool kvm_save_state(MachineState *ms, GByteArray *out, Error **errp);
+/* system_reset: remember the state of freshly created vCPUs and in-kernel
+ * devices (once, before the guest runs), and put it back (vCPUs parked):
+ * registers, FPU, MSRs, LAPICs, PICs, IOAPIC, PIT as at power-on,
+ * secondary vCPUs waiting for INIT/SIPI again.  The KVM clock runs on. */
+bool kvm_power_on_save(KVMState *s, Error **errp);
+bool kvm_power_on_restore(MachineState *ms, Error **errp);
 bool kvm_load_state(MachineState *ms, const uint8_t *data, size_t len,
                     Error **errp);
 

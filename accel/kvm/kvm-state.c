@@ -201,9 +201,10 @@ static bool kvm_msr_list(KVMState *s, Error **errp)
     return true;
 }
 
-bool kvm_save_state(MachineState *ms, GByteArray *out, Error **errp)
+/* Everything, the clock (a running guest's time) only if with_clock. */
+static bool save_all(KVMState *s, GByteArray *out, bool with_clock,
+                     Error **errp)
 {
-    KVMState *s = ms->accel_state;
     struct kvm_clock_data clock = { 0 };
 
     if (!kvm_msr_list(s, errp) || !save_vm(s, out, errp)) {
@@ -214,8 +215,24 @@ bool kvm_save_state(MachineState *ms, GByteArray *out, Error **errp)
             return false;
         }
     }
-    return save_one(out, s->vm_fd, KVM_GET_CLOCK, REC_CLOCK, 0, &clock,
+    return !with_clock ||
+           save_one(out, s->vm_fd, KVM_GET_CLOCK, REC_CLOCK, 0, &clock,
                     sizeof(clock), "KVM_GET_CLOCK", errp);
+}
+
+bool kvm_save_state(MachineState *ms, GByteArray *out, Error **errp)
+{
+    return save_all(ms->accel_state, out, true, errp);
+}
+
+bool kvm_power_on_save(KVMState *s, Error **errp)
+{
+    s->power_on = g_byte_array_new();
+    if (!save_all(s, s->power_on, false, errp)) {
+        error_prepend(errp, "recording the power-on state: ");
+        return false;
+    }
+    return true;
 }
 
 /* --- load ---------------------------------------------------------------- */
@@ -358,4 +375,15 @@ bool kvm_load_state(MachineState *ms, const uint8_t *data, size_t len,
         }
     }
     return mig_reader_check(&r, "KVM state", errp);
+}
+
+bool kvm_power_on_restore(MachineState *ms, Error **errp)
+{
+    KVMState *s = ms->accel_state;
+
+    if (!kvm_load_state(ms, s->power_on->data, s->power_on->len, errp)) {
+        error_prepend(errp, "restoring the power-on state: ");
+        return false;
+    }
+    return true;
 }

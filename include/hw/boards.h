@@ -68,6 +68,12 @@ typedef struct AccelOps {
     bool (*save_state)(MachineState *ms, GByteArray *out, Error **errp);
     bool (*load_state)(MachineState *ms, const uint8_t *buf, size_t len,
                        Error **errp);
+    /* system_reset: every vCPU and the interrupt controllers and timers
+     * back to their power-on state (secondary vCPUs wait for INIT/SIPI);
+     * the boot vCPU's registers are set afterwards (setup_boot_cpu).
+     * vCPUs paused; main loop, machine lock held.  NULL: nothing to do
+     * (qtest). */
+    bool (*reset)(MachineState *ms, Error **errp);
     /* Free everything; safe on a half-initialised accelerator. */
     void (*cleanup)(MachineState *ms);
 } AccelOps;
@@ -177,9 +183,10 @@ void machine_request_shutdown_reason(MachineState *ms, int status,
  * machine lock not held. */
 void machine_pause(MachineState *ms);
 void machine_resume(MachineState *ms);
-/* system_reset: reset every device (qdev reset hooks), load the kernel
- * again and set the boot vCPU's registers (no RAM is cleared; secondary
- * vCPUs are not reset).  Pauses running vCPUs around it.  Main loop,
+/* system_reset: the vCPUs and interrupt controllers to their power-on
+ * state (AccelOps.reset), every device reset (qdev reset hooks), the
+ * kernel loaded again and the boot vCPU's registers set (RAM is not
+ * cleared, as on QEMU).  Pauses running vCPUs around it.  Main loop,
  * machine lock not held. */
 bool machine_reset(MachineState *ms, Error **errp);
 /* object-add/object-del: a -object memory-backend-* option string

@@ -121,6 +121,10 @@ void timer_start_us(uint64_t us);
 void timer_stop(void);
 bool timer_expired(void);
 
+/* test-reset.c: record the boot state of the interrupt controllers
+ * (main.c, before anything programs them). */
+void reset_capture(void);
+
 /* tests.c */
 struct guest_test {
     const char *name;

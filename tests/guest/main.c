@@ -112,6 +112,7 @@ void guest_main(uint32_t start_info_paddr)
     bool ok;
     int rc;
 
+    reset_capture();
     ok = copy_start_info(start_info_paddr, &magic);
     serial_init();
     irq_init();

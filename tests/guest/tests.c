@@ -16,6 +16,7 @@ int test_blk_bench(void);
 int test_blk_loop(void);
 int test_net(void), test_net_bench(void);
 int test_dirty(void);
+int test_reset(void);
 
 static const struct guest_test tests[] = {
     { "hello", test_hello },
@@ -27,6 +28,7 @@ static const struct guest_test tests[] = {
     { "blk-loop", test_blk_loop },
     { "net", test_net }, { "net-bench", test_net_bench },
     { "dirty", test_dirty },
+    { "reset", test_reset },
 };
 
 static const char *current = "?";
