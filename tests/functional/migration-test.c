@@ -8,7 +8,11 @@
  * destination.  Covered: a plain unix: migration in mid-run; a
  * bandwidth-limited one where the guest dirties memory faster than a
  * round can send it (several dirty-log rounds, then convergence once the
- * downtime limit is raised); two vCPUs; save to a file and restore.
+ * downtime limit is raised); two vCPUs; save to a file and restore; a
+ * pc-dimm plugged on the source while the migration runs, which the
+ * guest then dirties (the destination creates the same dimm from the
+ * stream); device_del and device_add of other devices refused while a
+ * migration runs.
  */
 #include "functional-common.h"
 #include "libqmp.h"
@@ -34,24 +38,47 @@ static char *fix_path(MigFixture *f, const char *name)
     return g_build_filename(f->dir, name, NULL);
 }
 
-/* kvmini -m 128M -smp smp running test=dirty with append, waiting for
- * a migration stream on incoming if given. */
+/* How a side runs the guest; NULL members take the defaults. */
+typedef struct GuestOpts {
+    const char *mem;            /* -m (128M) */
+    const char *smp;            /* -smp (1) */
+    const char *append;         /* after test=dirty */
+    const char *extra;          /* more options, split at spaces */
+} GuestOpts;
+
+/* kvmini running test=dirty as o says, waiting for a migration stream
+ * on incoming if given. */
 static void side_start(MigFixture *f, Side *s, const char *name,
-                       const char *append, const char *smp,
-                       const char *incoming)
+                       const GuestOpts *o, const char *incoming)
 {
     g_autofree char *qname = g_strdup_printf("%s-qmp.sock", name);
     g_autofree char *qmp = NULL;
-    g_autofree char *full = g_strdup_printf("test=dirty %s", append);
+    g_autofree char *full = g_strdup_printf("test=dirty %s",
+                                            o->append ? o->append : "");
+    g_auto(GStrv) extra = g_strsplit(o->extra ? o->extra : "", " ", -1);
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
 
     s->qmp_path = fix_path(f, qname);
     qmp = g_strdup_printf("unix:%s,server=on,wait=off", s->qmp_path);
-    const char *argv[] = {
-        kvmini_binary(), "-m", "128M", "-kernel", guest_elf(), "-serial",
-        "stdio", "-qmp", qmp, "-append", full, "-smp", smp,
-        incoming ? "-incoming" : NULL, incoming, NULL };
+    const char *base[] = {
+        kvmini_binary(), "-m", o->mem ? o->mem : "128M", "-kernel",
+        guest_elf(), "-serial", "stdio", "-qmp", qmp, "-append", full,
+        "-smp", o->smp ? o->smp : "1", NULL };
 
-    peer_start(&s->vm, argv, s->qmp_path);
+    for (unsigned i = 0; base[i]; i++) {
+        g_ptr_array_add(argv, (gpointer)base[i]);
+    }
+    for (char **e = extra; *e; e++) {
+        if (**e) {
+            g_ptr_array_add(argv, *e);
+        }
+    }
+    if (incoming) {
+        g_ptr_array_add(argv, "-incoming");
+        g_ptr_array_add(argv, (gpointer)incoming);
+    }
+    g_ptr_array_add(argv, NULL);
+    peer_start(&s->vm, (const char *const *)argv->pdata, s->qmp_path);
     s->qmp = qmp_connect(s->qmp_path);
     qmp_negotiate(s->qmp);
 }
@@ -119,18 +146,24 @@ static int64_t ram_stat(JsonNode *r, const char *name)
         json_object_get_object_member(obj(r), "ram"), name);
 }
 
+/* query-migrate on s, which must say active; caller unrefs. */
+static JsonNode *query_active(Side *s)
+{
+    JsonNode *r = qmp_cmd_ok(s->qmp, "{\"execute\": \"query-migrate\"}");
+
+    g_assert_cmpstr(json_object_get_string_member(obj(r), "status"), ==,
+                    "active");
+    return r;
+}
+
 /* Wait until the source has synced its dirty log at least n times; the
  * migration must stay active meanwhile.  Returns the count reached. */
 static int64_t wait_sync_count(Side *s, int64_t n)
 {
     for (int i = 0; i < TIMEOUT * 100; i++) {
-        g_autoptr(JsonNode) q = qmp_cmd_ok(s->qmp, "{\"execute\": "
-                                           "\"query-migrate\"}");
-        int64_t count;
+        g_autoptr(JsonNode) q = query_active(s);
+        int64_t count = ram_stat(q, "dirty-sync-count");
 
-        g_assert_cmpstr(json_object_get_string_member(obj(q), "status"),
-                        ==, "active");
-        count = ram_stat(q, "dirty-sync-count");
         if (count >= n) {
             return count;
         }
@@ -178,14 +211,15 @@ static void live(const char *smp)
     MigFixture f;
     g_autofree char *sock = NULL, *uri = NULL;
     g_autoptr(JsonNode) r = NULL;
+    const GuestOpts o = { .smp = smp, .append = "dirty_iters=40" };
 
     if (!fixture_init(&f)) {
         return;
     }
     sock = fix_path(&f, "mig.sock");
     uri = g_strdup_printf("unix:%s", sock);
-    side_start(&f, &f.dst, "dst", "dirty_iters=40", smp, uri);
-    side_start(&f, &f.src, "src", "dirty_iters=40", smp, NULL);
+    side_start(&f, &f.dst, "dst", &o, uri);
+    side_start(&f, &f.src, "src", &o, NULL);
     g_assert_true(peer_wait_output(&f.src.vm, "dirty: round 10", TIMEOUT));
     migrate(&f.src, uri);
     r = wait_status(&f.src, "completed");
@@ -210,8 +244,8 @@ static void test_dirtying(void)
 {
     MigFixture f;
     g_autofree char *sock = NULL, *uri = NULL;
-    const char *append = "dirty_iters=150 dirty_pages=512 "
-                         "dirty_sleep_us=5000";
+    const GuestOpts o = { .append = "dirty_iters=150 dirty_pages=512 "
+                                    "dirty_sleep_us=5000" };
     g_autoptr(JsonNode) r = NULL;
 
     if (!fixture_init(&f)) {
@@ -219,8 +253,8 @@ static void test_dirtying(void)
     }
     sock = fix_path(&f, "mig.sock");
     uri = g_strdup_printf("unix:%s", sock);
-    side_start(&f, &f.dst, "dst", append, "1", uri);
-    side_start(&f, &f.src, "src", append, "1", NULL);
+    side_start(&f, &f.dst, "dst", &o, uri);
+    side_start(&f, &f.src, "src", &o, NULL);
     g_assert_true(peer_wait_output(&f.src.vm, "dirty: round 10", TIMEOUT));
     set_params(&f.src, 1, 4 << 20);
     migrate(&f.src, uri);
@@ -240,18 +274,167 @@ static void test_file(void)
     MigFixture f;
     g_autofree char *img = NULL, *uri = NULL;
     g_autoptr(JsonNode) r = NULL;
+    const GuestOpts o = { .append = "dirty_iters=40" };
 
     if (!fixture_init(&f)) {
         return;
     }
     img = fix_path(&f, "state.img");
     uri = g_strdup_printf("file:%s", img);
-    side_start(&f, &f.src, "src", "dirty_iters=40", "1", NULL);
+    side_start(&f, &f.src, "src", &o, NULL);
     g_assert_true(peer_wait_output(&f.src.vm, "dirty: round 10", TIMEOUT));
     migrate(&f.src, uri);
     r = wait_status(&f.src, "completed");
     report(r);
-    side_start(&f, &f.dst, "dst", "dirty_iters=40", "1", uri);
+    side_start(&f, &f.dst, "dst", &o, uri);
+    check_finished_on_destination(&f);
+    fixture_free(&f);
+}
+
+/* --- memory hotplug during a migration ----------------------------------- */
+
+#define HOTPLUG_MEM      "128M,slots=2,maxmem=1G"
+#define DIMM_ADDR        0x100000000LL  /* hotplug area of a 128M machine */
+#define DIMM_SIZE        (256LL << 20)
+/*
+ * The guest's RAM is almost all zero: its first pass is ~370 KB, which
+ * at any usual limit goes out in one 100 ms window, and an idle guest
+ * then converges at once.  This limit keeps the first pass running for
+ * seconds, long enough to change devices while the migration is active.
+ */
+#define CRAWL_BANDWIDTH  (64 << 10)
+
+static void plug_dimm(Side *s, const char *dimm, const char *mem,
+                      int64_t size)
+{
+    json_node_unref(qmp_cmd_ok(s->qmp, "{\"execute\": \"object-add\", "
+                               "\"arguments\": {\"qom-type\": "
+                               "\"memory-backend-memfd\", \"id\": \"%s\", "
+                               "\"size\": %" G_GINT64_FORMAT "}}", mem,
+                               size));
+    json_node_unref(qmp_cmd_ok(s->qmp, "{\"execute\": \"device_add\", "
+                               "\"arguments\": {\"driver\": \"pc-dimm\", "
+                               "\"id\": \"%s\", \"memdev\": \"%s\"}}", dimm,
+                               mem));
+}
+
+/* query-memory-devices lists exactly one dimm, id at addr. */
+static void check_one_dimm(Side *s, const char *id, int64_t addr,
+                           int64_t size, const char *memdev)
+{
+    g_autoptr(JsonNode) list = qmp_cmd_ok(
+        s->qmp, "{\"execute\": \"query-memory-devices\"}");
+    JsonArray *a = json_node_get_array(list);
+    JsonObject *dev, *data;
+
+    g_assert_cmpuint(json_array_get_length(a), ==, 1);
+    dev = json_array_get_object_element(a, 0);
+    g_assert_cmpstr(json_object_get_string_member(dev, "type"), ==, "dimm");
+    data = json_object_get_object_member(dev, "data");
+    g_assert_cmpstr(json_object_get_string_member(data, "id"), ==, id);
+    g_assert_cmpint(json_object_get_int_member(data, "addr"), ==, addr);
+    g_assert_cmpint(json_object_get_int_member(data, "size"), ==, size);
+    g_assert_cmpstr(json_object_get_string_member(data, "memdev"), ==,
+                    memdev);
+}
+
+/* Both sides as o says; once the source guest printed ready, migrate
+ * from src to dst at CRAWL_BANDWIDTH.  Returns false to skip. */
+static bool crawl_start(MigFixture *f, const GuestOpts *o,
+                        const char *ready)
+{
+    g_autofree char *sock = NULL, *uri = NULL;
+
+    if (!fixture_init(f)) {
+        return false;
+    }
+    sock = fix_path(f, "mig.sock");
+    uri = g_strdup_printf("unix:%s", sock);
+    side_start(f, &f->dst, "dst", o, uri);
+    side_start(f, &f->src, "src", o, NULL);
+    g_assert_true(peer_wait_output(&f->src.vm, ready, TIMEOUT));
+    set_params(&f->src, 1, CRAWL_BANDWIDTH);
+    migrate(&f->src, uri);
+    json_node_unref(wait_status(&f->src, "active"));
+    return true;
+}
+
+/*
+ * The guest waits for memory at 4 GiB; a pc-dimm is plugged there on the
+ * source while the migration runs, and the guest dirties it faster than
+ * the limit lets the rounds send it.  The stream carries the dimm: the
+ * destination plugs the same one, and the guest finishes there with
+ * every page it wrote on the source in place.
+ */
+static void test_hotplug_dimm(void)
+{
+    MigFixture f;
+    const GuestOpts o = {
+        .mem = HOTPLUG_MEM,
+        .append = "dirty_hotplug=1 dirty_base=0x100000000 dirty_pages=256 "
+                  "dirty_iters=80 dirty_sleep_us=5000" };
+    g_autoptr(JsonNode) q = NULL;
+    g_autoptr(JsonNode) r = NULL;
+    int64_t rounds;
+
+    if (!crawl_start(&f, &o, "test dirty: waiting for memory")) {
+        return;
+    }
+    plug_dimm(&f.src, "dimm1", "mem1", DIMM_SIZE);
+    /* The first pass may finish now; the guest dirties 1 MiB every
+     * ~30 ms, more than a round sends at this limit. */
+    set_params(&f.src, 1, 4 << 20);
+    g_assert_true(peer_wait_output(&f.src.vm, "dirty: round 10", TIMEOUT));
+    q = query_active(&f.src);
+    rounds = wait_sync_count(&f.src, ram_stat(q, "dirty-sync-count") + 1);
+    g_test_message("dirty-sync-count %" G_GINT64_FORMAT " after the plug",
+                   rounds);
+    set_params(&f.src, 2000, 1LL << 40);
+    r = wait_status(&f.src, "completed");
+    report(r);
+    g_assert_cmpint(ram_stat(r, "total"), ==, (128LL << 20) + DIMM_SIZE);
+    json_node_unref(wait_status(&f.dst, "completed"));
+    /* At once: the guest is still running its rounds on the destination
+     * and kvmini exits when it is done. */
+    check_one_dimm(&f.dst, "dimm1", DIMM_ADDR, DIMM_SIZE, "/objects/mem1");
+    check_one_dimm(&f.src, "dimm1", DIMM_ADDR, DIMM_SIZE, "/objects/mem1");
+    check_finished_on_destination(&f);
+    fixture_free(&f);
+}
+
+/* device_add of a device that is not memory and device_del of any
+ * device are refused while a migration runs; it then completes. */
+static void test_device_change_refused(void)
+{
+    MigFixture f;
+    const GuestOpts o = {
+        .mem = HOTPLUG_MEM, .append = "dirty_iters=100",
+        .extra = "-object memory-backend-memfd,id=mem0,size=64M "
+                 "-device pc-dimm,id=dimm0,memdev=mem0" };
+    const char *refused[] = {
+        "{\"execute\": \"device_del\", \"arguments\": {\"id\": \"dimm0\"}}",
+        "{\"execute\": \"device_add\", \"arguments\": "
+        "{\"driver\": \"virtio-net-device\", \"id\": \"net9\"}}",
+    };
+    g_autoptr(JsonNode) r = NULL;
+
+    if (!crawl_start(&f, &o, "test dirty: started")) {
+        return;
+    }
+    for (unsigned i = 0; i < G_N_ELEMENTS(refused); i++) {
+        g_autoptr(JsonNode) e = qmp_cmd(f.src.qmp, "%s", refused[i]);
+        const char *desc = qmp_expect_error(e, "GenericError");
+
+        g_test_message("%s: %s", refused[i], desc);
+        g_assert_nonnull(strstr(desc, "while a migration is running"));
+    }
+    json_node_unref(query_active(&f.src));
+    check_one_dimm(&f.src, "dimm0", DIMM_ADDR, 64LL << 20, "/objects/mem0");
+    set_params(&f.src, 2000, 1LL << 40);
+    r = wait_status(&f.src, "completed");
+    report(r);
+    json_node_unref(wait_status(&f.dst, "completed"));
+    check_one_dimm(&f.dst, "dimm0", DIMM_ADDR, 64LL << 20, "/objects/mem0");
     check_finished_on_destination(&f);
     fixture_free(&f);
 }
@@ -263,5 +446,8 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/kvm/live-smp2", test_live_smp2);
     g_test_add_func("/migration/kvm/dirtying", test_dirtying);
     g_test_add_func("/migration/kvm/file", test_file);
+    g_test_add_func("/migration/kvm/device-change-refused",
+                    test_device_change_refused);
+    g_test_add_func("/migration/kvm/hotplug-dimm", test_hotplug_dimm);
     return g_test_run();
 }
