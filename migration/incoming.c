@@ -281,6 +281,24 @@ static void incoming_fail(MigrationState *mig, Error *err)
     machine_request_shutdown_reason(ms, 1, "host-error");
 }
 
+/* Tell the source everything loaded (MIG_END_ACK), before the guest
+ * runs here: if this fails, the guest must not run on both sides. */
+static bool incoming_confirm(IncomingState *in, Error **errp)
+{
+    uint8_t ack = MIG_ACK_LOADED;
+    ssize_t n;
+
+    do {
+        n = send(in->ch->fd, &ack, 1, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1) {
+        error_setg_errno(errp, n < 0 ? errno : EIO, "confirming the "
+                         "migration to the source");
+        return false;
+    }
+    return true;
+}
+
 static gboolean incoming_finish(gpointer opaque)
 {
     MigrationState *mig = opaque;
@@ -298,15 +316,18 @@ static gboolean incoming_finish(gpointer opaque)
     err = g_steal_pointer(&in->err);
     g_mutex_unlock(&mig->lock);
     in->done = true;
+    if (!err) {
+        g_mutex_lock(&ms->lock);
+        ok = incoming_load_state(mig, &err);
+        g_mutex_unlock(&ms->lock);
+        if (ok && (in->end_flags & MIG_END_ACK)) {
+            incoming_confirm(in, &err);
+        }
+    }
+    /* Without the confirmation the source sees the connection close and
+     * runs on. */
     g_clear_pointer(&in->ch, mig_channel_free);
     if (err) {
-        incoming_fail(mig, err);
-        return G_SOURCE_REMOVE;
-    }
-    g_mutex_lock(&ms->lock);
-    ok = incoming_load_state(mig, &err);
-    g_mutex_unlock(&ms->lock);
-    if (!ok) {
         incoming_fail(mig, err);
         return G_SOURCE_REMOVE;
     }

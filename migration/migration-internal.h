@@ -40,6 +40,12 @@
 #define MIG_SEC_MEMDEV      6   /* be32 length, a memory device plugged
                                  * during the migration (before its RAM) */
 #define MIG_END_RUNNING     0x1 /* the guest ran when it was stopped */
+#define MIG_END_ACK         0x2 /* the source waits for MIG_ACK_LOADED */
+/* On a socket the destination answers the end marker with this byte once
+ * the vCPU and device state loaded, before its guest runs; the source
+ * completes only then (it resumes its guest if the connection closes
+ * instead). */
+#define MIG_ACK_LOADED      0x4b
 /* A RAM entry: be64 gpa | flags (gpa page aligned), then 4096 bytes for
  * a data page. */
 #define MIG_PAGE_SIZE       4096u

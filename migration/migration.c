@@ -146,10 +146,17 @@ void migration_account_pages(MigrationState *mig, uint64_t zero,
     g_mutex_unlock(&mig->lock);
 }
 
+/* max-bandwidth in bytes/s; 0 means no limit, as in QEMU 8.1 and later. */
+static uint64_t bandwidth_cap(MigrationState *mig)
+{
+    uint64_t max = __atomic_load_n(&mig->max_bandwidth, __ATOMIC_RELAXED);
+
+    return max ? max : UINT64_MAX;
+}
+
 bool migration_rate_limit(MigrationState *mig, Error **errp)
 {
-    uint64_t limit = __atomic_load_n(&mig->max_bandwidth, __ATOMIC_RELAXED) /
-                     (G_USEC_PER_SEC / RATE_WINDOW_US);
+    uint64_t limit = bandwidth_cap(mig) / (G_USEC_PER_SEC / RATE_WINDOW_US);
     uint64_t bytes = mig_channel_bytes(mig->out);
     int64_t now = g_get_monotonic_time();
     int64_t end = mig->window_us + RATE_WINDOW_US;
@@ -189,7 +196,7 @@ static void migration_measure(MigrationState *mig, int64_t t0, uint64_t b0,
     bytes = mig->stats.transferred - b0;
     pages = mig->stats.duplicate + mig->stats.normal - p0;
     mig->stats.bandwidth = MIN(bytes * G_USEC_PER_SEC / us,
-                               mig->max_bandwidth);
+                               bandwidth_cap(mig));
     mig->stats.pages_per_second = pages * G_USEC_PER_SEC / us;
     g_mutex_unlock(&mig->lock);
 }
@@ -326,8 +333,9 @@ static bool migration_send_state(MigrationState *mig, Error **errp)
 {
     /* The run state travels with the end marker (QEMU's global state):
      * a guest paused before the migration stays paused. */
-    uint8_t end[2] = { MIG_SEC_END, mig->vm_was_running ? MIG_END_RUNNING
-                                                         : 0 };
+    uint8_t end[2] = { MIG_SEC_END,
+                       (mig->vm_was_running ? MIG_END_RUNNING : 0) |
+                       (mig->out->is_socket ? MIG_END_ACK : 0) };
 
     if (!savevm_write_blob(mig->out, MIG_SEC_ACCEL, NULL, mig->accel_blob,
                            errp)) {
@@ -349,6 +357,39 @@ static bool migration_send_state(MigrationState *mig, Error **errp)
            mig_channel_flush(mig->out, errp);
 }
 
+/* The destination's word that it loaded everything (MIG_END_ACK): until
+ * then the guest runs nowhere, and if the destination fails instead the
+ * source must run on.  migrate_cancel shuts the socket down. */
+static bool migration_wait_loaded(MigrationState *mig, Error **errp)
+{
+    uint8_t ack;
+    ssize_t n;
+
+    do {
+        n = read(mig->out->fd, &ack, 1);
+    } while (n < 0 && errno == EINTR);
+    if (migration_cancelled(mig)) {
+        error_setg(errp, "migration cancelled");
+        return false;
+    }
+    if (n < 0) {
+        error_setg_errno(errp, errno, "waiting for the destination to load "
+                         "the migration");
+        return false;
+    }
+    if (n == 0) {
+        error_setg(errp, "the destination closed the connection without "
+                   "confirming that it loaded the migration (see its log)");
+        return false;
+    }
+    if (ack != MIG_ACK_LOADED) {
+        error_setg(errp, "the destination answered 0x%02x instead of "
+                   "confirming the migration", ack);
+        return false;
+    }
+    return true;
+}
+
 static bool migration_complete(MigrationState *mig, Error **errp)
 {
     uint64_t pending;
@@ -365,7 +406,8 @@ static bool migration_complete(MigrationState *mig, Error **errp)
     mig->stats.remaining = pending * MIG_PAGE_SIZE;
     g_mutex_unlock(&mig->lock);
     if (!ram_save_pending(mig, true, errp) ||
-        !migration_send_state(mig, errp)) {
+        !migration_send_state(mig, errp) ||
+        (mig->out->is_socket && !migration_wait_loaded(mig, errp))) {
         return false;
     }
     g_mutex_lock(&mig->lock);

@@ -221,11 +221,8 @@ bool pc_dimm_save_plug(MachineState *ms, const MemoryRegion *ram,
         return false;
     }
     b = d->backend;
-    mig_put_str(out, b->type);
     mig_put_str(out, b->id);
     mig_put_be64(out, b->size);
-    mig_put_u8(out, b->share);
-    mig_put_str(out, b->mem_path ? b->mem_path : "");
     mig_put_str(out, d->id ? d->id : "");
     mig_put_be64(out, d->addr);
     mig_put_be32(out, d->slot);
@@ -234,17 +231,14 @@ bool pc_dimm_save_plug(MachineState *ms, const MemoryRegion *ram,
 
 /* What pc_dimm_save_plug wrote. */
 typedef struct PCDIMMPlug {
-    char *type, *memdev, *mem_path, *id;
+    char *memdev, *id;
     uint64_t size, addr;
     uint32_t slot;
-    bool share;
 } PCDIMMPlug;
 
 static void pc_dimm_plug_clear(PCDIMMPlug *p)
 {
-    g_free(p->type);
     g_free(p->memdev);
-    g_free(p->mem_path);
     g_free(p->id);
 }
 
@@ -254,11 +248,8 @@ static bool pc_dimm_plug_decode(const uint8_t *buf, size_t len, PCDIMMPlug *p,
     MigReader r;
 
     mig_reader_init(&r, buf, len);
-    p->type = mig_get_str(&r);
     p->memdev = mig_get_str(&r);
     p->size = mig_get_be64(&r);
-    p->share = mig_get_u8(&r);
-    p->mem_path = mig_get_str(&r);
     p->id = mig_get_str(&r);
     p->addr = mig_get_be64(&r);
     p->slot = mig_get_be32(&r);
@@ -270,9 +261,11 @@ static void opt_set(GHashTable *opts, const char *key, char *value)
     g_hash_table_insert(opts, g_strdup(key), value);
 }
 
-/* The source's backend, unless one of that id is here already (created
- * with object-add on the destination to choose its backing): that one
- * must be free and of the same size. */
+/* The DIMM's backend here: one of that id created with object-add on
+ * the destination (to choose its backing) if it is free and of the same
+ * size, else a memfd of that size.  Never the source's mem-path: on the
+ * same host that is the source's own file, which the running source
+ * still writes while pages of older rounds would land in it. */
 static bool pc_dimm_plug_backend(MachineState *ms, const PCDIMMPlug *p,
                                  Error **errp)
 {
@@ -288,13 +281,9 @@ static bool pc_dimm_plug_backend(MachineState *ms, const PCDIMMPlug *p,
         return true;
     }
     opts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    opt_set(opts, "qom-type", g_strdup(p->type));
+    opt_set(opts, "qom-type", g_strdup("memory-backend-memfd"));
     opt_set(opts, "id", g_strdup(p->memdev));
     opt_set(opts, "size", g_strdup_printf("%" PRIu64, p->size));
-    opt_set(opts, "share", g_strdup(p->share ? "on" : "off"));
-    if (*p->mem_path) {
-        opt_set(opts, "mem-path", g_strdup(p->mem_path));
-    }
     return machine_object_add_opts(ms, opts, errp);
 }
 

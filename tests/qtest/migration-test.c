@@ -637,6 +637,17 @@ static void test_parameters(void)
                 "\"arguments\": {\"downtime-limit\": -1}}");
     qmp_expect_error(r, "GenericError");
     json_node_unref(r);
+
+    /* max-bandwidth 0 is no limit (QEMU 8.1+): 8 MiB of data to a file
+     * goes out at once, not at zero bytes per second. */
+    g_autofree char *img = fixture_path(&f, "state.img");
+    g_autofree char *uri = g_strdup_printf("file:%s", img);
+    set_params(&f.src, 300, 0);
+    fill_random(&f.src, 1 * MIB, 8 * MIB, 3);
+    migrate(&f.src, uri);
+    json_node_unref(qmp_wait_migration_status(f.src.qmp, "completed",
+                                              5000));
+    g_unlink(img);
     vm_stop(&f.src, 0);
     fixture_free(&f);
 }

@@ -466,6 +466,38 @@ static void test_destination_without_backend(void)
     mig_free(&m, true, false);
 }
 
+/* The destination fails after the whole stream arrived (its backend
+ * refuses the ring state when the device restarts): it never confirms,
+ * so the source does not complete but fails and runs on — the guest is
+ * not lost between the two. */
+static void test_destination_load_fails(void)
+{
+    Mig m;
+    g_autofree char *err = NULL, *st = NULL;
+    g_autoptr(JsonNode) status = NULL;
+
+    mig_init(&m, NULL, true);
+    vub_add_fault(m.dst.b, VUB_FAULT_ACK_STATUS, VHOST_USER_SET_VRING_BASE,
+                  1, false);
+    write_check(&m, &m.src, 70, 8);
+    g_assert_null(migrate(&m, m.uri));
+    wait_status(&m.src, "failed");
+    st = query_status(&m.src, &err, NULL);
+    g_assert_nonnull(err);
+    if (!strstr(err, "without confirming")) {
+        g_error("unexpected error: %s", err);
+    }
+    g_assert_cmpint(qtest_wait_exit(m.dst.qts), ==, 1);
+    qtest_quit_status(m.dst.qts);
+    m.dst.qts = NULL;
+    status = qmp_cmd_ok(m.src.c, "{\"execute\": \"query-status\"}");
+    g_assert_cmpstr(json_object_get_string_member(json_node_get_object(status),
+                                                  "status"), ==, "running");
+    g_assert_true(vub_wait_vring_running(m.src.b, 0, TIMEOUT_MS));
+    write_check(&m, &m.src, 80, 9);
+    mig_free(&m, true, false);
+}
+
 /* --- memory plugged during the migration --------------------------------- */
 
 #define HOTPLUG_MEM     "64M,slots=2,maxmem=1G"
@@ -644,17 +676,27 @@ static void test_hotplug_dimm(void)
 }
 
 /* Only memory plugs during a migration; nothing is unplugged, not even
- * the DIMM just plugged. */
+ * the DIMM just plugged.  The destination backs the DIMM with a file it
+ * chose beforehand (object-add of the same id): the pages land there. */
 static void test_hotplug_refusals(void)
 {
     Mig m;
     g_autoptr(JsonNode) del = NULL;
     g_autoptr(JsonNode) add = NULL;
+    g_autofree char *file = NULL;
+    g_autofree char *contents = NULL;
+    gsize len;
     const char *e;
 
     mig_init_mem(&m, NULL, true, HOTPLUG_MEM, HOTPLUG_MEM);
+    file = g_strdup_printf("%s/dst-dimm.img", m.dir);
+    json_node_unref(qmp_cmd_ok(m.dst.c, "{\"execute\": \"object-add\", "
+        "\"arguments\": {\"qom-type\": \"memory-backend-file\", \"id\": "
+        "\"mem1\", \"size\": %llu, \"mem-path\": \"%s\", \"share\": true}}",
+        (unsigned long long)DIMM_SIZE, file));
     start_slow(&m);
     plug_dimm(&m.src);
+    qtest_memset(m.src.qts, DIMM_BASE + 4096, 0x5c, 4096);
     del = qmp_cmd(m.src.c, "{\"execute\": \"device_del\", \"arguments\": "
                   "{\"id\": \"dimm1\"}}");
     e = qmp_expect_error(del, "GenericError");
@@ -669,6 +711,12 @@ static void test_hotplug_refusals(void)
     wait_status(&m.src, "completed");
     wait_status(&m.dst, "completed");
     assert_dimm(&m.dst);
+    g_assert_true(g_file_get_contents(file, &contents, &len, NULL));
+    g_assert_cmpuint(len, ==, DIMM_SIZE);
+    g_assert_cmphex((uint8_t)contents[4096], ==, 0x5c);
+    g_assert_cmphex((uint8_t)contents[8191], ==, 0x5c);
+    g_assert_cmphex((uint8_t)contents[8192], ==, 0);
+    g_unlink(file);
     mig_free(&m, true, true);
 }
 
@@ -691,6 +739,10 @@ static void test_hotplug_destination_refuses(void)
     assert_dimm(&m.src);
     st = query_status(&m.src, &err, NULL);
     g_assert_nonnull(err);
+    g_autoptr(JsonNode) status = qmp_cmd_ok(m.src.c, "{\"execute\": "
+                                            "\"query-status\"}");
+    g_assert_cmpstr(json_object_get_string_member(json_node_get_object(status),
+                                                  "status"), ==, "running");
     write_check(&m, &m.src, 60, 7);
     qtest_memset(m.src.qts, DIMM_BASE, 0x3c, 4096);
     g_assert_cmphex(qtest_readb(m.src.qts, DIMM_BASE + 4095), ==, 0x3c);
@@ -708,6 +760,8 @@ int main(int argc, char **argv)
                     test_destination_killed);
     g_test_add_func("/migration-vhost/destination-without-backend",
                     test_destination_without_backend);
+    g_test_add_func("/migration-vhost/destination-load-fails",
+                    test_destination_load_fails);
     g_test_add_func("/migration-vhost/hotplug-dimm", test_hotplug_dimm);
     g_test_add_func("/migration-vhost/hotplug-refusals",
                     test_hotplug_refusals);

@@ -55,13 +55,14 @@ uint64_t pc_dimm_size(const PCDIMMDevice *d);
 /*
  * A DIMM plugged while an outgoing migration runs travels in the stream
  * (migration/ram.c).  pc_dimm_save_plug appends to out what the
- * destination needs to create the same device: the backend (type, id,
- * size, share, mem-path) and the device (id, addr, slot); false if no
+ * destination needs to create the same device: the backend's id and size
+ * and the device's id, addr and slot; false if no
  * DIMM maps RAM region ram.  pc_dimm_load_plug creates them on the
- * destination; a backend of that id that exists there already (object-add
- * before the stream arrives, to choose other backing) is used if it is
- * free and of the same size.  On failure nothing is left behind and errp
- * names the DIMM.  Machine lock held.
+ * destination: the backend as a memfd of that size (never the source's
+ * mem-path, which on the same host is the source's own file), unless one
+ * of that id exists there already (object-add before the stream arrives,
+ * to choose the backing), free and of the same size.  On failure nothing
+ * is left behind and errp names the DIMM.  Machine lock held.
  */
 bool pc_dimm_save_plug(MachineState *ms, const MemoryRegion *ram,
                        GByteArray *out);
