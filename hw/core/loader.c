@@ -125,14 +125,44 @@ bool loader_write(AddressSpace *as, uint64_t addr, const void *buf,
     return true;
 }
 
+/* How many of the len bytes at addr (a page boundary) lie in a hole of
+ * the shared file behind guest RAM there (fresh memfd RAM at boot is all
+ * hole): zero already, and writing zeros would only allocate pages. */
+static uint64_t loader_hole_len(AddressSpace *as, uint64_t addr,
+                                uint64_t len)
+{
+    MemoryRegionSection s;
+    uint64_t in, off, end;
+    int fd;
+    off_t data;
+
+    if (!address_space_find_section(as, addr, &s) ||
+        !memory_region_is_ram(s.mr) || (fd = memory_region_get_fd(s.mr)) < 0) {
+        return 0;
+    }
+    in = addr - s.offset_within_address_space;
+    off = s.mr->ram_fd_offset + s.offset_within_region + in;
+    end = off + MIN(len, s.size - in);
+    data = lseek(fd, off, SEEK_DATA);
+    if (data < 0) {
+        return errno == ENXIO ? end - off : 0;
+    }
+    return (uint64_t)data > off ? (MIN((uint64_t)data, end) - off) &
+                                  ~(uint64_t)4095 : 0;
+}
+
 bool loader_zero(AddressSpace *as, uint64_t addr, uint64_t len, Error **errp)
 {
     static const uint8_t zeros[4096];
 
     while (len) {
-        uint64_t n = MIN(len, sizeof(zeros));
-        if (!loader_write(as, addr, zeros, n, "zeroed area", errp)) {
-            return false;
+        uint64_t n = addr % sizeof(zeros) ? 0 : loader_hole_len(as, addr, len);
+
+        if (!n) {
+            n = MIN(len, sizeof(zeros) - addr % sizeof(zeros));
+            if (!loader_write(as, addr, zeros, n, "zeroed area", errp)) {
+                return false;
+            }
         }
         addr += n;
         len -= n;

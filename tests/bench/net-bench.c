@@ -90,14 +90,14 @@ int main(int argc, char **argv)
     double k[runs], q[runs], exits_per_frame = 0;
     int rc = 1;
 
-    snprintf(append, sizeof(append), "test=net-bench count=1");
+    snprintf(append, sizeof(append), "test=net-bench count=1 net_warmup_ms=100");
     if (bench_run_capture(k_argv, out, sizeof(out)) != 0) {
         fprintf(stderr, "kvmini baseline run failed:\n%s\n", out);
         goto out;
     }
     double base_exits = bench_number_after(out, "kvm: ");
 
-    snprintf(append, sizeof(append), "test=net-bench count=%d", count);
+    snprintf(append, sizeof(append), "test=net-bench count=%d net_warmup_ms=100", count);
     for (int i = 0; i < runs; i++) {
         if (bench_run_capture(k_argv, out, sizeof(out)) != 0 ||
             (k[i] = frames_per_sec(out)) < 0) {

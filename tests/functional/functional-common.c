@@ -3,7 +3,9 @@
 #include "functional-common.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -427,4 +429,14 @@ bool peer_wait_output(Peer *p, const char *text, unsigned timeout_s)
         g_usleep(10000);
     }
     return false;
+}
+
+void net_warmup_counts(const char *out, uint64_t *sent, uint64_t *echoed)
+{
+    const char *line = strstr(out, "net: warm-up: sent ");
+
+    g_assert_nonnull(line);
+    g_assert_cmpint(sscanf(line, "net: warm-up: sent %" SCNu64 ", echoed %"
+                           SCNu64, sent, echoed), ==, 2);
+    g_assert_cmpuint(*echoed, >=, 1);
 }

@@ -75,6 +75,11 @@ void qsd_start(Peer *p, const char *image, const char *sock,
 char *tmpdir_new(void);
 void tmpdir_remove(const char *dir);
 
+/* The test guest's "net: warm-up: sent W, echoed E" line in out
+ * (test=net with net_warmup_ms=); fails the test if it is missing or no
+ * warm-up frame came back. */
+void net_warmup_counts(const char *out, uint64_t *sent, uint64_t *echoed);
+
 /* Number of lines of text starting with prefix. */
 unsigned count_lines_with_prefix(const char *text, const char *prefix);
 

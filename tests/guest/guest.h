@@ -64,6 +64,12 @@ _Noreturn void guest_fail(unsigned code, const char *fmt, ...) PRINTF_FMT(2, 3);
  * nothing above it is reachable. */
 #define GUEST_MAP_TOP   (8ULL << 30)
 
+/* A large static buffer that entry.S does not clear (link.ld): the
+ * loader leaves it zero at boot; users must not rely on it being zero
+ * after a reset (RAM survives; kvmini's loader zeroes it again, others
+ * need not). */
+#define GUEST_NOINIT    __attribute__((section(".bss.noinit")))
+
 /* Boot information copied out of hvm_start_info at entry. */
 #define BOOT_MEMMAP_MAX 64
 struct memmap_entry {

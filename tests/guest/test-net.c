@@ -26,6 +26,13 @@
  *                     -netdev socket,udp=A,localaddr=A)
  *   net_timeout_ms=T  give up when a sleep waiting for frames lasts T ms
  *                     (default 5000)
+ *   net_warmup_ms=T   before frame 0, send a warm-up frame (ethertype
+ *                     0x88b6) every T ms until one comes back: a peer
+ *                     may drop what arrives before it forwards
+ *                     (dpdk-testpmd flushes its RX queues when it starts
+ *                     forwarding, right after the device became ready).
+ *                     Prints "net: warm-up: sent W, echoed E"; the peer
+ *                     then saw count + W frames and returned count + E
  *   net_irq_masked=1  leave the device's IOAPIC pin masked: the test must
  *                     fail (code 7, "first frame completed without
  *                     interrupt"), a self-check that it needs interrupts
@@ -76,7 +83,7 @@
 #define NET_OFF_PATTERN    22
 #define NET_BAD_SHOW       4
 
-static uint8_t seen[NET_COUNT_MAX / 8];
+static uint8_t seen[NET_COUNT_MAX / 8] GUEST_NOINIT;    /* cleared per run */
 static struct virtio_net net;
 
 static bool parse_mac(const char *s, uint8_t *mac)
@@ -112,6 +119,7 @@ int net_prepare(struct virtio_net *n, struct net_run *r, const char *tag,
     r->len = (unsigned)cmdline_get_u64("net_len", 64);
     r->timeout_us = cmdline_get_u64("net_timeout_ms", 5000) * 1000;
     r->unswapped = cmdline_get_u64("net_macswap", 1) == 0;
+    r->warmup_us = cmdline_get_u64("net_warmup_ms", 0) * 1000;
     memset(r->peer, 0xff, ETH_ALEN);
     if (r->count == 0 || r->count > NET_COUNT_MAX) {
         return test_fail(NET_FAIL_PARAM, "count must be 1..%u",
@@ -276,6 +284,11 @@ static bool frame_receive(struct virtio_net *n, struct net_run *r,
     const char *why;
     uint32_t seq;
 
+    if (len >= 14 && f[12] == NET_WARMUP_TYPE >> 8 &&
+        f[13] == (NET_WARMUP_TYPE & 0xff)) {
+        r->warmup_echoed++;             /* a late one */
+        return false;
+    }
     if (len < NET_OFF_PATTERN || f[12] != NET_ETHERTYPE >> 8 ||
         f[13] != (NET_ETHERTYPE & 0xff)) {
         r->foreign++;
@@ -302,6 +315,53 @@ static bool frame_receive(struct virtio_net *n, struct net_run *r,
     return true;
 }
 
+/* Did one of the warm-up frames come back?  Drains every RX queue. */
+static bool warmup_echo_seen(struct virtio_net *n, struct net_run *r)
+{
+    uint64_t before = r->warmup_echoed;
+    unsigned inflight[VIRTIO_NET_MAX_PAIRS] = { 0 };
+
+    for (unsigned q = 0; q < n->npairs; q++) {
+        uint8_t *f;
+        uint32_t len;
+
+        while (virtio_net_rx_get(n, q, &f, &len) > 0) {
+            (void)frame_receive(n, r, q, f, len, inflight);
+            virtio_net_rx_put(n, q, f);
+        }
+    }
+    return r->warmup_echoed != before;
+}
+
+/* One warm-up frame every r->warmup_us until one comes back; false after
+ * r->timeout_us without an echo. */
+static bool net_warmup(struct virtio_net *n, struct net_run *r)
+{
+    uint64_t waited = 0;
+
+    while (waited < r->timeout_us) {
+        uint8_t *f = virtio_net_tx_alloc(n, 0);
+
+        if (f) {
+            frame_build(r, f, 0, 0);
+            f[12] = NET_WARMUP_TYPE >> 8;
+            f[13] = NET_WARMUP_TYPE & 0xff;
+            virtio_net_tx_submit(n, 0, f, r->len);
+            virtio_net_kick(n);
+            r->warmup_sent++;
+        }
+        timer_start_us(r->warmup_us);
+        while (!warmup_echo_seen(n, r) && virtio_net_wait(n, !f) == 0) {
+        }
+        timer_stop();
+        if (r->warmup_echoed) {
+            return true;
+        }
+        waited += r->warmup_us;
+    }
+    return false;
+}
+
 static unsigned probe_irqs;
 
 static bool probe_irq_arrived(void *arg)
@@ -319,6 +379,10 @@ int net_exchange(struct virtio_net *n, struct net_run *r)
 
     memset(seen, 0, (size_t)((r->count + 7) / 8));
     frame_templates(n, r);
+    if (r->warmup_us && !net_warmup(n, r)) {
+        return test_fail(NET_FAIL_TIMEOUT, "no warm-up frame came back "
+                         "(%llu sent)", (unsigned long long)r->warmup_sent);
+    }
     r->tsc_start = rdtsc();
 
     /* Frame 0 goes alone, and we sleep until the device interrupts: the
@@ -426,6 +490,11 @@ out:
     if (r->foreign) {
         printf("%s: %llu foreign frames ignored\n", r->tag,
                (unsigned long long)r->foreign);
+    }
+    if (r->warmup_us) {
+        printf("%s: warm-up: sent %llu, echoed %llu\n", r->tag,
+               (unsigned long long)r->warmup_sent,
+               (unsigned long long)r->warmup_echoed);
     }
 
     if (r->ring_error) {

@@ -8,9 +8,11 @@
 #include "io.h"
 
 static uint8_t rx_bufs[VIRTIO_NET_MAX_PAIRS][VIRTQ_MAX_SIZE]
-                      [VIRTIO_NET_BUF_SIZE] __attribute__((aligned(4096)));
+                      [VIRTIO_NET_BUF_SIZE] __attribute__((aligned(4096)))
+                      GUEST_NOINIT;
 static uint8_t tx_bufs[VIRTIO_NET_MAX_PAIRS][VIRTQ_MAX_SIZE]
-                      [VIRTIO_NET_BUF_SIZE] __attribute__((aligned(4096)));
+                      [VIRTIO_NET_BUF_SIZE] __attribute__((aligned(4096)))
+                      GUEST_NOINIT;
 
 /* Locally administered address used when the device offers no MAC. */
 static const uint8_t default_mac[ETH_ALEN] = {

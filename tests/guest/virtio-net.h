@@ -149,6 +149,7 @@ int virtio_net_ctrl(struct virtio_net *n, uint8_t cls, uint8_t cmd,
  * peer, and the rest unchanged (with net_macswap=0: all unchanged).
  */
 #define NET_ETHERTYPE     0x88b5
+#define NET_WARMUP_TYPE   0x88b6    /* warm-up frames (net_warmup_ms=) */
 #define NET_COUNT_MAX     (1u << 20)
 
 struct net_run {
@@ -160,12 +161,15 @@ struct net_run {
     uint8_t peer[ETH_ALEN];
     const char *tag;            /* "net" or "net-bench": message prefix */
     bool unswapped;             /* frames come back as sent (net_macswap=0) */
+    uint64_t warmup_us;         /* warm-up resend interval, 0: none */
     /* Results. */
     uint64_t sent;
     uint64_t received;          /* frames with our ethertype */
     uint64_t good;              /* ... intact, each seq once */
     uint64_t bad;               /* ... corrupt, duplicated or misaddressed */
     uint64_t foreign;           /* other ethertypes (ignored) */
+    uint64_t warmup_sent;       /* warm-up frames sent */
+    uint64_t warmup_echoed;     /* ... and come back (also late ones) */
     uint64_t waits;             /* sleeps in virtio_net_wait() */
     uint64_t tsc_start, tsc_end;   /* first send, last receive */
     int wait_rc;                /* 0; -1 timeout; -2 without interrupt */
