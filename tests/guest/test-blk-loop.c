@@ -48,7 +48,7 @@
 #define LOOP_TAG           0x706f6f6c2d6d766bull    /* "kvm-loop" */
 
 static uint8_t loop_buf[LOOP_MAX_REQS][LOOP_REQ_BYTES]
-    __attribute__((aligned(4096)));
+    __attribute__((aligned(4096))) GUEST_NOINIT;
 static struct virtio_blk_req loop_req[LOOP_MAX_REQS];
 static struct virtio_blk blk;
 

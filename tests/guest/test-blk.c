@@ -68,9 +68,9 @@
 #define BLK_MISMATCH_SHOW  4
 
 static uint8_t wbuf[BLK_DEPTH_MAX][BLK_REQ_BYTES]
-    __attribute__((aligned(4096)));
+    __attribute__((aligned(4096))) GUEST_NOINIT;
 static uint8_t rbuf[BLK_DEPTH_MAX][BLK_REQ_BYTES]
-    __attribute__((aligned(4096)));
+    __attribute__((aligned(4096))) GUEST_NOINIT;
 static struct virtio_blk blk;
 
 struct blk_slot {

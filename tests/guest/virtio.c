@@ -12,7 +12,7 @@
 #define VIRTIO_RESET_POLLS  1000
 
 static uint8_t virtq_pool[VIRTQ_POOL][VIRTQ_PAGE_SIZE]
-    __attribute__((aligned(VIRTQ_PAGE_SIZE)));
+    __attribute__((aligned(VIRTQ_PAGE_SIZE))) GUEST_NOINIT;
 static unsigned virtq_pool_used;
 
 bool virtio_find(uint32_t device_id, unsigned nth, struct virtio_dev *d)
@@ -212,7 +212,8 @@ int virtq_setup(struct virtio_dev *d, struct virtq *vq, unsigned index,
     while (num & (num - 1)) {
         num &= num - 1;                 /* round down to a power of two */
     }
-    page = virtq_pool[virtq_pool_used++];   /* zeroed .bss */
+    page = virtq_pool[virtq_pool_used++];
+    memset(page, 0, VIRTQ_PAGE_SIZE);       /* GUEST_NOINIT */
 
     memset(vq, 0, sizeof(*vq));
     vq->dev = d;
