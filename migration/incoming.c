@@ -333,7 +333,8 @@ static gboolean incoming_finish(gpointer opaque)
     }
     migration_set_status(mig, MIGRATION_STATUS_COMPLETED);
     ms->paused_state = NULL;
-    if (in->end_flags & MIG_END_RUNNING) {
+    /* -S on the destination keeps the guest paused, as QEMU. */
+    if ((in->end_flags & MIG_END_RUNNING) && !ms->start_paused) {
         machine_resume(ms);
     }
     return G_SOURCE_REMOVE;

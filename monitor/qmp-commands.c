@@ -134,6 +134,17 @@ static bool qmp_query_status(QmpRequest *req, Error **errp)
     return true;
 }
 
+static bool qmp_query_name(QmpRequest *req, Error **errp)
+{
+    g_autoptr(JsonObject) o = json_object_new();
+
+    if (req->ms->name) {
+        json_object_set_string_member(o, "name", req->ms->name);
+    }
+    req->ret = qmp_node_object(o);
+    return true;
+}
+
 static bool qmp_stop(QmpRequest *req, Error **errp)
 {
     machine_pause(req->ms);
@@ -500,6 +511,7 @@ const QmpCommand qmp_core_commands[] = {
     { "query-commands", qmp_query_commands },
     { "query-kvm", qmp_query_kvm },
     { "query-status", qmp_query_status },
+    { "query-name", qmp_query_name },
     { "stop", qmp_stop },
     { "cont", qmp_cont },
     { "system_reset", qmp_system_reset },

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib-unix.h>
 
 #define DEFAULT_RAM_SIZE (128ULL << 20)
@@ -50,6 +51,7 @@ MachineState *machine_new(void)
     g_mutex_init(&ms->lock);
     ms->smp_cpus = 1;
     ms->pit = true;
+    os_state_init(&ms->os);
     ms->accel = &kvm_accel_ops;
     ms->options = g_ptr_array_new_with_free_func(option_free);
     ms->objects = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
@@ -576,6 +578,18 @@ static void machine_emit_shutdown(MachineState *ms)
     monitor_emit_event(ms, "SHUTDOWN", node);
 }
 
+/* -S: the vCPU threads start parked until QMP cont ("prelaunch"); no
+ * STOP event, as QEMU. */
+static bool machine_start_paused(MachineState *ms, Error **errp)
+{
+    if (ms->accel->pause) {
+        ms->accel->pause(ms);
+    }
+    ms->paused = true;
+    ms->paused_state = "prelaunch";
+    return ms->accel->start(ms, errp);
+}
+
 int machine_run(MachineState *ms)
 {
     Error *err = NULL;
@@ -590,9 +604,15 @@ int machine_run(MachineState *ms)
     if (ms->incoming && !migration_incoming_init(ms, &err)) {
         error_report_err(err);
         machine_request_shutdown_reason(ms, 1, "host-error");
-    } else if (!ms->accel->start(ms, &err)) {
+    } else if (ms->start_paused && !machine_start_paused(ms, &err)) {
         error_report_err(err);
         machine_request_shutdown_reason(ms, 1, "host-error");
+    } else if (!ms->start_paused && !ms->accel->start(ms, &err)) {
+        error_report_err(err);
+        machine_request_shutdown_reason(ms, 1, "host-error");
+    }
+    if (!g_atomic_int_get(&ms->shutdown_requested)) {
+        os_daemonize_finish(ms);
     }
     if (!g_atomic_int_get(&ms->shutdown_requested)) {
         g_main_loop_run(ms->main_loop);
@@ -662,6 +682,13 @@ void machine_free(MachineState *ms)
     g_free(ms->qtest_log);
     g_free(ms->serial_spec);
     g_free(ms->incoming);
+    g_free(ms->name);
+    os_pidfile_remove(&ms->os);
+    if (ms->os.daemon_fd >= 0) {
+        close(ms->os.daemon_fd);    /* the waiting parent exits 1 */
+    }
+    g_free(ms->os.pidfile);
+    g_free(ms->os.process_name);
     g_mutex_clear(&ms->lock);
     g_free(ms);
 }

@@ -38,6 +38,14 @@ int main(int argc, char **argv)
         error_report_err(err);
         return 1;
     }
+    /* Before anything is created: a KVM VM belongs to its process. */
+    if (!os_daemonize_start(ms, &err) ||
+        !os_pidfile_create(&ms->os, &err)) {
+        error_report_err(err);
+        machine_free(ms);
+        return 1;
+    }
+    os_set_process_name(&ms->os);
     if (!machine_build(ms, &err)) {
         error_report_err(err);
         machine_free(ms);

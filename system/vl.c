@@ -239,6 +239,43 @@ static bool opt_log(MachineState *ms, const char *arg, Error **errp)
     return qemu_log_set_categories(arg, errp);
 }
 
+static bool opt_start_paused(MachineState *ms, const char *arg,
+                             Error **errp)
+{
+    ms->start_paused = true;
+    return true;
+}
+
+static bool opt_daemonize(MachineState *ms, const char *arg, Error **errp)
+{
+    ms->os.daemonize = true;
+    return true;
+}
+
+static bool opt_pidfile(MachineState *ms, const char *arg, Error **errp)
+{
+    return set_string(&ms->os.pidfile, arg);
+}
+
+/* -name [guest=]NAME[,process=NAME][,debug-threads=on|off] */
+static bool opt_name(MachineState *ms, const char *arg, Error **errp)
+{
+    static const char *const keys[] = { "guest", "process", "debug-threads",
+                                        NULL };
+    g_autoptr(GHashTable) opts = qemu_opts_parse(arg, "guest", errp);
+    bool threads;
+
+    if (!opts || !qemu_opts_check_keys(opts, keys, errp) ||
+        !qemu_opt_get_bool(opts, "debug-threads", false, &threads, errp)) {
+        return false;
+    }
+    g_free(ms->name);
+    ms->name = g_strdup(qemu_opt_get(opts, "guest"));
+    g_free(ms->os.process_name);
+    ms->os.process_name = g_strdup(qemu_opt_get(opts, "process"));
+    return true;
+}
+
 static bool opt_ignored(MachineState *ms, const char *arg, Error **errp)
 {
     return true;    /* QEMU habits with nothing to do here */
@@ -322,6 +359,14 @@ static const OptionDef options[] = {
     { "qtest-log", true, opt_qtest_log, "log qtest traffic to FILE" },
     { "incoming", true, opt_incoming,
       "unix:PATH|fd:N|file:PATH|defer (wait for a migration stream)" },
+    { "S", false, opt_start_paused,
+      "start with the vCPUs paused (QMP cont starts them)" },
+    { "name", true, opt_name,
+      "[guest=]NAME[,process=NAME] (QMP query-name; process name)" },
+    { "pidfile", true, opt_pidfile,
+      "FILE (the process id, locked while running, removed at exit)" },
+    { "daemonize", false, opt_daemonize,
+      "detach once the machine runs (parent exits 0, or 1 on failure)" },
     { "d", true, opt_log, "debug log categories (-d help)" },
     { "display", true, opt_display, "none" },
     { "nographic", false, opt_ignored, "accepted for QEMU compatibility" },

@@ -14,6 +14,7 @@
 #include <glib.h>
 #include "exec/memory.h"
 #include "hw/core/loader.h"
+#include "sysemu/os-posix.h"
 
 typedef struct MachineState MachineState;
 typedef struct DeviceMemoryState DeviceMemoryState;
@@ -155,14 +156,20 @@ struct MachineState {
     VirtioMmioSlot mmio_slots[VIRTIO_MMIO_SLOTS];
     unsigned mmio_slots_used;
 
+    /* Process (-daemonize, -pidfile, -name) and start */
+    OsState os;
+    char *name;                     /* -name: QMP query-name */
+    bool start_paused;              /* -S: vCPUs wait for QMP cont */
+
     /* Life cycle */
     bool ready;                     /* built: devices added now hotplug */
     int exit_status;
     gint shutdown_requested;        /* atomic: first request wins */
     const char *shutdown_reason;    /* QMP SHUTDOWN "reason" (static) */
     bool paused;                    /* vCPUs paused (QMP stop) */
-    /* query-status while paused because of migration: "inmigrate",
-     * "finish-migrate", "postmigrate" (static); NULL: "paused". */
+    /* query-status while paused for a reason: "prelaunch" (-S),
+     * "inmigrate", "finish-migrate", "postmigrate" (static); NULL:
+     * "paused". */
     const char *paused_state;
 };
 

@@ -419,16 +419,18 @@ void peer_wait_exit(Peer *p, unsigned timeout_s, RunResult *r)
 
 bool peer_wait_output(Peer *p, const char *text, unsigned timeout_s)
 {
-    for (unsigned waited = 0; waited < timeout_s * 1000; waited += 10) {
+    for (unsigned waited = 0;; waited += 10) {
         g_autofree char *log = NULL;
 
         if (g_file_get_contents(p->log_path, &log, NULL, NULL) &&
             strstr(log, text)) {
             return true;
         }
+        if (waited >= timeout_s * 1000) {
+            return false;
+        }
         g_usleep(10000);
     }
-    return false;
 }
 
 void net_warmup_counts(const char *out, uint64_t *sent, uint64_t *echoed)

@@ -63,7 +63,8 @@ uint64_t testpmd_counter(const char *log, const char *key);
 /* Wait up to timeout_s for the peer to exit by itself; r gets its output
  * (stdout and stderr together, in r->out) and status. */
 void peer_wait_exit(Peer *p, unsigned timeout_s, RunResult *r);
-/* Wait up to timeout_s until the peer's output contains text. */
+/* Wait up to timeout_s until the peer's output contains text (0: look
+ * once). */
 bool peer_wait_output(Peer *p, const char *text, unsigned timeout_s);
 
 /* qemu-storage-daemon exporting image as vhost-user-blk on sock. */

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The process around the machine, as QEMU's -daemonize, -pidfile and
+ * -name process= set it up (system/os-posix.c).  State lives in
+ * MachineState.os.
+ *
+ * -daemonize: kvmini forks before it creates anything (a KVM VM belongs
+ * to the process that created it); the parent waits until the child has
+ * started the machine, then exits 0 — or 1 if the child failed, after
+ * the child printed why on the shared stderr.  The child is a new session
+ * leader; once started it puts /dev/null on stdin and stdout, and on
+ * stderr too if stderr is a terminal (a supervisor that captures stderr
+ * keeps the log).  The working directory does not change.
+ *
+ * -pidfile FILE: created (0600, O_CLOEXEC) with the process id (the
+ * daemon's with -daemonize) and write-locked while kvmini runs: a second
+ * kvmini with the same file fails.  Removed at exit.
+ */
+#ifndef SYSEMU_OS_POSIX_H
+#define SYSEMU_OS_POSIX_H
+
+#include <stdbool.h>
+
+#include "qemu/error.h"
+
+typedef struct MachineState MachineState;
+
+typedef struct OsState {
+    bool daemonize;             /* -daemonize */
+    int daemon_fd;              /* child: the pipe to the waiting parent */
+    char *pidfile;              /* -pidfile */
+    int pidfile_fd;             /* holds the lock */
+    char *process_name;         /* -name ...,process= */
+} OsState;
+
+void os_state_init(OsState *os);
+/* Check that the options allow it (no stdio chardevs) and fork; only the
+ * child returns (true), the parent exits with the child's verdict. */
+bool os_daemonize_start(MachineState *ms, Error **errp);
+/* The child has started the machine: let the parent exit 0, detach from
+ * the terminal.  No-op without -daemonize. */
+void os_daemonize_finish(MachineState *ms);
+bool os_pidfile_create(OsState *os, Error **errp);
+void os_pidfile_remove(OsState *os);
+/* -name process=: the name ps and top show. */
+void os_set_process_name(const OsState *os);
+
+#endif
