@@ -60,6 +60,8 @@ typedef enum MigrationStatus {
     MIGRATION_STATUS_NONE,
     MIGRATION_STATUS_SETUP,
     MIGRATION_STATUS_ACTIVE,
+    MIGRATION_STATUS_PRE_SWITCHOVER,    /* vCPUs stopped; waiting for
+                                         * migrate-continue */
     MIGRATION_STATUS_DEVICE,        /* vCPUs and devices stopped */
     MIGRATION_STATUS_COMPLETED,
     MIGRATION_STATUS_FAILED,
@@ -248,6 +250,9 @@ struct MigrationState {
     char *error_desc;
     uint64_t downtime_limit;        /* ms */
     uint64_t max_bandwidth;         /* bytes/s */
+    /* Capabilities (migrate-set-capabilities). */
+    bool cap_events;                /* MIGRATION events (default on) */
+    bool cap_pause_before_switchover;
     MigrationStats stats;
 
     /* Outgoing. */
@@ -286,6 +291,10 @@ bool migration_rate_limit(MigrationState *mig, Error **errp);
 /* Publish page counters (migration thread). */
 void migration_account_pages(MigrationState *mig, uint64_t zero,
                              uint64_t normal);
+
+/* pause-before-switchover: the final phase continues (migrate-continue
+ * in status pre-switchover); false with errp otherwise.  Main thread. */
+bool migration_continue(MigrationState *mig, Error **errp);
 
 /* QMP side (migration.c / incoming.c). */
 bool migration_start(MigrationState *mig, const char *uri, Error **errp);

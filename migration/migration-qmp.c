@@ -2,7 +2,9 @@
 /*
  * The QMP commands of migration (docs/qmp.md, docs/migration.md):
  * migrate, migrate-incoming, migrate_cancel, query-migrate,
- * migrate-set-parameters, query-migrate-parameters, and getfd / closefd
+ * migrate-set-parameters, query-migrate-parameters,
+ * query-migrate-capabilities, migrate-set-capabilities, migrate-continue,
+ * and getfd / closefd
  * for fd:NAME (the descriptor arrives with SCM_RIGHTS on the monitor's
  * socket, with the getfd command).  Handlers run on the main loop.
  */
@@ -67,6 +69,7 @@ static void add_times(JsonObject *o, MigrationStatus s,
 {
     bool running = s == MIGRATION_STATUS_SETUP ||
                    s == MIGRATION_STATUS_ACTIVE ||
+                   s == MIGRATION_STATUS_PRE_SWITCHOVER ||
                    s == MIGRATION_STATUS_DEVICE ||
                    s == MIGRATION_STATUS_CANCELLING;
     int64_t total = running ? (g_get_monotonic_time() - st->start_us) / 1000
@@ -157,6 +160,128 @@ static bool qmp_query_migrate_parameters(QmpRequest *req, Error **errp)
     return true;
 }
 
+/* --- capabilities ------------------------------------------------------ */
+
+/* QEMU's capabilities that kvmini does not implement: reported off,
+ * refused when asked for. */
+static const char *const caps_unsupported[] = {
+    "xbzrle", "rdma-pin-all", "auto-converge", "zero-blocks",
+    "postcopy-ram", "x-colo", "release-ram", "return-path", "multifd",
+    "dirty-bitmaps", "postcopy-blocktime", "late-block-activate",
+    "x-ignore-shared", "validate-uuid", "background-snapshot",
+    "zero-copy-send", "postcopy-preempt", "switchover-ack",
+    "dirty-limit", "mapped-ram", NULL,
+};
+
+/* The flag behind a supported capability; NULL if none. */
+static bool *cap_flag(MigrationState *mig, const char *name)
+{
+    if (!strcmp(name, "events")) {
+        return &mig->cap_events;
+    }
+    if (!strcmp(name, "pause-before-switchover")) {
+        return &mig->cap_pause_before_switchover;
+    }
+    return NULL;
+}
+
+static void add_cap(JsonArray *a, const char *name, bool state)
+{
+    JsonObject *o = json_object_new();
+
+    json_object_set_string_member(o, "capability", name);
+    json_object_set_boolean_member(o, "state", state);
+    json_array_add_object_element(a, o);
+}
+
+static bool qmp_query_migrate_capabilities(QmpRequest *req, Error **errp)
+{
+    MigrationState *mig = migration_get(req->ms);
+    JsonArray *a = json_array_new();
+    JsonNode *n = json_node_alloc();
+
+    add_cap(a, "events", mig->cap_events);
+    add_cap(a, "pause-before-switchover", mig->cap_pause_before_switchover);
+    for (unsigned i = 0; caps_unsupported[i]; i++) {
+        add_cap(a, caps_unsupported[i], false);
+    }
+    req->ret = json_node_init_array(n, a);
+    json_array_unref(a);
+    return true;
+}
+
+/* One {"capability": NAME, "state": BOOL}: checked, applied if apply. */
+static bool set_cap(MigrationState *mig, JsonNode *e, bool apply,
+                    Error **errp)
+{
+    JsonObject *o = JSON_NODE_HOLDS_OBJECT(e) ? json_node_get_object(e)
+                                              : NULL;
+    JsonNode *name = o ? json_object_get_member(o, "capability") : NULL;
+    JsonNode *state = o ? json_object_get_member(o, "state") : NULL;
+    bool *flag;
+
+    if (!name || json_node_get_value_type(name) != G_TYPE_STRING ||
+        !state || json_node_get_value_type(state) != G_TYPE_BOOLEAN) {
+        error_setg(errp, "Invalid parameter type for 'capabilities', "
+                   "expected: {\"capability\": str, \"state\": bool}");
+        return false;
+    }
+    flag = cap_flag(mig, json_node_get_string(name));
+    if (!flag && json_node_get_boolean(state)) {
+        error_setg(errp, "Capability '%s' is not supported by kvmini",
+                   json_node_get_string(name));
+        return false;
+    }
+    if (!flag && !g_strv_contains(caps_unsupported,
+                                  json_node_get_string(name))) {
+        error_setg(errp, "Parameter 'capability' does not accept value "
+                   "'%s'", json_node_get_string(name));
+        return false;
+    }
+    if (flag && apply) {
+        *flag = json_node_get_boolean(state);
+    }
+    return true;
+}
+
+/* All checked before any is applied: a refused list changes nothing. */
+static bool qmp_migrate_set_capabilities(QmpRequest *req, Error **errp)
+{
+    MigrationState *mig = migration_get(req->ms);
+    JsonNode *list = json_object_get_member(req->args, "capabilities");
+    JsonArray *a;
+
+    if (!JSON_NODE_HOLDS_ARRAY(list)) {
+        error_setg(errp, "Invalid parameter type for 'capabilities', "
+                   "expected: array");
+        return false;
+    }
+    if (migration_is_running(req->ms)) {
+        error_setg(errp, "There's a migration process in progress");
+        return false;
+    }
+    a = json_node_get_array(list);
+    for (int apply = 0; apply < 2; apply++) {
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+            if (!set_cap(mig, json_array_get_element(a, i), apply, errp)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static bool qmp_migrate_continue(QmpRequest *req, Error **errp)
+{
+    const char *state = json_object_get_string_member(req->args, "state");
+
+    if (strcmp(state, "pre-switchover")) {
+        error_setg(errp, "Migration not in expected state: %s", state);
+        return false;
+    }
+    return migration_continue(migration_get(req->ms), errp);
+}
+
 static bool qmp_getfd(QmpRequest *req, Error **errp)
 {
     const char *name = json_object_get_string_member(req->args, "fdname");
@@ -197,6 +322,16 @@ static const QmpArg args_parameters[] = {
     { NULL }
 };
 
+static const QmpArg args_capabilities[] = {
+    { "capabilities", QMP_ARG_ANY },
+    { NULL }
+};
+
+static const QmpArg args_continue[] = {
+    { "state", QMP_ARG_STR },
+    { NULL }
+};
+
 static const QmpArg args_fdname[] = {
     { "fdname", QMP_ARG_STR },
     { NULL }
@@ -209,6 +344,10 @@ const QmpCommand qmp_migration_commands[] = {
     { "query-migrate", qmp_query_migrate },
     { "migrate-set-parameters", qmp_migrate_set_parameters, args_parameters },
     { "query-migrate-parameters", qmp_query_migrate_parameters },
+    { "query-migrate-capabilities", qmp_query_migrate_capabilities },
+    { "migrate-set-capabilities", qmp_migrate_set_capabilities,
+      args_capabilities },
+    { "migrate-continue", qmp_migrate_continue, args_continue },
     { "getfd", qmp_getfd, args_fdname },
     { "closefd", qmp_closefd, args_fdname },
     { NULL }

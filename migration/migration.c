@@ -38,6 +38,7 @@ static const char *const status_names[] = {
     [MIGRATION_STATUS_NONE] = "none",
     [MIGRATION_STATUS_SETUP] = "setup",
     [MIGRATION_STATUS_ACTIVE] = "active",
+    [MIGRATION_STATUS_PRE_SWITCHOVER] = "pre-switchover",
     [MIGRATION_STATUS_DEVICE] = "device",
     [MIGRATION_STATUS_COMPLETED] = "completed",
     [MIGRATION_STATUS_FAILED] = "failed",
@@ -69,6 +70,7 @@ MigrationState *migration_get(MachineState *ms)
         g_cond_init(&mig->cond);
         mig->downtime_limit = DEFAULT_DOWNTIME_LIMIT;
         mig->max_bandwidth = DEFAULT_MAX_BANDWIDTH;
+        mig->cap_events = true;
         ms->migration = mig;
     }
     return mig;
@@ -85,12 +87,17 @@ void migration_set_status(MigrationState *mig, MigrationStatus s)
     json_object_set_string_member(o, "status", migration_status_name(s));
     json_node_init_object(data, o);
     json_object_unref(o);
-    monitor_emit_event(mig->ms, "MIGRATION", data);
+    if (mig->cap_events) {
+        monitor_emit_event(mig->ms, "MIGRATION", data);
+    } else {
+        json_node_unref(data);
+    }
 }
 
 static bool status_running(MigrationStatus s)
 {
     return s == MIGRATION_STATUS_SETUP || s == MIGRATION_STATUS_ACTIVE ||
+           s == MIGRATION_STATUS_PRE_SWITCHOVER ||
            s == MIGRATION_STATUS_DEVICE || s == MIGRATION_STATUS_CANCELLING;
 }
 
@@ -273,21 +280,16 @@ static bool migration_iterate(MigrationState *mig, Error **errp)
     }
 }
 
-/* Main loop: pause the vCPUs, stop and save the devices and the vCPUs. */
-static gboolean migration_stop_phase(gpointer opaque)
+/* Main loop: stop and save the devices and the vCPUs (paused already),
+ * hand the result to the migration thread. */
+static void migration_save_devices(MigrationState *mig)
 {
-    MigrationState *mig = opaque;
     MachineState *ms = mig->ms;
     GPtrArray *blobs = g_ptr_array_new_with_free_func(mig_blob_free);
     GByteArray *accel = g_byte_array_new();
     Error *err = NULL;
 
     if (!migration_cancelled(mig)) {
-        mig->stop_us = g_get_monotonic_time();
-        mig->vm_was_running = !ms->paused;
-        machine_pause(ms);
-        mig->vm_paused = mig->vm_was_running;
-        ms->paused_state = "finish-migrate";
         migration_set_status(mig, MIGRATION_STATUS_DEVICE);
         g_mutex_lock(&ms->lock);
         if (savevm_save(mig, blobs, &err) && ms->accel->save_state) {
@@ -296,14 +298,53 @@ static gboolean migration_stop_phase(gpointer opaque)
         g_mutex_unlock(&ms->lock);
     }
     g_mutex_lock(&mig->lock);
-    mig->stop_idle = 0;
     mig->dev_blobs = blobs;
     mig->accel_blob = accel;
     mig->stop_err = err;
     mig->stop_done = true;
     g_cond_broadcast(&mig->cond);
     g_mutex_unlock(&mig->lock);
+}
+
+/* Main loop: pause the vCPUs; with pause-before-switchover wait there
+ * for migrate-continue, else save the devices at once. */
+static gboolean migration_stop_phase(gpointer opaque)
+{
+    MigrationState *mig = opaque;
+    MachineState *ms = mig->ms;
+
+    g_mutex_lock(&mig->lock);
+    mig->stop_idle = 0;
+    g_mutex_unlock(&mig->lock);
+    if (!migration_cancelled(mig)) {
+        mig->stop_us = g_get_monotonic_time();
+        mig->vm_was_running = !ms->paused;
+        machine_pause(ms);
+        mig->vm_paused = mig->vm_was_running;
+        ms->paused_state = "finish-migrate";
+        if (mig->cap_pause_before_switchover) {
+            migration_set_status(mig, MIGRATION_STATUS_PRE_SWITCHOVER);
+            return G_SOURCE_REMOVE;
+        }
+    }
+    migration_save_devices(mig);
     return G_SOURCE_REMOVE;
+}
+
+bool migration_continue(MigrationState *mig, Error **errp)
+{
+    MigrationStatus s;
+
+    g_mutex_lock(&mig->lock);
+    s = mig->status;
+    g_mutex_unlock(&mig->lock);
+    if (s != MIGRATION_STATUS_PRE_SWITCHOVER) {
+        error_setg(errp, "Migration not in expected state: %s",
+                   migration_status_name(s));
+        return false;
+    }
+    migration_save_devices(mig);
+    return true;
 }
 
 static bool migration_request_stop(MigrationState *mig, Error **errp)
