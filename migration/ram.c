@@ -466,13 +466,18 @@ void ram_load_prepare(RamState *rs)
     }
 }
 
+/* The page at gpa lies wholly inside b (no overflow for any gpa). */
+static bool block_has_page(const RamBlock *b, uint64_t gpa)
+{
+    return gpa >= b->gpa && gpa - b->gpa < b->size &&
+           b->size - (gpa - b->gpa) >= PAGE;
+}
+
 static RamBlock *block_find(RamState *rs, uint64_t gpa)
 {
     for (unsigned i = 0; i < rs->nr; i++) {
-        RamBlock *b = &rs->blocks[i];
-
-        if (gpa >= b->gpa && gpa - b->gpa + PAGE <= b->size) {
-            return b;
+        if (block_has_page(&rs->blocks[i], gpa)) {
+            return &rs->blocks[i];
         }
     }
     return NULL;
@@ -581,7 +586,7 @@ static bool load_entry(RamLoader *l, RamBlock **b, bool *eos, Error **errp)
                    flags, gpa);
         return false;
     }
-    if (!*b || gpa < (*b)->gpa || gpa - (*b)->gpa + PAGE > (*b)->size) {
+    if (!*b || !block_has_page(*b, gpa)) {
         *b = block_find(l->rs, gpa);
     }
     if (!*b) {
