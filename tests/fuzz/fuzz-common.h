@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the standalone fuzz programs share (fuzz-migration, fuzz-virtio):
- * a bounded, deterministic campaign over seeds built in-process, with
+ * a bounded, deterministic campaign over seeds built in-process (after
+ * the inputs in tests/fuzz/regressions that once found a bug), with
  * byte-level mutations (bit flips, boundary values in both byte orders,
  * arithmetic, truncation, growth, deletion, duplication, splices between
  * seeds) and an optional mutator of the target's own; the replay of
@@ -12,7 +13,8 @@
  *   FUZZ_ITERATIONS  inputs after the seeds (default: the target's)
  *   FUZZ_SEED        seed of the generator (default 1)
  *   FUZZ_VERBOSE=1   keep the product's stderr messages that a target
- *                    silences around calls known to warn
+ *                    silences around calls known to warn (the targets
+ *                    also log guest errors then, as -d guest_errors)
  *   PROGRAM FILE...  replay those inputs, one line each
  *   PROGRAM --write-seeds DIR
  * Everything here is header-only and static inline, so a target that
@@ -320,6 +322,48 @@ static inline int fuzz_replay(const FuzzTarget *t, int argc, char **argv)
     return 0;
 }
 
+static inline gint fuzz_strcmp(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Inputs that once found a bug, FUZZ_REGRESSION_DIR/NAME-* (meson passes
+ * tests/fuzz/regressions): each must run to its end, accepted or not.
+ * Returns how many ran.
+ */
+static inline unsigned fuzz_regressions(const FuzzTarget *t)
+{
+#ifdef FUZZ_REGRESSION_DIR
+    g_autoptr(GDir) dir = g_dir_open(FUZZ_REGRESSION_DIR, 0, NULL);
+    g_autofree char *prefix = g_strdup_printf("%s-", t->name);
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+    const char *name;
+
+    while (dir && (name = g_dir_read_name(dir))) {
+        if (g_str_has_prefix(name, prefix)) {
+            g_ptr_array_add(names, g_build_filename(FUZZ_REGRESSION_DIR,
+                                                    name, NULL));
+        }
+    }
+    g_ptr_array_sort(names, fuzz_strcmp);
+    for (unsigned i = 0; i < names->len; i++) {
+        g_autofree char *data = NULL;
+        gsize len;
+
+        if (!g_file_get_contents(g_ptr_array_index(names, i), &data, &len,
+                                 NULL)) {
+            g_error("%s: cannot read %s", t->name,
+                    (char *)g_ptr_array_index(names, i));
+        }
+        t->run((uint8_t *)data, len);
+    }
+    return names->len;
+#else
+    return 0;
+#endif
+}
+
 static inline int fuzz_campaign(const FuzzTarget *t, GPtrArray *seeds)
 {
     unsigned iterations = fuzz_env_uint("FUZZ_ITERATIONS", t->iterations);
@@ -327,7 +371,7 @@ static inline int fuzz_campaign(const FuzzTarget *t, GPtrArray *seeds)
     g_autoptr(GRand) r = g_rand_new_with_seed(seed);
     g_autoptr(GString) extra = g_string_new("");
     gint64 start = g_get_monotonic_time();
-    unsigned accepted = 0;
+    unsigned accepted = 0, regressions;
 
     for (unsigned i = 0; i < seeds->len; i++) {
         GByteArray *ba = g_ptr_array_index(seeds, i);
@@ -340,6 +384,7 @@ static inline int fuzz_campaign(const FuzzTarget *t, GPtrArray *seeds)
             return 1;
         }
     }
+    regressions = fuzz_regressions(t);
     for (unsigned i = 0; i < iterations; i++) {
         GByteArray *ba = fuzz_next_input(t, r, seeds);
 
@@ -349,9 +394,10 @@ static inline int fuzz_campaign(const FuzzTarget *t, GPtrArray *seeds)
     if (t->summary) {
         t->summary(extra);
     }
-    printf("%s: seed %u, %u inputs, %u accepted, %u rejected%s, %.1f s\n",
-           t->name, seed, iterations, accepted, iterations - accepted,
-           extra->str, (g_get_monotonic_time() - start) / 1e6);
+    printf("%s: seed %u, %u regression inputs, %u inputs, %u accepted, "
+           "%u rejected%s, %.1f s\n", t->name, seed, regressions,
+           iterations, accepted, iterations - accepted, extra->str,
+           (g_get_monotonic_time() - start) / 1e6);
     return 0;
 }
 

@@ -33,9 +33,6 @@
  * libFuzzer target (LLVMFuzzerTestOneInput); otherwise it is linked with
  * fuzz-migration-seeds.c into a standalone campaign (see fuzz-common.h;
  * default 20000 inputs).
- *
- * Known bugs: inputs that hit a reported, unfixed bug are skipped unless
- * FUZZ_KNOWN_BUGS=1 (see mf_known_bug and tests/fuzz/crashers/).
  */
 #include "fuzz-migration.h"
 
@@ -492,32 +489,6 @@ static bool mf_device(MigVM *vm, const uint8_t *data, size_t size,
 
 /* --- one input ------------------------------------------------------------------------ */
 
-/*
- * Reported, not yet fixed (tests/fuzz/crashers/migration-ram-gpa-wrap):
- * a RAM entry for the last page of the address space (be64
- * 0xfffffffffffff001 or ...002) passes block_find()'s bounds check for a
- * block at gpa 0 by wrapping, and ram.c writes at offset -4096 of the
- * block (its maybe_data bitmap first, far out of bounds).  Any input
- * holding such an entry is skipped, wherever it appears.
- */
-static bool mf_known_bug(const uint8_t *data, size_t size)
-{
-    static const uint8_t wrap[7] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                     0xf0 };
-    const char *v = getenv("FUZZ_KNOWN_BUGS");
-
-    if (v && *v && strcmp(v, "0")) {
-        return false;
-    }
-    for (size_t i = 0; i + 8 <= size; i++) {
-        if (!memcmp(data + i, wrap, sizeof(wrap)) &&
-            (data[i + 7] == MIG_RAM_ZERO || data[i + 7] == MIG_RAM_PAGE)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 static bool mf_run_mode(MigVM *vm, unsigned mode, const uint8_t *data,
                         size_t size, Error **errp)
 {
@@ -559,12 +530,6 @@ bool mf_fuzz_one(const uint8_t *data, size_t size)
 
     g_clear_pointer(&mf_last_error, g_free);
     if (!size) {
-        return false;
-    }
-    if (mf_known_bug(data, size)) {
-        mf_last_error = g_strdup("known bug, skipped (FUZZ_KNOWN_BUGS=1 "
-                                 "runs it)");
-        mf_stats.known_bugs++;
         return false;
     }
     mode = data[0] % MF_MODES;

@@ -31,7 +31,6 @@ typedef struct MfStats {
     unsigned loads;                 /* device state loaded, guest kicked */
     unsigned odd_status;            /* loaded DRIVER_OK without FEATURES_OK */
     unsigned answered;              /* control commands answered after it */
-    unsigned known_bugs;            /* inputs skipped */
 } MfStats;
 
 extern MfStats mf_stats;
