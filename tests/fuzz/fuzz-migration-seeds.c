@@ -440,8 +440,10 @@ static void mf_summary(GString *out)
     }
     g_string_append_printf(out, "; %u device loads (%u control commands "
                            "answered after them, %u with DRIVER_OK but not "
-                           "FEATURES_OK)", mf_stats.loads, mf_stats.answered,
-                           mf_stats.odd_status);
+                           "FEATURES_OK, %u with misaligned rings not "
+                           "kicked: known bug)", mf_stats.loads,
+                           mf_stats.answered, mf_stats.odd_status,
+                           mf_stats.known_bugs);
 }
 
 int main(int argc, char **argv)

@@ -31,6 +31,7 @@ typedef struct MfStats {
     unsigned loads;                 /* device state loaded, guest kicked */
     unsigned odd_status;            /* loaded DRIVER_OK without FEATURES_OK */
     unsigned answered;              /* control commands answered after it */
+    unsigned known_bugs;            /* loads not kicked: see mf_known_bug */
 } MfStats;
 
 extern MfStats mf_stats;
