@@ -361,6 +361,21 @@ static size_t mf_section_end(const GByteArray *ba, size_t pos)
     }
 }
 
+/* Where the sections of a stream-mode input start, as far as they
+ * parse. */
+static GArray *mf_stream_sections(const GByteArray *ba)
+{
+    GArray *at = g_array_new(FALSE, FALSE, sizeof(size_t));
+    size_t pos = 1 + MIG_MAGIC_LEN + 4, end;
+
+    while (pos < ba->len && (end = mf_section_end(ba, pos)) &&
+           end <= ba->len) {
+        g_array_append_val(at, pos);
+        pos = end;
+    }
+    return at;
+}
+
 /*
  * One section of a stream-mode input: dropped, repeated, moved before
  * another, given another type or a boundary length, a byte of its head
@@ -368,14 +383,9 @@ static size_t mf_section_end(const GByteArray *ba, size_t pos)
  */
 static void mf_mutate_stream(GRand *r, GByteArray *ba)
 {
-    g_autoptr(GArray) at = g_array_new(FALSE, FALSE, sizeof(size_t));
-    size_t pos = 1 + MIG_MAGIC_LEN + 4, end, other;
+    g_autoptr(GArray) at = mf_stream_sections(ba);
+    size_t pos, end, other;
 
-    while (pos < ba->len && (end = mf_section_end(ba, pos)) &&
-           end <= ba->len) {
-        g_array_append_val(at, pos);
-        pos = end;
-    }
     if (!at->len) {
         return;
     }
