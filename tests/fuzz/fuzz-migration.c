@@ -19,10 +19,11 @@
  *      device (its control queue walks rings the stream put in RAM)
  *   1  a configuration section's bytes against the local configuration
  *      (savevm_config_check, both ways round)
- *   2  RAM sections back to back (each after its type byte), checked
- *      against a model of what they must leave in RAM: the same verdict,
- *      every page as the stream says, nothing else changed, the memfd not
- *      grown
+ *   2  RAM sections back to back (what follows a section's type byte:
+ *      page entries up to EOS), checked against a model of what they must
+ *      leave in RAM: the same verdict, every page as the stream says
+ *      (unless it appears twice in one section), nothing else changed,
+ *      the memfd not grown
  *   3  type byte + blob (savevm_read_blob) until one fails
  *   4  one device section for the virtio-mmio device's load hook, then
  *      post_load and the guest's kicks as in 0
