@@ -355,6 +355,19 @@ static void mig_apply(VirtIOMMIOProxy *proxy, const VirtioMigImage *img)
     }
 }
 
+/* Ready queues hold rings the guest could have set with QueueReady:
+ * aligned and inside guest RAM (what virtqueue_pop and the backend will
+ * read).  A stream that says otherwise fails the load. */
+static bool mig_check_rings(VirtIODevice *vdev, Error **errp)
+{
+    for (unsigned i = 0; i < vdev->nvqs; i++) {
+        if (vdev->vq[i].ready && !virtio_queue_valid(vdev, i, errp)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool mig_load_model(VirtIODevice *vdev, MigReader *r,
                            Error **errp)
 {
@@ -401,7 +414,8 @@ static bool mig_load(VirtIOMMIOProxy *proxy, MigReader *r,
         return false;
     }
     mig_apply(proxy, &img);
-    return mig_load_model(vdev, &img.model, errp);
+    return mig_check_rings(vdev, errp) &&
+           mig_load_model(vdev, &img.model, errp);
 }
 
 bool virtio_migration_load(void *opaque, const uint8_t *buf, size_t len,
