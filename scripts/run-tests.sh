@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Build kvmini and run the whole test suite: unit, qtest, functional and
-# fuzz in the normal build, then unit and qtest again under
+# fuzz in the normal build, then unit, qtest and fuzz again under
 # AddressSanitizer + UBSan.  Installs missing Debian packages first.
 # The last line is "N passed, N failed, N skipped".
 #   KVMINI_SKIP_ASAN=1   skip the sanitizer pass (local quick runs only)
@@ -48,7 +48,7 @@ run_suite build "" unit qtest functional fuzz
 if [ "${KVMINI_SKIP_ASAN:-0}" != 1 ]; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        run_suite build-asan "--enable-sanitizers -Dguest=false" unit qtest
+        run_suite build-asan "--enable-sanitizers -Dguest=false" unit qtest fuzz
 fi
 
 echo "$passed passed, $failed failed, $skipped skipped"

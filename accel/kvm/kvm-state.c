@@ -55,9 +55,12 @@ static const uint32_t msrs_early[] = {
 };
 static const uint32_t msrs_late[] = { MSR_IA32_TSC_DEADLINE };
 
-typedef struct MsrBuf {
+/* struct kvm_msrs ends in a flexible array: room for MAX_MSRS entries
+ * behind it, without a struct member after one (a GNU extension). */
+typedef union MsrBuf {
     struct kvm_msrs hdr;
-    struct kvm_msr_entry e[MAX_MSRS];
+    uint8_t room[sizeof(struct kvm_msrs) +
+                 MAX_MSRS * sizeof(struct kvm_msr_entry)];
 } MsrBuf;
 
 static int do_ioctl(int fd, unsigned long req, void *arg)
@@ -104,7 +107,7 @@ static bool save_msrs(KVMState *s, KVMCPU *cpu, GByteArray *out, uint32_t tag,
     for (size_t i = 0; i < n; i++) {
         for (uint32_t j = 0; j < s->msr_list->nmsrs; j++) {
             if (s->msr_list->indices[j] == list[i]) {
-                b.e[b.hdr.nmsrs++].index = list[i];
+                b.hdr.entries[b.hdr.nmsrs++].index = list[i];
                 break;
             }
         }
@@ -116,7 +119,7 @@ static bool save_msrs(KVMState *s, KVMCPU *cpu, GByteArray *out, uint32_t tag,
         return false;
     }
     put_rec(out, tag, cpu->index, &b,
-            sizeof(b.hdr) + b.hdr.nmsrs * sizeof(b.e[0]));
+            sizeof(b.hdr) + b.hdr.nmsrs * sizeof(b.hdr.entries[0]));
     return true;
 }
 

@@ -296,6 +296,34 @@ static bool mig_check_queues(VirtIODevice *vdev, const VirtioMigImage *img,
     return true;
 }
 
+/* A status a driver can reach: known bits, each step after the ones it
+ * needs (DRIVER after ACKNOWLEDGE, FEATURES_OK after DRIVER, DRIVER_OK
+ * after FEATURES_OK).  Anything else would run a device whose features
+ * were never negotiated. */
+static bool mig_check_status(uint8_t status, Error **errp)
+{
+    static const struct { uint8_t bit, needs; } steps[] = {
+        { VIRTIO_CONFIG_S_DRIVER, VIRTIO_CONFIG_S_ACKNOWLEDGE },
+        { VIRTIO_CONFIG_S_FEATURES_OK, VIRTIO_CONFIG_S_DRIVER },
+        { VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_CONFIG_S_FEATURES_OK },
+    };
+    const uint8_t known = VIRTIO_CONFIG_S_ACKNOWLEDGE |
+        VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK |
+        VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_NEEDS_RESET |
+        VIRTIO_CONFIG_S_FAILED;
+    bool bad = status & ~known;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(steps); i++) {
+        bad |= (status & steps[i].bit) && !(status & steps[i].needs);
+    }
+    if (bad) {
+        error_setg(errp, "device status 0x%02x is not one a driver can set",
+                   status);
+        return false;
+    }
+    return true;
+}
+
 /* The guest keeps the features it negotiated: the destination's device
  * (its backend) must offer all of them. */
 static bool mig_check_features(VirtIODevice *vdev, const VirtioMigImage *img,
@@ -401,7 +429,8 @@ static bool mig_load(VirtIOMMIOProxy *proxy, MigReader *r,
     }
     ok = mig_check_header(vdev, r, errp) && mig_parse(vdev, r, &img, errp);
     config = img.config;
-    if (!ok || !mig_check_queues(vdev, &img, errp) ||
+    if (!ok || !mig_check_status(img.status, errp) ||
+        !mig_check_queues(vdev, &img, errp) ||
         !mig_check_features(vdev, &img, errp)) {
         return false;
     }

@@ -158,30 +158,6 @@ static void mf_check_device(MigVM *vm)
     g_assert_cmpuint(vm->accel.irqs_off_slot, ==, 0);
 }
 
-/*
- * Reported, not fixed yet (tests/fuzz/crashers/fuzz-migration-misaligned-
- * avail): a device section may give a ready queue rings that are not
- * aligned (QueueReady refuses those, virtio_migration_load does not
- * check), and the ring walker then accesses them misaligned, undefined
- * behaviour on which UBSan stops.  Unless FUZZ_KNOWN_BUGS=1, the guest
- * does not kick a device loaded so.
- */
-static bool mf_known_bug(const VirtIODevice *vdev)
-{
-    const char *v = getenv("FUZZ_KNOWN_BUGS");
-
-    for (unsigned i = 0; !(v && *v && strcmp(v, "0")) && i < vdev->nvqs;
-         i++) {
-        const VirtQueue *vq = &vdev->vq[i];
-
-        if (vq->ready && ((vq->desc & 15) || (vq->avail & 1) ||
-                          (vq->used & 3))) {
-            return true;
-        }
-    }
-    return false;
-}
-
 /* post_load (its warnings are expected: no backend to announce through),
  * then the guest reads its registers and kicks every queue. */
 static bool mf_post_load(MigVM *vm, Error **errp)
@@ -199,16 +175,11 @@ static bool mf_post_load(MigVM *vm, Error **errp)
         return false;
     }
     mf_stats.loads++;
-    if ((vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
-        !(vdev->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
-        mf_stats.odd_status++;
-    }
+    /* virtio_migration_load refuses a status no driver can set. */
+    g_assert(!(vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) ||
+             (vdev->status & VIRTIO_CONFIG_S_FEATURES_OK));
     fuzz_rd(vm->ms, base + VIRTIO_MMIO_INTERRUPT_STATUS, 4);
     fuzz_rd(vm->ms, base + VIRTIO_MMIO_CONFIG, 4);
-    if (mf_known_bug(vdev)) {
-        mf_stats.known_bugs++;
-        return true;
-    }
     for (unsigned i = 0; i < vdev->nvqs; i++) {
         uint16_t used = vdev->vq[i].used_idx;
 

@@ -29,9 +29,7 @@ extern const char *const mf_mode_names[MF_MODES];
 typedef struct MfStats {
     unsigned runs[MF_MODES], ok[MF_MODES];
     unsigned loads;                 /* device state loaded, guest kicked */
-    unsigned odd_status;            /* loaded DRIVER_OK without FEATURES_OK */
     unsigned answered;              /* control commands answered after it */
-    unsigned known_bugs;            /* loads not kicked: see mf_known_bug */
 } MfStats;
 
 extern MfStats mf_stats;

@@ -259,10 +259,10 @@ static void hfix_free(HFixture *f)
 
 static void object_add(HFixture *f, const char *id, uint64_t size)
 {
-    g_autoptr(JsonNode) r = qmp_cmd_ok(
+    json_node_unref(qmp_cmd_ok(
         f->c, "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": "
         "\"memory-backend-memfd\", \"id\": \"%s\", \"size\": %" PRIu64 "}}",
-        id, size);
+        id, size));
 }
 
 /* device_add pc-dimm; the reply (caller unrefs). */
@@ -283,9 +283,9 @@ static void dimm_add_ok(HFixture *f, const char *id, const char *memdev)
 /* device_del; DEVICE_DELETED follows. */
 static void dimm_del(HFixture *f, const char *id)
 {
-    g_autoptr(JsonNode) r = qmp_cmd_ok(
+    json_node_unref(qmp_cmd_ok(
         f->c, "{\"execute\": \"device_del\", \"arguments\": {\"id\": "
-        "\"%s\"}}", id);
+        "\"%s\"}}", id));
     g_autoptr(JsonNode) ev = qmp_wait_event(f->c, "DEVICE_DELETED",
                                             QMP_TIMEOUT_MS);
     JsonObject *data;

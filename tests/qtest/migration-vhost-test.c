@@ -183,9 +183,9 @@ static void write_check(Mig *m, Side *s, uint64_t sector, unsigned seed)
 
 static void set_bandwidth(Side *s, uint64_t bytes_per_s)
 {
-    g_autoptr(JsonNode) r = qmp_cmd_ok(s->c, "{\"execute\": "
+    json_node_unref(qmp_cmd_ok(s->c, "{\"execute\": "
         "\"migrate-set-parameters\", \"arguments\": {\"max-bandwidth\": %"
-        G_GUINT64_FORMAT "}}", (guint64)bytes_per_s);
+        G_GUINT64_FORMAT "}}", (guint64)bytes_per_s));
 }
 
 /* migrate; NULL if accepted, else the error text (caller frees). */
@@ -387,7 +387,6 @@ static void test_no_log_shmfd(void)
     Mig m;
     VubOptions o;
     g_autofree char *err = NULL;
-    g_autofree char *st = NULL;
 
     vub_options_init(&o, "set-below");
     o.protocol_features &= ~VUB_BIT(VHOST_USER_PROTOCOL_F_LOG_SHMFD);
@@ -415,8 +414,8 @@ static void test_cancel(void)
     start_slow(&m);
     g_assert_true(vub_wait_for_request(m.src.b, VHOST_USER_SET_LOG_BASE,
                                        TIMEOUT_MS));
-    g_autoptr(JsonNode) r = qmp_cmd_ok(m.src.c,
-                                       "{\"execute\": \"migrate_cancel\"}");
+    json_node_unref(qmp_cmd_ok(m.src.c,
+                                       "{\"execute\": \"migrate_cancel\"}"));
     wait_status(&m.src, "cancelled");
     assert_log_all_cleared(m.src.b);
     g_assert_cmpuint(vub_acked_features(m.src.b) & LOG_ALL_BIT, ==, 0);
@@ -508,12 +507,12 @@ static void test_destination_load_fails(void)
 
 static void plug_dimm(Side *s)
 {
-    g_autoptr(JsonNode) o = qmp_cmd_ok(s->c, "{\"execute\": \"object-add\", "
+    json_node_unref(qmp_cmd_ok(s->c, "{\"execute\": \"object-add\", "
         "\"arguments\": {\"qom-type\": \"memory-backend-memfd\", \"id\": "
-        "\"mem1\", \"size\": %llu}}", (unsigned long long)DIMM_SIZE);
-    g_autoptr(JsonNode) d = qmp_cmd_ok(s->c, "{\"execute\": \"device_add\", "
+        "\"mem1\", \"size\": %llu}}", (unsigned long long)DIMM_SIZE));
+    json_node_unref(qmp_cmd_ok(s->c, "{\"execute\": \"device_add\", "
         "\"arguments\": {\"driver\": \"pc-dimm\", \"id\": \"dimm1\", "
-        "\"memdev\": \"mem1\"}}");
+        "\"memdev\": \"mem1\"}}"));
 }
 
 /* query-memory-devices lists dimm1 at DIMM_BASE with mem1 behind it. */

@@ -506,7 +506,6 @@ static void test_two_monitors(void)
 {
     Fixture f = { 0 };
     g_autofree char *sock2 = NULL;
-    g_autofree char *extra = NULL;
     QmpClient *a, *b;
 
     f.dir = g_dir_make_tmp("qmp-test-XXXXXX", NULL);

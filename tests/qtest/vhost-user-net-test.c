@@ -516,8 +516,8 @@ static void test_link_mq_restart(void)
 
 static void qmp_announce(Net *t)
 {
-    g_autoptr(JsonNode) r = qmp_cmd_ok(t->qmp, "{\"execute\": "
-                                       "\"announce-self\"}");
+    json_node_unref(qmp_cmd_ok(t->qmp, "{\"execute\": "
+                                       "\"announce-self\"}"));
 }
 
 /* Without GUEST_ANNOUNCE: SEND_RARP with the device's current MAC. */
