@@ -10,6 +10,7 @@
 #include "qemu/option.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -77,13 +78,27 @@ static bool socket_connect(Chardev *chr, Error **errp)
     if (!fill_addr(s->path, &sa, errp)) {
         return false;
     }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* Non-blocking: a server whose listen queue is full (hung, not
+     * accepting) must not stall the main loop; a unix connect completes
+     * at once or fails with EAGAIN.  The connection is blocking after. */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         error_setg_errno(errp, errno, "socket");
         return false;
     }
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        error_setg_errno(errp, errno, "Failed to connect to '%s'", s->path);
+        if (errno == EAGAIN) {
+            error_setg(errp, "Failed to connect to '%s': the server does not "
+                       "accept connections (its queue is full)", s->path);
+        } else {
+            error_setg_errno(errp, errno, "Failed to connect to '%s'",
+                             s->path);
+        }
+        close(fd);
+        return false;
+    }
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+        error_setg_errno(errp, errno, "'%s': fcntl", s->path);
         close(fd);
         return false;
     }

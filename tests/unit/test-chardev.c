@@ -623,6 +623,41 @@ static void test_reconnect(Fixture *f, gconstpointer data)
     close(lfd);
 }
 
+/* A server that never accepts, its listen queue full: connecting fails
+ * at once with the reason instead of blocking the main loop. */
+static void test_connect_queue_full(Fixture *f, gconstpointer data)
+{
+    struct sockaddr_un sa;
+    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int queued[4];
+    unsigned n = 0;
+    g_autofree char *err = NULL;
+    gint64 t0;
+
+    fill_sa(&sa, f->path);
+    g_assert_cmpint(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(listen(lfd, 0), ==, 0);
+    /* Fill the queue with non-blocking clients until one is refused. */
+    for (; n < G_N_ELEMENTS(queued); n++) {
+        queued[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+                           SOCK_NONBLOCK, 0);
+        if (connect(queued[n], (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+            g_assert_cmpint(errno, ==, EAGAIN);
+            close(queued[n]);
+            break;
+        }
+    }
+    g_assert_cmpuint(n, <, G_N_ELEMENTS(queued));
+    t0 = g_get_monotonic_time();
+    err = chr_new_error("socket,id=q,path=%s", f->path);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 1000 * 1000);
+    g_assert_nonnull(strstr(err, "the server does not accept connections"));
+    for (unsigned i = 0; i < n; i++) {
+        close(queued[i]);
+    }
+    close(lfd);
+}
+
 /* --- wait_connected, errors, file backend -------------------------------- */
 
 static gpointer connect_later(gpointer path)
@@ -825,6 +860,7 @@ int main(int argc, char **argv)
         { "/chardev/socket-fe-disconnect-then-free",
           test_fe_disconnect_then_free },
         { "/chardev/socket-reconnect", test_reconnect },
+        { "/chardev/socket-connect-queue-full", test_connect_queue_full },
         { "/chardev/socket-wait-connected", test_wait_connected },
         { "/chardev/socket-server-wait-on", test_server_wait_on },
         { "/chardev/socket-simple-unix", test_simple_unix },
