@@ -416,7 +416,10 @@ static void socket_start_input(Chardev *chr)
                                       G_IO_IN | G_IO_HUP | G_IO_ERR,
                                       socket_readable, chr);
     } else if (!chr->in_watch && chr->fe_event) {
-        chr->in_watch = g_unix_fd_add(chr->fd_in, G_IO_HUP | G_IO_ERR,
+        /* POLLRDHUP: a peer that shut its side down (half-close) is gone
+         * too; GIOCondition values are poll(2)'s on Linux. */
+        chr->in_watch = g_unix_fd_add(chr->fd_in, (GIOCondition)
+                                      (G_IO_HUP | G_IO_ERR | POLLRDHUP),
                                       socket_hup, chr);
     }
     if (!s->opened_sent && chr->fe_event) {

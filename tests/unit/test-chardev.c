@@ -484,6 +484,19 @@ static void test_hup_watch(Fixture *f, gconstpointer data)
     g_assert_cmpint(qemu_chr_get_msgfd(f->chr), ==, -1);
 }
 
+/* A peer that only shuts its sending side down is gone for an
+ * event-only frontend too (nothing more can come from it). */
+static void test_hup_watch_half_close(Fixture *f, gconstpointer data)
+{
+    int cfd = server_with_client(f, true);
+
+    g_assert_cmpint(shutdown(cfd, SHUT_WR), ==, 0);
+    PUMP_UNTIL(f->events->len == 2, WAIT_MS);
+    g_assert_cmpstr(f->events->str, ==, "OC");
+    g_assert_false(qemu_chr_is_connected(f->chr));
+    close(cfd);
+}
+
 /* A frontend that switches from a receive callback to event-only reads
  * synchronously: the main loop must not eat its replies. */
 static void test_switch_to_event_only(Fixture *f, gconstpointer data)
@@ -853,6 +866,7 @@ int main(int argc, char **argv)
         { "/chardev/socket-fds-from-peer", test_fds_from_peer },
         { "/chardev/socket-read-timeout", test_read_timeout },
         { "/chardev/socket-hup-watch", test_hup_watch },
+        { "/chardev/socket-hup-watch-half-close", test_hup_watch_half_close },
         { "/chardev/socket-switch-to-event-only", test_switch_to_event_only },
         { "/chardev/socket-fe-disconnect", test_fe_disconnect },
         { "/chardev/socket-fe-disconnect-next-waiting",
