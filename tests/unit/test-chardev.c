@@ -6,7 +6,8 @@
  * when it arrives as well as what it carries.  Covered: the server socket
  * (mode 0600, OPENED/CLOSED, data both ways, one peer at a time, a new
  * peer after a hang-up), SCM_RIGHTS in both directions, synchronous reads
- * with a timeout, the hang-up-only watch of event-only frontends,
+ * with a timeout, the hang-up-only watch of event-only frontends (also
+ * for a half-closed peer), a dial to a server whose queue is full,
  * qemu_chr_fe_disconnect() delivering CLOSED later, client reconnect,
  * qemu_chr_wait_connected(), option errors, the file backend and fd leaks.
  */
