@@ -28,6 +28,9 @@ void vu_net_report(VHostUserNet *s, Error *err, const char *what);
 /* SET_VRING_ENABLE on every started pair: pairs below s->curr_pairs on,
  * the others off.  True when nothing runs. */
 bool vu_net_enable_pairs(VHostUserNet *s, Error **errp);
+/* Device reset, once the backends are stopped: no control-queue handler,
+ * one queue pair, the permanent MAC, no pending announce, no RX filter. */
+void vu_net_reset_state(VHostUserNet *s);
 /* Migration's vm_state_change: stop the pairs while vdev->vm_stopped,
  * else start them if the driver runs. */
 bool vu_net_vm_state_change(VirtIODevice *vdev, Error **errp);

@@ -283,11 +283,10 @@ static void vu_net_set_status(VirtIODevice *vdev, uint8_t status)
     vu_net_update_running(vu_net_of(vdev));
 }
 
-static void vu_net_reset(VirtIODevice *vdev)
+void vu_net_reset_state(VHostUserNet *s)
 {
-    VHostUserNet *s = vu_net_of(vdev);
+    VirtIODevice *vdev = &s->vdev;
 
-    vu_net_stop(s);
     for (unsigned i = 0; i < vdev->nvqs; i++) {
         vdev->vq[i].handler = NULL;
     }
@@ -295,6 +294,14 @@ static void vu_net_reset(VirtIODevice *vdev)
     memcpy(s->mac, s->perm_mac, sizeof(s->mac));
     s->status &= ~VIRTIO_NET_S_ANNOUNCE;
     s->rx = (VhostUserNetRxFilter){ 0 };
+}
+
+static void vu_net_reset(VirtIODevice *vdev)
+{
+    VHostUserNet *s = vu_net_of(vdev);
+
+    vu_net_stop(s);
+    vu_net_reset_state(s);
 }
 
 static const VirtioDeviceClass vu_net_class = {

@@ -170,13 +170,7 @@ static inline void fuzz_net_reset(VirtIODevice *vdev)
     if (s->started_pairs) {
         fuzz_net_stop(n);
     }
-    for (unsigned i = 0; i < vdev->nvqs; i++) {
-        vdev->vq[i].handler = NULL;
-    }
-    s->curr_pairs = 1;
-    memcpy(s->mac, s->perm_mac, sizeof(s->mac));
-    s->status &= ~VIRTIO_NET_S_ANNOUNCE;
-    s->rx = (VhostUserNetRxFilter){ 0 };
+    vu_net_reset_state(s);
 }
 
 static const VirtioDeviceClass fuzz_net_class = {
