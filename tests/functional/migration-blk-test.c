@@ -11,8 +11,7 @@
  * with every check passing, and the image on the host holds the last
  * iteration's pattern.
  */
-#include "functional-common.h"
-#include "libqmp.h"
+#include "migration-common.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -33,11 +32,6 @@ typedef struct MigFixture {
     Peer src, dst;
 } MigFixture;
 
-static char *fix_path(MigFixture *f, const char *name)
-{
-    return g_build_filename(f->dir, name, NULL);
-}
-
 /* A daemon of its own for each side, on the one image. */
 static void qsd_start_shared(MigFixture *f, Peer *p, const char *sock)
 {
@@ -55,23 +49,16 @@ static void qsd_start_shared(MigFixture *f, Peer *p, const char *sock)
 static void kvmini_start(MigFixture *f, Peer *p, const char *side,
                          const char *incoming)
 {
-    g_autofree char *name = g_strdup_printf("%s-vub.sock", side);
-    g_autofree char *sock = fix_path(f, name);
-    g_autofree char *qname = g_strdup_printf("%s-qmp.sock", side);
-    g_autofree char *qmp_sock = fix_path(f, qname);
-    g_autofree char *qmp = g_strdup_printf("unix:%s,server=on,wait=off",
-                                           qmp_sock);
+    g_autofree char *sock = mig_side_path(f->dir, side, "vub.sock");
     g_autofree char *chardev = g_strdup_printf("socket,id=c0,path=%s", sock);
     g_autofree char *append = g_strdup_printf(
         "test=blk-loop iterations=%d blk_sectors=%d blk_loop_report=5",
         ITERATIONS, SECTORS);
-    const char *argv[] = {
-        kvmini_binary(), "-m", "64M", "-kernel", guest_elf(), "-serial",
-        "stdio", "-qmp", qmp, "-chardev", chardev,
-        "-device", "vhost-user-blk,chardev=c0,id=disk0", "-append", append,
-        incoming ? "-incoming" : NULL, incoming, NULL };
+    const char *args[] = {
+        "-chardev", chardev, "-device", "vhost-user-blk,chardev=c0,id=disk0",
+        "-append", append, NULL };
 
-    peer_start(p, argv, qmp_sock);
+    mig_kvmini_start(p, f->dir, side, args, incoming);
 }
 
 static bool mig_setup(MigFixture *f)
@@ -83,14 +70,14 @@ static bool mig_setup(MigFixture *f)
         return false;
     }
     f->dir = tmpdir_new();
-    f->image = fix_path(f, "disk.img");
+    f->image = g_build_filename(f->dir, "disk.img", NULL);
     fd = open(f->image, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
     g_assert_cmpint(fd, >=, 0);
     g_assert_cmpint(ftruncate(fd, DISK_SIZE), ==, 0);
     close(fd);
-    src_sock = fix_path(f, "src-vub.sock");
-    dst_sock = fix_path(f, "dst-vub.sock");
-    mig = fix_path(f, "mig.sock");
+    src_sock = mig_side_path(f->dir, "src", "vub.sock");
+    dst_sock = mig_side_path(f->dir, "dst", "vub.sock");
+    mig = g_build_filename(f->dir, "mig.sock", NULL);
     f->uri = g_strdup_printf("unix:%s", mig);
     qsd_start_shared(f, &f->qsd_src, src_sock);
     qsd_start_shared(f, &f->qsd_dst, dst_sock);
@@ -109,16 +96,6 @@ static void mig_teardown(MigFixture *f)
     g_free(f->dir);
     g_free(f->image);
     g_free(f->uri);
-}
-
-static QmpClient *qmp_open(MigFixture *f, const char *side)
-{
-    g_autofree char *name = g_strdup_printf("%s-qmp.sock", side);
-    g_autofree char *path = fix_path(f, name);
-    QmpClient *c = qmp_connect(path);
-
-    qmp_negotiate(c);
-    return c;
 }
 
 /* Sector s of the image holds iteration iter's pattern. */
@@ -140,20 +117,9 @@ static void check_sector(const char *image, uint64_t s, uint64_t iter)
 
 static void migrate_mid_loop(MigFixture *f)
 {
-    QmpClient *src = qmp_open(f, "src");
-    g_autofree char *status = NULL, *error = NULL;
-
     g_assert_true(peer_wait_output(&f->src, "blk-loop: iteration 9 ok",
                                    60));
-    json_node_unref(qmp_cmd_ok(src, "{\"execute\": \"migrate\", "
-                               "\"arguments\": {\"uri\": \"%s\"}}", f->uri));
-    status = qmp_wait_migration_end(src, TIMEOUT * 1000, &error);
-    if (strcmp(status, "completed")) {
-        g_error("migration %s: %s", status, error ? error : "");
-    }
-    /* The source stays paused; its guest did not finish there. */
-    json_node_unref(qmp_cmd_ok(src, "{\"execute\": \"quit\"}"));
-    qmp_close(src);
+    mig_migrate_source(f->dir, f->uri, TIMEOUT);
 }
 
 static void test_blk_loop_qsd(void)

@@ -11,8 +11,7 @@
  * its testpmd announce it with a RARP (SEND_RARP): testpmd counts it as
  * received, returns it, and the guest ignores it as a foreign frame.
  */
-#include "functional-common.h"
-#include "libqmp.h"
+#include "migration-common.h"
 
 #include <inttypes.h>
 #include <stdint.h>
@@ -31,31 +30,18 @@ typedef struct MigFixture {
     Peer src, dst;
 } MigFixture;
 
-static char *fix_path(MigFixture *f, const char *name)
-{
-    return g_build_filename(f->dir, name, NULL);
-}
-
 static void kvmini_start(MigFixture *f, Peer *p, const char *side,
                          const char *incoming)
 {
-    g_autofree char *name = g_strdup_printf("%s-vhn.sock", side);
-    g_autofree char *sock = fix_path(f, name);
-    g_autofree char *qname = g_strdup_printf("%s-qmp.sock", side);
-    g_autofree char *qmp_sock = fix_path(f, qname);
-    g_autofree char *qmp = g_strdup_printf("unix:%s,server=on,wait=off",
-                                           qmp_sock);
+    g_autofree char *sock = mig_side_path(f->dir, side, "vhn.sock");
     g_autofree char *chardev = g_strdup_printf("socket,id=c1,path=%s", sock);
     g_autofree char *append = g_strdup_printf(
         "test=net count=%d net_timeout_ms=10000 net_warmup_ms=100", FRAMES);
-    const char *argv[] = {
-        kvmini_binary(), "-m", "64M", "-kernel", guest_elf(), "-serial",
-        "stdio", "-qmp", qmp, "-chardev", chardev,
-        "-netdev", "vhost-user,id=n0,chardev=c1",
-        "-device", "virtio-net-device,netdev=n0", "-append", append,
-        incoming ? "-incoming" : NULL, incoming, NULL };
+    const char *args[] = {
+        "-chardev", chardev, "-netdev", "vhost-user,id=n0,chardev=c1",
+        "-device", "virtio-net-device,netdev=n0", "-append", append, NULL };
 
-    peer_start(p, argv, qmp_sock);
+    mig_kvmini_start(p, f->dir, side, args, incoming);
 }
 
 static bool mig_setup(MigFixture *f)
@@ -66,9 +52,9 @@ static bool mig_setup(MigFixture *f)
         return false;
     }
     f->dir = tmpdir_new();
-    src_sock = fix_path(f, "src-vhn.sock");
-    dst_sock = fix_path(f, "dst-vhn.sock");
-    mig = fix_path(f, "mig.sock");
+    src_sock = mig_side_path(f->dir, "src", "vhn.sock");
+    dst_sock = mig_side_path(f->dir, "dst", "vhn.sock");
+    mig = g_build_filename(f->dir, "mig.sock", NULL);
     f->uri = g_strdup_printf("unix:%s", mig);
     testpmd_start_named(&f->pmd_src, src_sock, 1, false, "src");
     testpmd_start_named(&f->pmd_dst, dst_sock, 1, false, "dst");
@@ -88,32 +74,11 @@ static void mig_teardown(MigFixture *f)
     g_free(f->uri);
 }
 
-static QmpClient *qmp_open(MigFixture *f, const char *side)
-{
-    g_autofree char *name = g_strdup_printf("%s-qmp.sock", side);
-    g_autofree char *path = fix_path(f, name);
-    QmpClient *c = qmp_connect(path);
-
-    qmp_negotiate(c);
-    return c;
-}
-
 static void migrate_mid_exchange(MigFixture *f)
 {
-    QmpClient *src = qmp_open(f, "src");
-    g_autofree char *status = NULL, *error = NULL;
-
     g_assert_true(peer_wait_output(&f->src, "net: queues", 20));
     g_usleep(G_USEC_PER_SEC);           /* frames flowing by now */
-    json_node_unref(qmp_cmd_ok(src, "{\"execute\": \"migrate\", "
-                               "\"arguments\": {\"uri\": \"%s\"}}", f->uri));
-    status = qmp_wait_migration_end(src, TIMEOUT * 1000, &error);
-    if (strcmp(status, "completed")) {
-        g_error("migration %s: %s", status, error ? error : "");
-    }
-    /* The source stays paused; its guest did not finish there. */
-    json_node_unref(qmp_cmd_ok(src, "{\"execute\": \"quit\"}"));
-    qmp_close(src);
+    mig_migrate_source(f->dir, f->uri, TIMEOUT);
 }
 
 static void test_net_testpmd(void)
