@@ -445,6 +445,24 @@ static void check_event(JsonNode *ev, const char *name)
     json_node_unref(ev);
 }
 
+/* Send request; the event it causes comes from the host ("guest": false)
+ * with this reason. */
+static void run_for_host_event(QmpClient *c, const char *request,
+                               const char *event, const char *reason)
+{
+    JsonNode *ev;
+    JsonObject *data;
+
+    check_ok(c, request);
+    ev = qmp_wait_event(c, event, QMP_TIMEOUT_MS);
+    g_assert_nonnull(ev);
+    data = json_object_get_object_member(obj(ev), "data");
+    g_assert_false(json_object_get_boolean_member(data, "guest"));
+    g_assert_cmpstr(json_object_get_string_member(data, "reason"), ==,
+                    reason);
+    check_event(ev, event);
+}
+
 static void check_status(QmpClient *c, const char *status)
 {
     g_autoptr(JsonNode) st = qmp_cmd_ok(c, "{\"execute\": "
@@ -481,20 +499,12 @@ static void test_system_reset(void)
 {
     Fixture f = { 0 };
     QmpClient *c;
-    JsonNode *ev;
-    JsonObject *data;
 
     fixture_start(&f, NULL);
     c = qmp_connect(f.sock);
     qmp_negotiate(c);
-    check_ok(c, "{\"execute\": \"system_reset\"}");
-    ev = qmp_wait_event(c, "RESET", QMP_TIMEOUT_MS);
-    g_assert_nonnull(ev);
-    data = json_object_get_object_member(obj(ev), "data");
-    g_assert_false(json_object_get_boolean_member(data, "guest"));
-    g_assert_cmpstr(json_object_get_string_member(data, "reason"), ==,
-                    "host-qmp-system-reset");
-    check_event(ev, "RESET");
+    run_for_host_event(c, "{\"execute\": \"system_reset\"}", "RESET",
+                       "host-qmp-system-reset");
     check_alive(c);
     qmp_close(c);
     fixture_free(&f);
@@ -747,20 +757,12 @@ static void test_quit(void)
 {
     Fixture f = { 0 };
     QmpClient *c;
-    JsonNode *ev;
-    JsonObject *data;
 
     fixture_start(&f, NULL);
     c = qmp_connect(f.sock);
     qmp_negotiate(c);
-    check_ok(c, "{\"execute\": \"quit\"}");
-    ev = qmp_wait_event(c, "SHUTDOWN", QMP_TIMEOUT_MS);
-    g_assert_nonnull(ev);
-    data = json_object_get_object_member(obj(ev), "data");
-    g_assert_false(json_object_get_boolean_member(data, "guest"));
-    g_assert_cmpstr(json_object_get_string_member(data, "reason"), ==,
-                    "host-qmp-quit");
-    check_event(ev, "SHUTDOWN");
+    run_for_host_event(c, "{\"execute\": \"quit\"}", "SHUTDOWN",
+                       "host-qmp-quit");
     g_assert_true(qmp_wait_eof(c, QMP_TIMEOUT_MS));
     g_assert_cmpint(qtest_wait_exit(f.qts), ==, 0);
     g_assert_cmpint(qtest_quit_status(f.qts), ==, 0);
