@@ -232,7 +232,7 @@ static void test_kvmini_qsd_exits(void)
     g_assert_nonnull(strstr(r.out, "blk-bench: 501 reads in"));
     mmio = number_after(r.err, "port I/O, ");
     irqs = number_after(strstr(r.out, "reads in"), "\nblk-bench: ");
-    g_test_message("MMIO exits: %.0f idle, %.0f with 500 requests, %.0f "
+    test_log("MMIO exits: %.0f idle, %.0f with 500 requests, %.0f "
                    "interrupts", mmio0, mmio, irqs);
     g_assert_cmpfloat(irqs, >, 0);
     g_assert_cmpfloat(mmio - mmio0, <=, 2 * irqs + 4);
@@ -259,7 +259,7 @@ static void test_qemu_qsd(void)
         "-kernel", guest_elf(), "-append", "test=blk blk_seed=3", NULL };
 
     run_command(argv, TIMEOUT, &r);
-    g_test_message("QEMU:\n%s\n%s", r.out, r.err);
+    test_log("QEMU:\n%s\n%s", r.out, r.err);
     g_assert_nonnull(strstr(r.out, "test blk: PASS"));
     g_assert_cmpint(r.status, ==, 1);   /* isa-debug-exit 0 */
     run_result_clear(&r);
@@ -278,7 +278,7 @@ static void assert_blk_error(const char *args, const char *expect)
 
     g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, NULL));
     run_command((const char *const *)argv, 30, &r);
-    g_test_message("$ %s\n%s", cmd, r.err);
+    test_log("$ %s\n%s", cmd, r.err);
     g_assert_cmpint(r.status, ==, 1);
     g_assert_cmpstr(r.err, ==, expect);
     run_result_clear(&r);

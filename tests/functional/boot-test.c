@@ -169,7 +169,7 @@ static void test_dumpdtb(void)
 
     const char *dtc[] = { "dtc", "-I", "dtb", "-O", "dts", dtb, NULL };
     run_command(dtc, 30, &r);
-    g_test_message("%s", r.out);
+    test_log("%s", r.out);
     g_assert_cmpint(r.status, ==, 0);
     g_assert_nonnull(strstr(r.out, "memory@0 {"));
     g_assert_nonnull(strstr(r.out, "memory@100000000 {"));
@@ -190,7 +190,7 @@ static void assert_one_line_error(const char *args, const char *expect)
 
     g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, NULL));
     run_command((const char *const *)argv, 30, &r);
-    g_test_message("$ %s\n%s", cmd, r.err);
+    test_log("$ %s\n%s", cmd, r.err);
     g_assert_cmpint(r.status, ==, 1);
     g_assert_true(g_str_has_prefix(r.err, "kvmini: "));
     g_assert_nonnull(strstr(r.err, expect));
@@ -234,7 +234,7 @@ static void test_qemu_microvm_same_banner(void)
         return;
     }
     run_command(argv, 120, &r);
-    g_test_message("QEMU stdout:\n%s\nstderr:\n%s", r.out, r.err);
+    test_log("QEMU stdout:\n%s\nstderr:\n%s", r.out, r.err);
     assert_hello(&r);
     /* QEMU has no i8042 on microvm: the guest falls back to debug-exit 0. */
     g_assert_cmpint(r.status, ==, 1);

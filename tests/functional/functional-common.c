@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -17,10 +18,21 @@ static bool in_ci(void)
     return ci && *ci && strcmp(ci, "0") && strcmp(ci, "false");
 }
 
+void test_log(const char *fmt, ...)
+{
+    g_autofree char *text = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s\n", text);
+}
+
 static bool missing(const char *what)
 {
     if (in_ci()) {
-        g_test_message("CI=true and %s is missing", what);
+        test_log("CI=true and %s is missing", what);
         g_test_fail();
     } else {
         g_autofree char *msg = g_strdup_printf("%s is missing", what);
@@ -163,7 +175,7 @@ void run_kvmini_guest(const char *args, unsigned timeout_s, RunResult *r)
 
     g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, &err));
     run_command((const char *const *)argv, timeout_s, r);
-    g_test_message("$ %s\n--- stdout:\n%s--- stderr:\n%s--- status %d%s",
+    test_log("$ %s\n--- stdout:\n%s--- stderr:\n%s--- status %d%s",
                    cmd, r->out, r->err, r->status,
                    r->timed_out ? " (timed out)" : "");
 }
@@ -285,7 +297,7 @@ static void peer_reap_log(Peer *p, int sig, unsigned grace_ms, char **log)
     if (g_test_failed()) {
         g_autofree char *text = NULL;
         g_file_get_contents(p->log_path, &text, NULL, NULL);
-        g_test_message("peer log:\n%s", text ? text : "");
+        test_log("peer log:\n%s", text ? text : "");
     }
     if (log) {
         g_file_get_contents(p->log_path, log, NULL, NULL);
@@ -410,7 +422,7 @@ void peer_wait_exit(Peer *p, unsigned timeout_s, RunResult *r)
     track_peer(p->pid, false);
     g_file_get_contents(p->log_path, &r->out, NULL, NULL);
     r->err = g_strdup("");
-    g_test_message("output:\n%s--- status %d%s", r->out ? r->out : "",
+    test_log("output:\n%s--- status %d%s", r->out ? r->out : "",
                    r->status, r->timed_out ? " (timed out)" : "");
     unlink(p->log_path);
     g_clear_pointer(&p->log_path, g_free);

@@ -19,6 +19,11 @@ typedef struct RunResult {
     bool timed_out;
 } RunResult;
 
+/* Diagnostics (program output, counters) go to stderr, which meson shows
+ * for a failing test, also in CI; g_test_message would hide them in the
+ * TAP stream. */
+void test_log(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
 /* Skip (or fail under CI=true) unless the thing is there. */
 bool require_kvm(void);
 bool require_program(const char *name);

@@ -58,7 +58,7 @@ static void test_dirty_log(void)
     g_assert_cmpint(machine_run(ms), ==, 0);
 
     found = kvm_dirty_log_take(ms, 0, SPAN, bm);
-    g_test_message("%" PRIu64 " dirty pages in the first 32 MiB", found);
+    test_log("%" PRIu64 " dirty pages in the first 32 MiB", found);
     g_assert_cmpuint(found, >, 0);
     bool guest_wrote = false;
     for (uint64_t a = 1ULL << 20; a < 2ULL << 20; a += PAGE) {

@@ -98,7 +98,7 @@ static void test_coldplug(void)
         "-append 'test=blk blk_sectors=512'", f.sock);
 
     run_kvmini_guest(args, TIMEOUT, &r);
-    g_test_message("%s%s", r.out, r.err);
+    test_log("%s%s", r.out, r.err);
     g_assert_nonnull(strstr(r.out, "blk: wrote 512 sectors, read 512 "
                                    "sectors, 0 mismatches, flush ok"));
     g_assert_nonnull(strstr(r.out, "test blk: PASS"));
@@ -202,7 +202,7 @@ static void test_hotplug_during_io(void)
     g_assert_false(peer_output_has(&vm, "test blk:"));
     qmp_close(c);
     peer_wait_exit(&vm, TIMEOUT, &r);
-    g_test_message("%s", r.out);
+    test_log("%s", r.out);
     g_assert_nonnull(strstr(r.out, "blk: wrote 6000 sectors, read 6000 "
                                    "sectors, 0 mismatches"));
     g_assert_nonnull(strstr(r.out, "test blk: PASS"));

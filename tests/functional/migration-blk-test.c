@@ -133,7 +133,7 @@ static void test_blk_loop_qsd(void)
     migrate_mid_loop(&f);
     peer_wait_exit(&f.src, TIMEOUT, &src);
     peer_wait_exit(&f.dst, TIMEOUT, &dst);
-    g_test_message("source:\n%s\ndestination:\n%s", src.out, dst.out);
+    test_log("source:\n%s\ndestination:\n%s", src.out, dst.out);
     g_assert_null(strstr(src.out, "test blk-loop:"));
     g_assert_nonnull(strstr(dst.out, "blk-loop: done 400 iterations, "
                                      "last 399"));

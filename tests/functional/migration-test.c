@@ -174,7 +174,7 @@ static int64_t wait_sync_count(Side *s, int64_t n)
 
 static void report(JsonNode *r)
 {
-    g_test_message("total %" G_GINT64_FORMAT " ms, downtime %"
+    test_log("total %" G_GINT64_FORMAT " ms, downtime %"
                    G_GINT64_FORMAT " ms, %" G_GINT64_FORMAT " rounds, %"
                    G_GINT64_FORMAT " bytes",
                    json_object_get_int_member(obj(r), "total-time"),
@@ -197,7 +197,7 @@ static void check_finished_on_destination(MigFixture *f)
     qmp_close(f->dst.qmp);
     f->dst.qmp = NULL;
     peer_wait_exit(&f->dst.vm, TIMEOUT, &r);
-    g_test_message("destination: %s", r.out);
+    test_log("destination: %s", r.out);
     g_assert_nonnull(strstr(r.out, "test dirty: PASS"));
     g_assert_cmpint(r.status, ==, 0);
     run_result_clear(&r);
@@ -387,7 +387,7 @@ static void test_hotplug_dimm(void)
     g_assert_true(peer_wait_output(&f.src.vm, "dirty: round 10", TIMEOUT));
     q = query_active(&f.src);
     rounds = wait_sync_count(&f.src, ram_stat(q, "dirty-sync-count") + 1);
-    g_test_message("dirty-sync-count %" G_GINT64_FORMAT " after the plug",
+    test_log("dirty-sync-count %" G_GINT64_FORMAT " after the plug",
                    rounds);
     set_params(&f.src, 2000, 1LL << 40);
     r = wait_status(&f.src, "completed");
@@ -425,7 +425,7 @@ static void test_device_change_refused(void)
         g_autoptr(JsonNode) e = qmp_cmd(f.src.qmp, "%s", refused[i]);
         const char *desc = qmp_expect_error(e, "GenericError");
 
-        g_test_message("%s: %s", refused[i], desc);
+        test_log("%s: %s", refused[i], desc);
         g_assert_nonnull(strstr(desc, "while a migration is running"));
     }
     json_node_unref(query_active(&f.src));

@@ -53,7 +53,7 @@ static void check_testpmd_counts(const char *log, uint64_t frames,
     uint64_t w_sent, w_echoed;
 
     net_warmup_counts(guest_out, &w_sent, &w_echoed);
-    g_test_message("testpmd:\n%s", log ? log : "(no log)");
+    test_log("testpmd:\n%s", log ? log : "(no log)");
     g_assert_nonnull(log);
     g_assert_cmpuint(w_sent, >=, w_echoed);
     g_assert_cmpuint(testpmd_counter(log, "RX-packets: "), ==,
@@ -93,6 +93,45 @@ static void test_kvmini_client(void)
     g_assert_cmpint(r.status, ==, 0);
     g_autofree char *log = net_teardown(&f);
     check_testpmd_counts(log, 100, r.out);
+    run_result_clear(&r);
+}
+
+/* The guest's resend path that migration-net-test relies on: frame 5's
+ * echo is discarded as if lost (net_lose), so after 100 ms of silence
+ * exactly that frame goes again, and testpmd forwarded it twice. */
+static void test_resend_after_loss(void)
+{
+    NetFixture f = { 0 };
+    RunResult r = { 0 };
+
+    if (!net_setup(&f)) {
+        return;
+    }
+    testpmd_start(&f.testpmd, f.sock, 1, false);
+    run_kvmini_net(&f, "", "", "", "test=net count=100 net_warmup_ms=100 "
+                   "net_resend_ms=100 net_lose=5", &r);
+    test_log("%s", r.out);
+    g_assert_nonnull(strstr(r.out, "net: sent 100, received 100, bad 0, "
+                                   "missing 0"));
+    g_assert_nonnull(strstr(r.out, "net: resent 1, duplicates 0"));
+    g_assert_nonnull(strstr(r.out, "test net: PASS"));
+    g_assert_cmpint(r.status, ==, 0);
+    g_autofree char *log = net_teardown(&f);
+    check_testpmd_counts(log, 101, r.out);
+    run_result_clear(&r);
+
+    /* Without net_resend_ms the loss is a timeout (exit code 7). */
+    if (!net_setup(&f)) {
+        return;
+    }
+    testpmd_start(&f.testpmd, f.sock, 1, false);
+    run_kvmini_net(&f, "", "", "", "test=net count=100 net_warmup_ms=100 "
+                   "net_timeout_ms=300 net_lose=5", &r);
+    test_log("%s", r.out);
+    g_assert_nonnull(strstr(r.out, "net: sent 100, received 99, bad 0, "
+                                   "missing 1"));
+    g_assert_cmpint(r.status, ==, (7 << 1) | 1);
+    g_free(net_teardown(&f));
     run_result_clear(&r);
 }
 
@@ -182,7 +221,7 @@ static void test_qemu_client(void)
         "-kernel", guest_elf(), "-append", "test=net count=100 net_warmup_ms=100", NULL };
 
     run_command(argv, TIMEOUT, &r);
-    g_test_message("QEMU:\n%s\n%s", r.out, r.err);
+    test_log("QEMU:\n%s\n%s", r.out, r.err);
     g_assert_nonnull(strstr(r.out, "test net: PASS"));
     g_assert_cmpint(r.status, ==, 1);   /* isa-debug-exit 0 */
     g_autofree char *log = net_teardown(&f);
@@ -204,7 +243,7 @@ static void test_bad_mac(void)
     }
     g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, NULL));
     run_command((const char *const *)argv, 30, &r);
-    g_test_message("%s", r.err);
+    test_log("%s", r.err);
     g_assert_cmpint(r.status, ==, 1);
     g_assert_true(g_str_has_prefix(r.err, "kvmini: -device virtio-net-device,"
                                           "netdev=n0,mac=52:54:zz: "));
@@ -218,6 +257,7 @@ int main(int argc, char **argv)
     g_test_add_func("/net/testpmd/kvmini-client", test_kvmini_client);
     g_test_add_func("/net/testpmd/kvmini-server", test_kvmini_server);
     g_test_add_func("/net/testpmd/two-queues", test_kvmini_two_queues);
+    g_test_add_func("/net/testpmd/resend-after-loss", test_resend_after_loss);
     g_test_add_func("/net/testpmd/qemu", test_qemu_client);
     g_test_add_func("/net/bad-mac", test_bad_mac);
     return g_test_run();

@@ -42,7 +42,7 @@ static void reset_once(const char *smp)
     json_node_unref(qmp_wait_event(qmp, "RESET", QMP_TIMEOUT_MS));
     peer_wait_exit(&vm, TIMEOUT, &r);
     qmp_close(qmp);
-    g_test_message("%s", r.out);
+    test_log("%s", r.out);
     g_assert_nonnull(strstr(r.out, "reset: second boot"));
     g_assert_nonnull(strstr(r.out, "test reset: PASS"));
     g_assert_cmpint(r.status, ==, 0);

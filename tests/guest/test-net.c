@@ -33,6 +33,16 @@
  *                     forwarding, right after the device became ready).
  *                     Prints "net: warm-up: sent W, echoed E"; the peer
  *                     then saw count + W frames and returned count + E
+ *   net_resend_ms=T   when no frame came back for T ms (less than
+ *                     net_timeout_ms), send every missing one again, as
+ *                     a network stack retransmits: a peer may drop frames
+ *                     it holds when the device stops under it (vhost-user
+ *                     migration).  Intact second copies of a resent frame
+ *                     are counted, not bad.  Prints "net: resent R,
+ *                     duplicates D": the peer dropped R - D frames
+ *   net_lose=S        discard the first echo of frame S as if the peer
+ *                     had lost it: a self-check of net_resend_ms (the
+ *                     run then needs one resend, or fails with code 7)
  *   net_irq_masked=1  leave the device's IOAPIC pin masked: the test must
  *                     fail (code 7, "first frame completed without
  *                     interrupt"), a self-check that it needs interrupts
@@ -46,6 +56,8 @@
  *   net: sent <n>, received <n>, bad <n>, missing <n>
  *   net: queue <q>: tx <n> rx <n>          (one per pair, if more than 1)
  *   net: <n> foreign frames ignored        (other ethertypes, if any)
+ *   net: warm-up: sent <n>, echoed <n>     (with net_warmup_ms)
+ *   net: resent <n>, duplicates <n>        (with net_resend_ms)
  *   net: <n> interrupts, <n> waits
  *   test net: PASS
  * On a timeout or ring error, before the "sent" line, per queue pair and
@@ -120,6 +132,8 @@ int net_prepare(struct virtio_net *n, struct net_run *r, const char *tag,
     r->timeout_us = cmdline_get_u64("net_timeout_ms", 5000) * 1000;
     r->unswapped = cmdline_get_u64("net_macswap", 1) == 0;
     r->warmup_us = cmdline_get_u64("net_warmup_ms", 0) * 1000;
+    r->resend_us = cmdline_get_u64("net_resend_ms", 0) * 1000;
+    r->lose_seq = cmdline_get_u64("net_lose", ~0ull);
     memset(r->peer, 0xff, ETH_ALEN);
     if (r->count == 0 || r->count > NET_COUNT_MAX) {
         return test_fail(NET_FAIL_PARAM, "count must be 1..%u",
@@ -138,6 +152,10 @@ int net_prepare(struct virtio_net *n, struct net_run *r, const char *tag,
     }
     if (r->timeout_us == 0) {
         return test_fail(NET_FAIL_PARAM, "net_timeout_ms must not be 0");
+    }
+    if (r->resend_us >= r->timeout_us) {
+        return test_fail(NET_FAIL_PARAM, "net_resend_ms must be less than "
+                         "net_timeout_ms");
     }
     if (peer && !parse_mac(peer, r->peer)) {
         return test_fail(NET_FAIL_PARAM, "net_peer must be "
@@ -269,10 +287,12 @@ static const char *frame_check(const struct virtio_net *n,
     if (diff) {
         return "payload differs";
     }
-    if (seen[seq / 8] & (1u << (seq % 8))) {
-        return "duplicate";
-    }
     return NULL;
+}
+
+static bool seq_seen(uint32_t seq)
+{
+    return seen[seq / 8] & (1u << (seq % 8));
 }
 
 /* Account for one frame from RX queue q.  Returns true if it was ours
@@ -294,9 +314,19 @@ static bool frame_receive(struct virtio_net *n, struct net_run *r,
         r->foreign++;
         return false;
     }
-    r->received++;
     seq = (uint32_t)ld64(f + NET_OFF_SEQ);
+    if (seq == r->lose_seq && !r->resent) {
+        return false;                   /* net_lose: as if never returned */
+    }
+    r->received++;
     why = frame_check(n, r, f, len, seq);
+    if (!why && seq_seen(seq)) {
+        if (r->resent) {
+            r->duplicates++;            /* the original was only late */
+            return false;
+        }
+        why = "duplicate";
+    }
     if (!why) {
         r->good++;
     } else {
@@ -306,7 +336,7 @@ static bool frame_receive(struct virtio_net *n, struct net_run *r,
         }
         /* A frame we cannot attribute (or a second copy) frees no slot:
          * the wait for the real one then times out. */
-        if (seq >= r->sent || (seen[seq / 8] & (1u << (seq % 8)))) {
+        if (seq >= r->sent || seq_seen(seq)) {
             return false;
         }
     }
@@ -362,6 +392,34 @@ static bool net_warmup(struct virtio_net *n, struct net_run *r)
     return false;
 }
 
+/* Send every frame below r->sent that has not come back once more, on
+ * its own queue, as far as TX buffers allow (the rest goes at the next
+ * quiet period).  In-flight counts stay: each seq is still owed once. */
+static void net_resend(struct virtio_net *n, struct net_run *r)
+{
+    uint64_t seq;
+
+    while (r->oldest < r->sent && seq_seen((uint32_t)r->oldest)) {
+        r->oldest++;
+    }
+    for (seq = r->oldest; seq < r->sent; seq++) {
+        unsigned q = (unsigned)(seq % n->npairs);
+        uint8_t *f;
+
+        if (seq_seen((uint32_t)seq)) {
+            continue;
+        }
+        f = virtio_net_tx_alloc(n, q);
+        if (!f) {
+            break;
+        }
+        frame_build(r, f, (uint32_t)seq, q);
+        virtio_net_tx_submit(n, q, f, r->len);
+        r->resent++;
+    }
+    virtio_net_kick(n);
+}
+
 static unsigned probe_irqs;
 
 static bool probe_irq_arrived(void *arg)
@@ -375,6 +433,8 @@ int net_exchange(struct virtio_net *n, struct net_run *r)
 {
     unsigned inflight[VIRTIO_NET_MAX_PAIRS] = { 0 };
     unsigned np = n->npairs, qwin = (r->window + np - 1) / np, total = 0, q;
+    uint64_t sleep_us = r->resend_us ? r->resend_us : r->timeout_us;
+    uint64_t quiet_us = 0;              /* slept without a frame back */
     uint8_t *f0;
 
     memset(seen, 0, (size_t)((r->count + 7) / 8));
@@ -450,15 +510,23 @@ int net_exchange(struct virtio_net *n, struct net_run *r)
             break;
         }
         if (progress) {
+            quiet_us = 0;
             continue;                   /* look again before sleeping */
         }
         /* A fresh deadline per sleep, stopped right after it: a timer
          * left to expire while we work (interrupts off) would stay
          * pending and end the next sleep at once. */
         r->waits++;
-        timer_start_us(r->timeout_us);
+        timer_start_us(sleep_us);
         r->wait_rc = virtio_net_wait(n, tx_blocked);
         timer_stop();
+        if (r->wait_rc == -1 && r->resend_us &&
+            quiet_us + sleep_us < r->timeout_us) {
+            quiet_us += sleep_us;
+            r->wait_rc = 0;
+            net_resend(n, r);
+            continue;
+        }
         if (r->wait_rc < 0) {
             break;
         }
@@ -495,6 +563,11 @@ out:
         printf("%s: warm-up: sent %llu, echoed %llu\n", r->tag,
                (unsigned long long)r->warmup_sent,
                (unsigned long long)r->warmup_echoed);
+    }
+    if (r->resend_us) {
+        printf("%s: resent %llu, duplicates %llu\n", r->tag,
+               (unsigned long long)r->resent,
+               (unsigned long long)r->duplicates);
     }
 
     if (r->ring_error) {

@@ -162,6 +162,8 @@ struct net_run {
     const char *tag;            /* "net" or "net-bench": message prefix */
     bool unswapped;             /* frames come back as sent (net_macswap=0) */
     uint64_t warmup_us;         /* warm-up resend interval, 0: none */
+    uint64_t resend_us;         /* quiet for that long: resend, 0: never */
+    uint64_t lose_seq;          /* discard its first echo; ~0: none */
     /* Results. */
     uint64_t sent;
     uint64_t received;          /* frames with our ethertype */
@@ -170,6 +172,9 @@ struct net_run {
     uint64_t foreign;           /* other ethertypes (ignored) */
     uint64_t warmup_sent;       /* warm-up frames sent */
     uint64_t warmup_echoed;     /* ... and come back (also late ones) */
+    uint64_t resent;            /* frames sent again (net_resend_ms) */
+    uint64_t duplicates;        /* intact second copies after a resend */
+    uint64_t oldest;            /* no seq below this is still missing */
     uint64_t waits;             /* sleeps in virtio_net_wait() */
     uint64_t tsc_start, tsc_end;   /* first send, last receive */
     int wait_rc;                /* 0; -1 timeout; -2 without interrupt */
