@@ -75,16 +75,25 @@ static void run_kvmini_net(NetFixture *f, const char *chardev_opts,
     run_kvmini_guest(args, TIMEOUT, r);
 }
 
+/* One testpmd listening, kvmini with the default device dialing it. */
+static bool run_on_testpmd(NetFixture *f, const char *append, RunResult *r)
+{
+    if (!net_setup(f)) {
+        return false;
+    }
+    testpmd_start(&f->testpmd, f->sock, 1, false);
+    run_kvmini_net(f, "", "", "", append, r);
+    return true;
+}
+
 static void test_kvmini_client(void)
 {
     NetFixture f = { 0 };
     RunResult r = { 0 };
 
-    if (!net_setup(&f)) {
+    if (!run_on_testpmd(&f, "test=net count=100 net_warmup_ms=100", &r)) {
         return;
     }
-    testpmd_start(&f.testpmd, f.sock, 1, false);
-    run_kvmini_net(&f, "", "", "", "test=net count=100 net_warmup_ms=100", &r);
     g_assert_nonnull(strstr(r.out, "virtio-net: mac 52:54:00:12:34:56 "
                                    "link up"));
     g_assert_nonnull(strstr(r.out, "net: sent 100, received 100, bad 0, "
@@ -104,12 +113,10 @@ static void test_resend_after_loss(void)
     NetFixture f = { 0 };
     RunResult r = { 0 };
 
-    if (!net_setup(&f)) {
+    if (!run_on_testpmd(&f, "test=net count=100 net_warmup_ms=100 "
+                        "net_resend_ms=100 net_lose=5", &r)) {
         return;
     }
-    testpmd_start(&f.testpmd, f.sock, 1, false);
-    run_kvmini_net(&f, "", "", "", "test=net count=100 net_warmup_ms=100 "
-                   "net_resend_ms=100 net_lose=5", &r);
     test_log("%s", r.out);
     g_assert_nonnull(strstr(r.out, "net: sent 100, received 100, bad 0, "
                                    "missing 0"));
@@ -121,11 +128,7 @@ static void test_resend_after_loss(void)
     run_result_clear(&r);
 
     /* Without net_resend_ms the loss is a timeout (exit code 7). */
-    if (!net_setup(&f)) {
-        return;
-    }
-    testpmd_start(&f.testpmd, f.sock, 1, false);
-    run_kvmini_net(&f, "", "", "", "test=net count=100 net_warmup_ms=100 "
+    run_on_testpmd(&f, "test=net count=100 net_warmup_ms=100 "
                    "net_timeout_ms=300 net_lose=5", &r);
     test_log("%s", r.out);
     g_assert_nonnull(strstr(r.out, "net: sent 100, received 99, bad 0, "
