@@ -6,7 +6,8 @@
  * walked on every kick (the net device, vhost-user-test-backend-net.c,
  * reuses the chain helpers), a virtio-blk device over an in-memory disk, and
  * the dirty log (SET_LOG_BASE) written for every byte put into guest
- * memory while VHOST_F_LOG_ALL is acked.
+ * memory while VHOST_F_LOG_ALL is acked, and inflight tracking in the
+ * region of SET_INFLIGHT_FD (with opts.inflight).
  *
  * Guest memory is shared with kvmini (and the test through qtest): the
  * avail index is read with acquire semantics and the used index written
@@ -195,6 +196,8 @@ void vub_vring_stop(VubVring *vq)
     vub_close_fd(&vq->kick_fd);
     vub_close_fd(&vq->call_fd);
     vub_close_fd(&vq->err_fd);
+    g_clear_pointer(&vq->resubmit, g_free);
+    vq->nresubmit = vq->resubmit_pos = 0;
     vq->started = false;
 }
 
@@ -226,6 +229,134 @@ void vub_vring_sync_used(VubVring *vq)
     }
 }
 
+/* --- inflight tracking ---------------------------------------------------- */
+
+/* Ring vq's part of the inflight region, or NULL if it has none (net
+ * rings never do: only blk requests are tracked). */
+static VubInflightQueue *vub_inflight_queue(VubVring *vq)
+{
+    Vub *b = vq->b;
+
+    if (!b->inflight_base || b->opts.type != VUB_DEVICE_BLK ||
+        vq->index >= b->inflight_queues) {
+        return NULL;
+    }
+    if (vq->num > b->inflight_qsize) {
+        vub_set_error(b, "ring %u: %u entries, inflight region has %u",
+                      vq->index, vq->num, b->inflight_qsize);
+        return NULL;
+    }
+    return (VubInflightQueue *)(b->inflight_base + vq->index *
+                                vub_inflight_size(1, b->inflight_qsize));
+}
+
+/* The spec's "when receiving available buffers". */
+static void vub_inflight_begin(VubVring *vq, uint16_t head)
+{
+    VubInflightQueue *q = vq->inflight;
+
+    if (q && head < vq->num) {
+        q->desc[head].counter = vq->counter++;
+        q->desc[head].inflight = 1;
+    }
+}
+
+/* Put head in the used ring; with a region, in the order of the spec's
+ * "when supplying used buffers" (batches of one). */
+static void vub_complete(VubVring *vq, const VubRing *ring, uint16_t head,
+                         uint32_t len)
+{
+    VubInflightQueue *q = head < vq->num ? vq->inflight : NULL;
+
+    if (q) {
+        q->desc[head].next = q->last_batch_head;
+        q->last_batch_head = head;
+    }
+    vub_push_used(vq, ring, head, len);
+    if (q) {
+        q->desc[head].inflight = 0;
+        q->used_idx = vq->used_idx;
+    }
+}
+
+/* "When reconnecting", step 1: used_idx behind the used ring means the
+ * last backend died after publishing its last batch but before clearing
+ * it; that batch is done. */
+static void vub_inflight_reconcile(VubVring *vq, VubInflightQueue *q)
+{
+    uint16_t batch = vq->used_idx - q->used_idx;
+    uint16_t i = q->last_batch_head;
+
+    for (; batch > 0 && i < vq->num; batch--) {
+        q->desc[i].inflight = 0;
+        i = q->desc[i].next;
+    }
+    q->used_idx = vq->used_idx;
+}
+
+static int vub_resubmit_cmp(const void *a, const void *b)
+{
+    const VubResubmit *x = a, *y = b;
+
+    return x->counter < y->counter ? -1 : x->counter > y->counter;
+}
+
+/* Step 2: what is still inflight is resubmitted in counter order.  Every
+ * head taken is either in the used ring or inflight, so the avail ring
+ * resumes after both, whatever SET_VRING_BASE said. */
+static void vub_inflight_collect(VubVring *vq, VubInflightQueue *q)
+{
+    unsigned n = 0;
+
+    vq->resubmit = g_new(VubResubmit, vq->num);
+    vq->counter = 1;
+    for (uint16_t i = 0; i < vq->num; i++) {
+        if (q->desc[i].inflight) {
+            vq->resubmit[n++] = (VubResubmit) { i, q->desc[i].counter };
+            vq->counter = MAX(vq->counter, q->desc[i].counter + 1);
+        }
+    }
+    qsort(vq->resubmit, n, sizeof(*vq->resubmit), vub_resubmit_cmp);
+    vq->nresubmit = n;
+    vq->resubmit_pos = 0;
+    vq->last_avail = vq->used_idx + n;
+}
+
+/* A ring starts (used index just read from the ring). */
+static void vub_inflight_start(VubVring *vq)
+{
+    VubInflightQueue *q = vub_inflight_queue(vq);
+
+    g_clear_pointer(&vq->resubmit, g_free);
+    vq->nresubmit = vq->resubmit_pos = 0;
+    vq->inflight = q;
+    vq->counter = 1;
+    if (!q) {
+        return;
+    }
+    if (q->version == 0) {
+        /* A new (zero-filled) region: nothing was ever taken. */
+        q->version = 1;
+        q->desc_num = vq->b->inflight_qsize;
+        q->used_idx = vq->used_idx;
+        return;
+    }
+    if (q->used_idx != vq->used_idx) {
+        vub_inflight_reconcile(vq, q);
+    }
+    vub_inflight_collect(vq, q);
+}
+
+static unsigned vub_inflight_count(const VubVring *vq)
+{
+    unsigned n = 0;
+
+    for (uint16_t i = 0; vq->inflight && i < vq->num; i++) {
+        n += vq->inflight->desc[i].inflight != 0;
+    }
+    return n;
+}
+
 static gboolean vub_kick_cb(int fd, GIOCondition cond, gpointer opaque)
 {
     VubVring *vq = opaque;
@@ -252,6 +383,7 @@ void vub_vring_set_kick(VubVring *vq, int fd)
     }
     vq->started = true;
     vub_vring_sync_used(vq);
+    vub_inflight_start(vq);
     /* Entries made available before the ring started are served now. */
     vub_vring_process(vq);
 }
@@ -458,11 +590,32 @@ void vub_vring_notify(VubVring *vq, const VubRing *ring)
     }
 }
 
+/* Serve head (marked inflight already). */
+static void vub_blk_take(VubVring *vq, const VubRing *ring, uint16_t head)
+{
+    vub_complete(vq, ring, head, vub_blk_request(vq, ring, head));
+}
+
+/* Requests an earlier backend left inflight go before any new one. */
+static bool vub_vring_resubmit(VubVring *vq, const VubRing *ring)
+{
+    bool any = false;
+
+    while (vq->resubmit_pos < vq->nresubmit) {
+        uint16_t head = vq->resubmit[vq->resubmit_pos++].head;
+
+        vq->resubmitted++;
+        vub_blk_take(vq, ring, head);
+        any = true;
+    }
+    return any;
+}
+
 void vub_vring_process(VubVring *vq)
 {
     VubRing ring;
     uint16_t avail_idx;
-    bool any = false;
+    bool any;
 
     if (vq->b->opts.type == VUB_DEVICE_NET) {
         vub_net_process(vq);
@@ -471,6 +624,7 @@ void vub_vring_process(VubVring *vq)
     if (!vq->started || !vub_vring_enabled(vq) || !vub_ring_map(vq, &ring)) {
         return;
     }
+    any = vub_vring_resubmit(vq, &ring);
     avail_idx = __atomic_load_n(&ring.avail->idx, __ATOMIC_ACQUIRE);
     vq->avail_seen = avail_idx;
     if ((uint16_t)(avail_idx - vq->last_avail) > vq->num) {
@@ -482,8 +636,9 @@ void vub_vring_process(VubVring *vq)
     while (vq->last_avail != avail_idx) {
         uint16_t head = ring.avail->ring[vq->last_avail % vq->num];
 
-        vub_push_used(vq, &ring, head, vub_blk_request(vq, &ring, head));
         vq->last_avail++;
+        vub_inflight_begin(vq, head);
+        vub_blk_take(vq, &ring, head);
         any = true;
     }
     if (any) {
@@ -507,6 +662,7 @@ void vub_blk_cleanup(Vub *b)
 {
     vub_regions_clear(b);
     vub_dirty_log_clear(b);
+    vub_inflight_unmap(b);
     g_free(b->disk);
     b->disk = NULL;
 }
@@ -585,6 +741,8 @@ VubVringInfo vub_vring_info(Vub *b, unsigned idx)
         .enable_msg = vq->enable_set ? vq->enable : -1,
         .avail_seen = vq->avail_seen,
         .kicks = vq->kicks, .completed = vq->completed, .calls = vq->calls,
+        .inflight = vub_inflight_count(vq),
+        .resubmitted = vq->resubmitted,
     };
     g_mutex_unlock(&b->lock);
     return info;

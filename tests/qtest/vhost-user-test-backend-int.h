@@ -24,6 +24,37 @@
 #define VUB_MAX_CHAIN       (VUB_SEG_MAX + 2)
 #define VUB_NET_MAX_FRAME   65536   /* bytes after the virtio-net header */
 
+/*
+ * One split ring's part of the inflight region, as the vhost-user spec
+ * lays it out ("Inflight I/O tracking"); the region is num_queues of them,
+ * each rounded up to 64 bytes.  Only the backend reads it: the frontend
+ * keeps it and hands it back.
+ */
+typedef struct VubInflightDesc {
+    uint8_t inflight;           /* head taken, not yet in the used ring */
+    uint8_t padding[5];
+    uint16_t next;              /* links the last batch of used heads */
+    uint64_t counter;           /* order in which heads were taken */
+} VubInflightDesc;
+
+typedef struct VubInflightQueue {
+    uint64_t features;          /* 0 */
+    uint16_t version;           /* 1; 0: a new region, never used */
+    uint16_t desc_num;          /* queue size */
+    uint16_t last_batch_head;
+    uint16_t used_idx;          /* used->idx once the last batch is done */
+    VubInflightDesc desc[];
+} VubInflightQueue;
+
+G_STATIC_ASSERT(sizeof(VubInflightDesc) == 16);
+G_STATIC_ASSERT(sizeof(VubInflightQueue) == 16);
+
+/* A head left inflight by an earlier backend, to serve again. */
+typedef struct VubResubmit {
+    uint16_t head;
+    uint64_t counter;
+} VubResubmit;
+
 typedef struct VubRegion {
     VhostUserMemoryRegion r;
     uint8_t *map;               /* mmap() of the fd */
@@ -48,6 +79,12 @@ typedef struct VubVring {
     bool enable_set;            /* SET_VRING_ENABLE received */
     bool enable;                /* its value */
     uint64_t kicks, completed, calls;
+
+    VubInflightQueue *inflight; /* its part of the region, or NULL */
+    uint64_t counter;           /* for the next head taken */
+    VubResubmit *resubmit;      /* left inflight, oldest first */
+    unsigned nresubmit, resubmit_pos;
+    uint64_t resubmitted;
 } VubVring;
 
 typedef struct VubFault {
@@ -107,6 +144,12 @@ struct Vub {
     struct virtio_blk_config config;
     VubBlkStats stats;
 
+    /* The inflight region (SET_INFLIGHT_FD, with opts.inflight) */
+    uint8_t *inflight_map;
+    size_t inflight_map_len;
+    uint8_t *inflight_base;     /* queue 0's part */
+    uint16_t inflight_queues, inflight_qsize;
+
     /* virtio-net */
     uint8_t *net_frame;         /* the frame being moved (NET_MAX_FRAME) */
     VubNetStats net_stats[VUB_MAX_QUEUES / 2];
@@ -159,6 +202,11 @@ void vub_session_reset(Vub *b);
 /* Map / unmap the dirty log (SET_LOG_BASE). */
 bool vub_dirty_log_set(Vub *b, int fd, uint64_t size, uint64_t offset);
 void vub_dirty_log_clear(Vub *b);
+/* Bytes of the inflight region for num_queues split rings of queue_size
+ * entries. */
+uint64_t vub_inflight_size(uint16_t num_queues, uint16_t queue_size);
+/* Unmap the inflight region (SET_INFLIGHT_FD); the rings lose their part. */
+void vub_inflight_unmap(Vub *b);
 
 /* vhost-user-test-backend-blk.c */
 void vub_blk_init(Vub *b);
@@ -173,11 +221,14 @@ void *vub_gpa_to_hva(Vub *b, uint64_t gpa, uint64_t len);
 void *vub_uva_to_hva(Vub *b, uint64_t uva, uint64_t len);
 
 void vub_vrings_init(Vub *b);
-/* Stop ring: remove the kick watch, close kick/call/err fds. */
+/* Stop ring: remove the kick watch, close kick/call/err fds, drop the
+ * list of requests to resubmit (the region still has them). */
 void vub_vring_stop(VubVring *vq);
 /* Stop and forget everything about every ring. */
 void vub_vrings_reset(Vub *b);
-/* Take kick fd (-1: polling mode) and start the ring. */
+/* Take kick fd (-1: polling mode) and start the ring: with an inflight
+ * region, find what an earlier backend left in flight (resubmitted before
+ * anything new). */
 void vub_vring_set_kick(VubVring *vq, int fd);
 /* Read the used index from the ring after SET_VRING_ADDR. */
 void vub_vring_sync_used(VubVring *vq);

@@ -427,11 +427,13 @@ static VubResult h_set_config(Vub *b, VubReq *req)
     return VUB_ACK_OK;
 }
 
-static uint64_t vub_inflight_size(uint16_t num_queues, uint16_t queue_size)
+uint64_t vub_inflight_size(uint16_t num_queues, uint16_t queue_size)
 {
-    /* Split-ring layout: 16-byte header, then 16 bytes per descriptor,
-     * each queue's part rounded up to 64 bytes. */
-    return (uint64_t)num_queues * VUB_ROUND_UP(16 + 16 * queue_size, 64);
+    /* Split-ring layout: a header, then one entry per descriptor, each
+     * queue's part rounded up to 64 bytes. */
+    return (uint64_t)num_queues *
+           VUB_ROUND_UP(sizeof(VubInflightQueue) +
+                        sizeof(VubInflightDesc) * queue_size, 64);
 }
 
 static VubResult h_get_inflight_fd(Vub *b, VubReq *req)
@@ -458,6 +460,61 @@ static VubResult h_expect_fd(Vub *b, VubReq *req)
         return VUB_PROTOCOL_ERROR;
     }
     return VUB_ACK_OK;
+}
+
+void vub_inflight_unmap(Vub *b)
+{
+    if (b->inflight_map) {
+        munmap(b->inflight_map, b->inflight_map_len);
+    }
+    b->inflight_map = b->inflight_base = NULL;
+    b->inflight_map_len = 0;
+    b->inflight_queues = b->inflight_qsize = 0;
+    for (unsigned i = 0; i < VUB_MAX_QUEUES; i++) {
+        b->vq[i].inflight = NULL;
+    }
+}
+
+static bool vub_inflight_map(Vub *b, int fd, const VhostUserInflight *in)
+{
+    uint64_t page = sysconf(_SC_PAGESIZE);
+    uint64_t aligned = in->mmap_offset & ~(page - 1);
+    size_t delta = in->mmap_offset - aligned;
+    void *map;
+
+    vub_inflight_unmap(b);
+    if (!in->num_queues || !in->queue_size ||
+        in->mmap_size < vub_inflight_size(in->num_queues, in->queue_size)) {
+        vub_set_error(b, "SET_INFLIGHT_FD: %" G_GUINT64_FORMAT " bytes for "
+                      "%u queues of %u", in->mmap_size, in->num_queues,
+                      in->queue_size);
+        return false;
+    }
+    map = mmap(NULL, in->mmap_size + delta, PROT_READ | PROT_WRITE,
+               MAP_SHARED, fd, aligned);
+    if (map == MAP_FAILED) {
+        vub_set_error(b, "SET_INFLIGHT_FD: mmap: %s", g_strerror(errno));
+        return false;
+    }
+    b->inflight_map = map;
+    b->inflight_map_len = in->mmap_size + delta;
+    b->inflight_base = b->inflight_map + delta;
+    b->inflight_queues = in->num_queues;
+    b->inflight_qsize = in->queue_size;
+    return true;
+}
+
+/* Without opts.inflight the region is not used: the fd is only checked. */
+static VubResult h_set_inflight_fd(Vub *b, VubReq *req)
+{
+    if (h_expect_fd(b, req) != VUB_ACK_OK) {
+        return VUB_PROTOCOL_ERROR;
+    }
+    if (!b->opts.inflight) {
+        return VUB_ACK_OK;
+    }
+    return vub_inflight_map(b, req->fds[0], &req->msg.payload.inflight) ?
+           VUB_ACK_OK : VUB_ACK_FAIL;
 }
 
 static VubResult h_set_backend_req_fd(Vub *b, VubReq *req)
@@ -510,7 +567,8 @@ static const VubHandlerInfo vub_handlers[VHOST_USER_MAX] = {
     [VHOST_USER_SET_CONFIG] = { h_set_config, VHOST_USER_CONFIG_HDR_SIZE },
     [VHOST_USER_GET_INFLIGHT_FD] = { h_get_inflight_fd,
                                      sizeof(VhostUserInflight) },
-    [VHOST_USER_SET_INFLIGHT_FD] = { h_expect_fd, sizeof(VhostUserInflight) },
+    [VHOST_USER_SET_INFLIGHT_FD] = { h_set_inflight_fd,
+                                     sizeof(VhostUserInflight) },
     [VHOST_USER_RESET_DEVICE] = { h_reset, 0 },
     [VHOST_USER_GET_MAX_MEM_SLOTS] = { h_get_max_mem_slots, 0 },
     [VHOST_USER_ADD_MEM_REG] = { h_add_mem_reg, sizeof(VhostUserMemRegMsg) },

@@ -138,6 +138,7 @@ void vub_drop_connection(Vub *b, const char *fmt, ...)
     vub_vrings_reset(b);
     vub_regions_clear(b);
     vub_dirty_log_clear(b);
+    vub_inflight_unmap(b);
     if (!g_atomic_int_get(&b->stopping)) {
         if (!b->opts.client) {
             b->listen_src = vub_watch(b, b->listen_fd, G_IO_IN,
@@ -432,6 +433,10 @@ Vub *vub_new(const VubOptions *o)
     b->listen_fd = b->conn_fd = b->backend_fd = -1;
     b->features = o->features;
     b->protocol_features = o->protocol_features;
+    if (o->inflight) {
+        b->protocol_features |=
+            VUB_BIT(VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD);
+    }
     vub_vrings_init(b);
     if (o->type == VUB_DEVICE_NET) {
         vub_net_init(b);

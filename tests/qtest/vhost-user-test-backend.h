@@ -18,6 +18,12 @@
  * unchanged (net_loopback).  Then the call eventfd is signalled.  The
  * wire format is include/hw/virtio/vhost-user-proto.h, shared with kvmini.
  *
+ * Inflight tracking (blk, options.inflight): the region the frontend hands
+ * back with SET_INFLIGHT_FD records every request taken from a ring until
+ * it is in the used ring, as the vhost-user spec's "Inflight I/O
+ * tracking" lays it out for split rings; a ring that starts with entries
+ * left in it serves those first, oldest first.
+ *
  * Threading: every function here may be called from any thread; state is
  * guarded by one mutex that the backend thread holds while it handles a
  * message or a kick.  The vub_wait_*() functions block the caller (not
@@ -95,6 +101,10 @@ typedef struct VubOptions {
     uint64_t protocol_features; /* offered by GET_PROTOCOL_FEATURES */
     uint64_t max_mem_slots;     /* GET_MAX_MEM_SLOTS */
     bool net_loopback;          /* net: frames come back unchanged */
+    bool inflight;              /* blk: offer INFLIGHT_SHMFD and track
+                                 * requests in the region SET_INFLIGHT_FD
+                                 * maps (off: the region is handed out but
+                                 * never used) */
 } VubOptions;
 
 /* Fill o with the defaults: server mode on path, 64 MiB disk, one queue,
@@ -209,6 +219,9 @@ typedef struct VubVringInfo {
     uint64_t kicks;             /* kick eventfd reads */
     uint64_t completed;         /* requests put in the used ring */
     uint64_t calls;             /* call eventfd writes */
+    unsigned inflight;          /* entries marked in the inflight region
+                                 * (0 without one) */
+    uint64_t resubmitted;       /* requests served again from the region */
 } VubVringInfo;
 
 /* State of ring idx (zeroed if idx is out of range). */
