@@ -262,9 +262,10 @@ static void vub_inflight_begin(VubVring *vq, uint16_t head)
 }
 
 /* Put head in the used ring; with a region, in the order of the spec's
- * "when supplying used buffers" (batches of one). */
+ * "when supplying used buffers" (batches of one).  torn stops where a
+ * backend that crashes after publishing would. */
 static void vub_complete(VubVring *vq, const VubRing *ring, uint16_t head,
-                         uint32_t len)
+                         uint32_t len, bool torn)
 {
     VubInflightQueue *q = head < vq->num ? vq->inflight : NULL;
 
@@ -273,7 +274,7 @@ static void vub_complete(VubVring *vq, const VubRing *ring, uint16_t head,
         q->last_batch_head = head;
     }
     vub_push_used(vq, ring, head, len);
-    if (q) {
+    if (q && !torn) {
         q->desc[head].inflight = 0;
         q->used_idx = vq->used_idx;
     }
@@ -383,6 +384,8 @@ void vub_vring_set_kick(VubVring *vq, int fd)
     }
     vq->started = true;
     vub_vring_sync_used(vq);
+    /* Held requests are forgotten; with a region they come back below. */
+    vq->nheld = 0;
     vub_inflight_start(vq);
     /* Entries made available before the ring started are served now. */
     vub_vring_process(vq);
@@ -590,10 +593,20 @@ void vub_vring_notify(VubVring *vq, const VubRing *ring)
     }
 }
 
-/* Serve head (marked inflight already). */
-static void vub_blk_take(VubVring *vq, const VubRing *ring, uint16_t head)
+static bool vub_vring_can_take(const VubVring *vq)
 {
-    vub_complete(vq, ring, head, vub_blk_request(vq, ring, head));
+    return !vq->b->hold || vq->nheld < VUB_MAX_HELD;
+}
+
+/* Hold or serve head (marked inflight already); true if served. */
+static bool vub_blk_take(VubVring *vq, const VubRing *ring, uint16_t head)
+{
+    if (vq->b->hold) {
+        vq->held[vq->nheld++] = head;
+        return false;
+    }
+    vub_complete(vq, ring, head, vub_blk_request(vq, ring, head), false);
+    return true;
 }
 
 /* Requests an earlier backend left inflight go before any new one. */
@@ -601,12 +614,11 @@ static bool vub_vring_resubmit(VubVring *vq, const VubRing *ring)
 {
     bool any = false;
 
-    while (vq->resubmit_pos < vq->nresubmit) {
+    while (vq->resubmit_pos < vq->nresubmit && vub_vring_can_take(vq)) {
         uint16_t head = vq->resubmit[vq->resubmit_pos++].head;
 
         vq->resubmitted++;
-        vub_blk_take(vq, ring, head);
-        any = true;
+        any |= vub_blk_take(vq, ring, head);
     }
     return any;
 }
@@ -633,13 +645,12 @@ void vub_vring_process(VubVring *vq)
                       (uint16_t)(avail_idx - vq->last_avail), vq->last_avail);
         return;
     }
-    while (vq->last_avail != avail_idx) {
+    while (vq->last_avail != avail_idx && vub_vring_can_take(vq)) {
         uint16_t head = ring.avail->ring[vq->last_avail % vq->num];
 
         vq->last_avail++;
         vub_inflight_begin(vq, head);
-        vub_blk_take(vq, &ring, head);
-        any = true;
+        any |= vub_blk_take(vq, &ring, head);
     }
     if (any) {
         vub_vring_notify(vq, &ring);
@@ -741,7 +752,7 @@ VubVringInfo vub_vring_info(Vub *b, unsigned idx)
         .enable_msg = vq->enable_set ? vq->enable : -1,
         .avail_seen = vq->avail_seen,
         .kicks = vq->kicks, .completed = vq->completed, .calls = vq->calls,
-        .inflight = vub_inflight_count(vq),
+        .held = vq->nheld, .inflight = vub_inflight_count(vq),
         .resubmitted = vq->resubmitted,
     };
     g_mutex_unlock(&b->lock);
@@ -811,6 +822,67 @@ bool vub_wait_vring_started(Vub *b, unsigned idx, int timeout_ms)
 {
     g_assert(idx < VUB_MAX_QUEUES);
     return vub_wait_until(b, vub_pred_started, &idx, timeout_ms);
+}
+
+void vub_set_hold(Vub *b, bool hold)
+{
+    g_mutex_lock(&b->lock);
+    b->hold = hold;
+    g_mutex_unlock(&b->lock);
+}
+
+typedef struct VubHeldArg {
+    unsigned idx, n;
+} VubHeldArg;
+
+static bool vub_pred_held(Vub *b, const void *opaque)
+{
+    const VubHeldArg *a = opaque;
+
+    return b->vq[a->idx].nheld >= a->n;
+}
+
+bool vub_wait_held(Vub *b, unsigned idx, unsigned n, int timeout_ms)
+{
+    VubHeldArg a = { idx, n };
+
+    g_assert(idx < VUB_MAX_QUEUES);
+    return vub_wait_until(b, vub_pred_held, &a, timeout_ms);
+}
+
+/* Remove head from vq's held requests; false if it is not there. */
+static bool vub_unhold(VubVring *vq, uint16_t head)
+{
+    for (unsigned i = 0; i < vq->nheld; i++) {
+        if (vq->held[i] == head) {
+            memmove(&vq->held[i], &vq->held[i + 1],
+                    (vq->nheld - i - 1) * sizeof(vq->held[0]));
+            vq->nheld--;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* On the caller's thread with b->lock held, as a kick would be. */
+bool vub_complete_held(Vub *b, unsigned idx, uint16_t head, bool torn)
+{
+    VubVring *vq;
+    VubRing ring;
+    bool ok;
+
+    g_assert(idx < VUB_MAX_QUEUES);
+    g_mutex_lock(&b->lock);
+    vq = &b->vq[idx];
+    ok = vq->started && vub_ring_map(vq, &ring) && vub_unhold(vq, head);
+    if (ok) {
+        vub_complete(vq, &ring, head, vub_blk_request(vq, &ring, head),
+                     torn);
+        vub_vring_notify(vq, &ring);
+        g_cond_broadcast(&b->cond);
+    }
+    g_mutex_unlock(&b->lock);
+    return ok;
 }
 
 uint64_t vub_disk_size(Vub *b)

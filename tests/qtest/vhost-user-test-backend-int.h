@@ -23,6 +23,7 @@
 #define VUB_RECV_TIMEOUT_MS 5000
 #define VUB_MAX_CHAIN       (VUB_SEG_MAX + 2)
 #define VUB_NET_MAX_FRAME   65536   /* bytes after the virtio-net header */
+#define VUB_MAX_HELD        64      /* requests a ring holds (vub_set_hold) */
 
 /*
  * One split ring's part of the inflight region, as the vhost-user spec
@@ -85,6 +86,8 @@ typedef struct VubVring {
     VubResubmit *resubmit;      /* left inflight, oldest first */
     unsigned nresubmit, resubmit_pos;
     uint64_t resubmitted;
+    uint16_t held[VUB_MAX_HELD];    /* taken, not served (vub_set_hold) */
+    unsigned nheld;
 } VubVring;
 
 typedef struct VubFault {
@@ -149,6 +152,7 @@ struct Vub {
     size_t inflight_map_len;
     uint8_t *inflight_base;     /* queue 0's part */
     uint16_t inflight_queues, inflight_qsize;
+    bool hold;                  /* vub_set_hold */
 
     /* virtio-net */
     uint8_t *net_frame;         /* the frame being moved (NET_MAX_FRAME) */

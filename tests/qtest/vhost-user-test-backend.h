@@ -22,7 +22,9 @@
  * back with SET_INFLIGHT_FD records every request taken from a ring until
  * it is in the used ring, as the vhost-user spec's "Inflight I/O
  * tracking" lays it out for split rings; a ring that starts with entries
- * left in it serves those first, oldest first.
+ * left in it serves those first, oldest first.  A backend that crashed
+ * with requests in flight is modelled by holding them (vub_set_hold) and
+ * freeing the backend; a new one on the same socket resubmits them.
  *
  * Threading: every function here may be called from any thread; state is
  * guarded by one mutex that the backend thread holds while it handles a
@@ -219,6 +221,7 @@ typedef struct VubVringInfo {
     uint64_t kicks;             /* kick eventfd reads */
     uint64_t completed;         /* requests put in the used ring */
     uint64_t calls;             /* call eventfd writes */
+    unsigned held;              /* taken and held (vub_set_hold) */
     unsigned inflight;          /* entries marked in the inflight region
                                  * (0 without one) */
     uint64_t resubmitted;       /* requests served again from the region */
@@ -238,6 +241,25 @@ bool vub_wait_vring_started(Vub *b, unsigned idx, int timeout_ms);
 /* Wait until ring idx has completed at least n requests (net: frames
  * taken from a transmitq or written to a receiveq). */
 bool vub_wait_completed(Vub *b, unsigned idx, uint64_t n, int timeout_ms);
+
+/* --- holding requests (blk) ---------------------------------------------- */
+
+/* While hold is on, every request taken from a ring (new or resubmitted)
+ * stays marked inflight and is neither served nor put in the used ring
+ * until vub_complete_held(); at most 64 per ring, then the ring is left
+ * alone.  Turning it off serves what comes next, not what is held.  Held
+ * requests are forgotten when their ring starts again or the connection
+ * ends (with options.inflight the next start resubmits them). */
+void vub_set_hold(Vub *b, bool hold);
+/* Wait until ring idx holds at least n requests. */
+bool vub_wait_held(Vub *b, unsigned idx, unsigned n, int timeout_ms);
+/* Serve the held request whose head descriptor is head, put it in the used
+ * ring and signal the call eventfd; false if ring idx is not running or
+ * holds no such request.  With torn, the backend stops half-way as if it
+ * crashed after publishing the used entry: the inflight region keeps the
+ * request marked and its used_idx behind; free the backend next (the
+ * spec's "when reconnecting" step 1 is for the one after it). */
+bool vub_complete_held(Vub *b, unsigned idx, uint16_t head, bool torn);
 
 /* --- the disk ------------------------------------------------------------- */
 
