@@ -2,17 +2,20 @@
 /*
  * vhost-user-blk under qtest with backends that misbehave: broken
  * replies, failed acks, hang-ups, late arrival, requests on the backend
- * channel.  kvmini must drop such a backend with a reason on stderr, keep
- * answering qtest, come back when the backend does (ring position handed
- * back in SET_VRING_BASE) and keep exactly the fds it had.
+ * channel, a crash with requests in flight.  kvmini must drop such a
+ * backend with a reason on stderr, keep answering qtest, come back when
+ * the backend does (ring position handed back in SET_VRING_BASE, the
+ * inflight region in SET_INFLIGHT_FD) and keep exactly the fds it had.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 #include <linux/virtio_blk.h>
+#include <linux/virtio_ring.h>
 
 #include "hw/virtio/virtio-mmio.h"
 #include "vhost-user-blk-common.h"
@@ -134,6 +137,317 @@ static void test_reconnect_resume(void)
 
 /* The driver resets the device: GET_VRING_BASE stops the ring at what
  * the backend consumed; the new rings start from zero. */
+/* --- requests in flight when the backend crashes -------------------------- */
+
+#define REQ_LEN 4096
+
+/* The requests in flight when the backend dies.  The first backend
+ * completes r2 and r5 and holds the rest; r1 reads what r0 writes and
+ * r4 what r3 writes. */
+typedef struct InflightReq {
+    uint32_t type;
+    uint64_t sector;
+    unsigned seed;              /* of the pattern written or expected */
+    bool done_before;           /* by the first backend, out of order */
+} InflightReq;
+
+static const InflightReq inflight_reqs[] = {
+    { VIRTIO_BLK_T_OUT, 0, 1, false },
+    { VIRTIO_BLK_T_IN, 0, 1, false },
+    { VIRTIO_BLK_T_OUT, 8, 2, true },
+    { VIRTIO_BLK_T_OUT, 16, 3, false },
+    { VIRTIO_BLK_T_IN, 16, 3, false },
+    { VIRTIO_BLK_T_IN, 8, 2, true },
+};
+#define NREQS G_N_ELEMENTS(inflight_reqs)
+
+static QVirtioBlkReq submit(Blk *t, uint32_t type, uint64_t sector,
+                            unsigned seed)
+{
+    uint8_t buf[REQ_LEN];
+
+    blk_fill(buf, sizeof(buf), seed);
+    return qvirtio_blk_submit(t->vq[0], &t->alloc, type, sector,
+                              type == VIRTIO_BLK_T_OUT ? buf : NULL,
+                              sizeof(buf), 1);
+}
+
+static void wait_used_idx(Blk *t, uint16_t idx)
+{
+    gint64 end = g_get_monotonic_time() + TIMEOUT_MS * 1000LL;
+
+    while ((int16_t)(qvirtqueue_used_idx(t->vq[0]) - idx) < 0) {
+        if (g_get_monotonic_time() > end) {
+            g_error("used index %u, want %u", qvirtqueue_used_idx(t->vq[0]),
+                    idx);
+        }
+        g_usleep(1000);
+    }
+}
+
+/* Head of used entry i, read without consuming it. */
+static uint32_t used_head(Blk *t, uint16_t i)
+{
+    QVirtQueue *vq = t->vq[0];
+    struct vring_used_elem e;
+
+    qvirtio_memread(vq->dev, vq->used + offsetof(struct vring_used, ring) +
+                    (i % vq->num) * sizeof(e), &e, sizeof(e));
+    return e.id;
+}
+
+/* Wait for req (the next used entry) and check its status and, for a
+ * read, the data. */
+static void complete_ok(Blk *t, const QVirtioBlkReq *req, unsigned seed)
+{
+    QVirtQueue *vq = t->vq[0];
+    uint8_t want[REQ_LEN], got[REQ_LEN];
+
+    /* Which request came back, before the driver takes it. */
+    wait_used_idx(t, vq->last_used + 1);
+    g_assert_cmpuint(used_head(t, vq->last_used), ==, req->head);
+    g_assert_cmpint(qvirtio_blk_complete(vq, req, got, TIMEOUT_MS), ==,
+                    VIRTIO_BLK_S_OK);
+    if (req->type == VIRTIO_BLK_T_IN) {
+        blk_fill(want, sizeof(want), seed);
+        g_assert_cmpmem(got, sizeof(got), want, sizeof(want));
+    }
+}
+
+/* Two requests outstanding at once, then completed: the driver's free
+ * list comes back reordered, so heads are no longer handed out in
+ * submission order. */
+static void shuffle_heads(Blk *t)
+{
+    QVirtioBlkReq a = submit(t, VIRTIO_BLK_T_OUT, 100, 40);
+    QVirtioBlkReq b = submit(t, VIRTIO_BLK_T_OUT, 108, 41);
+
+    qvirtqueue_kick(t->vq[0]);
+    complete_ok(t, &a, 40);
+    complete_ok(t, &b, 41);
+}
+
+/* Index of the first logged message with this request; -1 if none. */
+static int log_index(Vub *b, uint32_t request)
+{
+    for (unsigned i = 0; i < vub_log_len(b); i++) {
+        g_autoptr(VubMsg) m = vub_log_get(b, i);
+
+        if (m->request == request) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Shuffle the heads, submit inflight_reqs with the backend holding them,
+ * let it complete the done_before ones out of order and check those.
+ * Returns the used index then. */
+static uint16_t crash_setup(Blk *t, QVirtioBlkReq *req)
+{
+    uint16_t used;
+
+    shuffle_heads(t);
+    vub_set_hold(t->b, true);
+    for (unsigned i = 0; i < NREQS; i++) {
+        const InflightReq *r = &inflight_reqs[i];
+
+        req[i] = submit(t, r->type, r->sector, r->seed);
+    }
+    qvirtqueue_kick(t->vq[0]);
+    g_assert_true(vub_wait_held(t->b, 0, NREQS, TIMEOUT_MS));
+    /* Served by head, r1 would read before r0 writes. */
+    g_assert_cmpuint(req[1].head, <, req[0].head);
+    for (unsigned i = 0; i < NREQS; i++) {
+        if (inflight_reqs[i].done_before) {
+            g_assert_true(vub_complete_held(t->b, 0, req[i].head, false));
+            complete_ok(t, &req[i], inflight_reqs[i].seed);
+        }
+    }
+    used = qvirtqueue_used_idx(t->vq[0]);
+    g_assert_cmpuint(used, ==, 4);     /* 2 to shuffle, r2 and r5 */
+    g_assert_cmpuint(vub_vring_info(t->b, 0).held, ==, NREQS - 2);
+    return used;
+}
+
+/* The backend dies with what it holds; a new one with the same options
+ * listens on the same socket, and kvmini (reconnect=1) starts the ring on
+ * it.  Its disk is new too: what it serves is checked there. */
+static void restart_backend(Blk *t, const VubOptions *o)
+{
+    VubOptions copy = *o;
+
+    copy.path = t->sock;
+    vub_free(t->b);
+    t->b = vub_new(&copy);
+    g_assert_true(vub_wait_connections(t->b, 1, 3 * TIMEOUT_MS));
+    g_assert_true(vub_wait_vring_running(t->b, 0, TIMEOUT_MS));
+}
+
+/* Wait until the new backend served n requests and found nothing more. */
+static void wait_backend_done(Blk *t, uint64_t n, uint16_t used)
+{
+    g_assert_true(vub_wait_completed(t->b, 0, n, TIMEOUT_MS));
+    g_assert_true(vub_wait_avail_seen(t->b, 0, used, TIMEOUT_MS));
+    wait_used_idx(t, used);
+    g_assert_cmpuint(qvirtqueue_used_idx(t->vq[0]), ==, used);
+    g_assert_cmpuint(vub_vring_info(t->b, 0).completed, ==, n);
+}
+
+static void check_disk(Vub *b, uint64_t sector, unsigned seed)
+{
+    uint8_t want[REQ_LEN], got[REQ_LEN];
+
+    if (seed) {
+        blk_fill(want, sizeof(want), seed);
+    } else {
+        memset(want, 0, sizeof(want));
+    }
+    vub_disk_read(b, sector * 512, got, sizeof(got));
+    g_assert_cmpmem(got, sizeof(got), want, sizeof(want));
+}
+
+/*
+ * What the inflight region is for: the backend dies with requests taken
+ * from the ring but not completed, some overtaken by later ones it did
+ * complete.  The ring cannot tell the next backend which are left: kvmini
+ * hands back the used index (a dead backend answers no GET_VRING_BASE)
+ * and the avail entries after it are a mix of done and not done.  The
+ * region can, if kvmini hands the one it fetched on the first connection
+ * back on the second with SET_INFLIGHT_FD before the ring starts.  The
+ * new backend then serves exactly the four requests left, in the order
+ * they were taken (r1 reads what r0 wrote although its head is lower),
+ * and takes the ring up after them: every request completes exactly once
+ * with the right status and data.  Fails if kvmini does not send
+ * SET_INFLIGHT_FD on reconnect (see inflight/not-offered for what the
+ * backend does then).
+ */
+static void test_inflight_resubmit(void)
+{
+    g_autoptr(VubMsg) set = NULL;
+    QVirtioBlkReq req[NREQS];
+    VhostUserInflight in;
+    uint16_t used;
+    VubOptions o;
+    Blk t;
+
+    blk_options(&o);
+    o.inflight = true;
+    blk_init(&t, &o, true);
+    blk_launch(&t, ",reconnect=1", NULL, NULL);
+    blk_driver_start(&t, 1);
+    used = crash_setup(&t, req);
+    g_assert_cmpuint(vub_vring_info(t.b, 0).inflight, ==, 4);
+    g_assert_cmpuint(vub_count(t.b, VHOST_USER_GET_INFLIGHT_FD), ==, 1);
+    restart_backend(&t, &o);
+
+    /* On the wire: no second GET, the region back before the ring. */
+    g_assert_cmpuint(vub_count(t.b, VHOST_USER_GET_INFLIGHT_FD), ==, 0);
+    g_assert_cmpuint(vub_count(t.b, VHOST_USER_SET_INFLIGHT_FD), ==, 1);
+    g_assert_cmpint(log_index(t.b, VHOST_USER_SET_INFLIGHT_FD), <,
+                    log_index(t.b, VHOST_USER_SET_VRING_KICK));
+    g_assert_cmpint(log_index(t.b, VHOST_USER_SET_INFLIGHT_FD), <,
+                    log_index(t.b, VHOST_USER_SET_VRING_ENABLE));
+    set = vub_find(t.b, VHOST_USER_SET_INFLIGHT_FD, 0);
+    g_assert_cmpuint(set->nfds, ==, 1);
+    memcpy(&in, set->payload, sizeof(in));
+    g_assert_cmpuint(in.num_queues, ==, 1);
+    g_assert_cmpuint(in.queue_size, ==, t.vq[0]->num);
+    g_assert_cmpint(last_vring_base(&t, 0), ==, used);
+
+    /* Oldest first, and nothing the first backend completed. */
+    for (unsigned i = 0; i < NREQS; i++) {
+        if (!inflight_reqs[i].done_before) {
+            complete_ok(&t, &req[i], inflight_reqs[i].seed);
+        }
+    }
+    wait_backend_done(&t, 4, used + 4);
+    g_assert_cmpuint(vub_vring_info(t.b, 0).resubmitted, ==, 4);
+    g_assert_cmpuint(vub_vring_info(t.b, 0).inflight, ==, 0);
+    g_assert_cmpuint(vub_blk_stats(t.b).writes, ==, 2);
+    g_assert_cmpuint(vub_blk_stats(t.b).reads, ==, 2);
+    check_disk(t.b, 0, 1);
+    check_disk(t.b, 8, 0);      /* r2 was not written again */
+    check_disk(t.b, 16, 3);
+    blk_write_check(&t, 0, 40, 512, 7);
+    blk_free(&t);
+}
+
+/*
+ * The same crash with a backend that does not offer INFLIGHT_SHMFD, as
+ * before the region existed: kvmini sends neither message, and the new
+ * backend can only resume at the used index kvmini hands back.  So r2
+ * and r5, completed out of order, are served a second time, and r0 and
+ * r1, held behind them, never complete.  This is the loss the region
+ * prevents, and what resubmit sees if SET_INFLIGHT_FD is missing.
+ */
+static void test_inflight_not_offered(void)
+{
+    QVirtioBlkReq req[NREQS];
+    uint16_t used;
+    VubOptions o;
+    Blk t;
+
+    blk_options(&o);
+    o.protocol_features &= ~VUB_BIT(VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD);
+    blk_init(&t, &o, true);
+    blk_launch(&t, ",reconnect=1", NULL, NULL);
+    blk_driver_start(&t, 1);
+    used = crash_setup(&t, req);
+    g_assert_cmpuint(vub_count(t.b, VHOST_USER_GET_INFLIGHT_FD), ==, 0);
+    restart_backend(&t, &o);
+    g_assert_cmpuint(vub_count(t.b, VHOST_USER_SET_INFLIGHT_FD), ==, 0);
+    g_assert_cmpint(last_vring_base(&t, 0), ==, used);
+
+    wait_backend_done(&t, 4, used + 4);
+    for (unsigned i = 0; i < 4; i++) {
+        g_assert_cmpuint(used_head(&t, used + i), ==, req[2 + i].head);
+    }
+    for (uint16_t i = used - 2; i < used + 4; i++) {
+        g_assert_cmpuint(used_head(&t, i), !=, req[0].head);
+        g_assert_cmpuint(used_head(&t, i), !=, req[1].head);
+    }
+    check_disk(t.b, 0, 0);
+    check_disk(t.b, 8, 2);      /* r2 again */
+    blk_free(&t);
+}
+
+/*
+ * The backend dies half-way through completing r1: the used entry is
+ * published, the region still marks it.  The new backend finds the
+ * region's used_idx behind the ring (the spec's "when reconnecting",
+ * step 1), takes that last batch as done and resubmits only r0.
+ */
+static void test_inflight_torn(void)
+{
+    QVirtioBlkReq r0, r1;
+    VubOptions o;
+    Blk t;
+
+    blk_options(&o);
+    o.inflight = true;
+    blk_init(&t, &o, true);
+    blk_launch(&t, ",reconnect=1", NULL, NULL);
+    blk_driver_start(&t, 1);
+    vub_set_hold(t.b, true);
+    r0 = submit(&t, VIRTIO_BLK_T_OUT, 0, 1);
+    r1 = submit(&t, VIRTIO_BLK_T_OUT, 8, 2);
+    qvirtqueue_kick(t.vq[0]);
+    g_assert_true(vub_wait_held(t.b, 0, 2, TIMEOUT_MS));
+    g_assert_true(vub_complete_held(t.b, 0, r1.head, true));
+    complete_ok(&t, &r1, 2);
+    g_assert_cmpuint(vub_vring_info(t.b, 0).inflight, ==, 2);
+    restart_backend(&t, &o);
+
+    complete_ok(&t, &r0, 1);
+    wait_backend_done(&t, 1, 2);
+    g_assert_cmpuint(vub_vring_info(t.b, 0).resubmitted, ==, 1);
+    g_assert_cmpuint(vub_vring_info(t.b, 0).inflight, ==, 0);
+    check_disk(t.b, 0, 1);
+    check_disk(t.b, 8, 0);
+    blk_free(&t);
+}
+
 /* --- the backend channel ------------------------------------------------- */
 
 /* Requests on the backend channel: a host-notifier page is taken or
@@ -262,6 +576,12 @@ int main(int argc, char **argv)
                     test_reconnect_late_backend);
     g_test_add_func("/vhost-user-blk/reconnect/resume",
                     test_reconnect_resume);
+    g_test_add_func("/vhost-user-blk/inflight/resubmit",
+                    test_inflight_resubmit);
+    g_test_add_func("/vhost-user-blk/inflight/not-offered",
+                    test_inflight_not_offered);
+    g_test_add_func("/vhost-user-blk/inflight/torn-completion",
+                    test_inflight_torn);
     g_test_add_func("/vhost-user-blk/no-fd-leak", test_no_fd_leak);
     g_test_add_func("/vhost-user-blk/backend-channel/requests",
                     test_backend_requests);
