@@ -6,8 +6,8 @@
  * walked on every kick (the net device, vhost-user-test-backend-net.c,
  * reuses the chain helpers), a virtio-blk device over an in-memory disk, and
  * the dirty log (SET_LOG_BASE) written for every byte put into guest
- * memory while VHOST_F_LOG_ALL is acked, and inflight tracking in the
- * region of SET_INFLIGHT_FD (with opts.inflight).
+ * memory while VHOST_F_LOG_ALL is acked (inflight tracking is in
+ * vhost-user-test-backend-inflight.c).
  *
  * Guest memory is shared with kvmini (and the test through qtest): the
  * avail index is read with acquire semantics and the used index written
@@ -227,135 +227,6 @@ void vub_vring_sync_used(VubVring *vq)
     if (vub_ring_map(vq, &ring)) {
         vq->used_idx = __atomic_load_n(&ring.used->idx, __ATOMIC_ACQUIRE);
     }
-}
-
-/* --- inflight tracking ---------------------------------------------------- */
-
-/* Ring vq's part of the inflight region, or NULL if it has none (net
- * rings never do: only blk requests are tracked). */
-static VubInflightQueue *vub_inflight_queue(VubVring *vq)
-{
-    Vub *b = vq->b;
-
-    if (!b->inflight_base || b->opts.type != VUB_DEVICE_BLK ||
-        vq->index >= b->inflight_queues) {
-        return NULL;
-    }
-    if (vq->num > b->inflight_qsize) {
-        vub_set_error(b, "ring %u: %u entries, inflight region has %u",
-                      vq->index, vq->num, b->inflight_qsize);
-        return NULL;
-    }
-    return (VubInflightQueue *)(b->inflight_base + vq->index *
-                                vub_inflight_size(1, b->inflight_qsize));
-}
-
-/* The spec's "when receiving available buffers". */
-static void vub_inflight_begin(VubVring *vq, uint16_t head)
-{
-    VubInflightQueue *q = vq->inflight;
-
-    if (q && head < vq->num) {
-        q->desc[head].counter = vq->counter++;
-        q->desc[head].inflight = 1;
-    }
-}
-
-/* Put head in the used ring; with a region, in the order of the spec's
- * "when supplying used buffers" (batches of one).  torn stops where a
- * backend that crashes after publishing would. */
-static void vub_complete(VubVring *vq, const VubRing *ring, uint16_t head,
-                         uint32_t len, bool torn)
-{
-    VubInflightQueue *q = head < vq->num ? vq->inflight : NULL;
-
-    if (q) {
-        q->desc[head].next = q->last_batch_head;
-        q->last_batch_head = head;
-    }
-    vub_push_used(vq, ring, head, len);
-    if (q && !torn) {
-        q->desc[head].inflight = 0;
-        q->used_idx = vq->used_idx;
-    }
-}
-
-/* "When reconnecting", step 1: used_idx behind the used ring means the
- * last backend died after publishing its last batch but before clearing
- * it; that batch is done. */
-static void vub_inflight_reconcile(VubVring *vq, VubInflightQueue *q)
-{
-    uint16_t batch = vq->used_idx - q->used_idx;
-    uint16_t i = q->last_batch_head;
-
-    for (; batch > 0 && i < vq->num; batch--) {
-        q->desc[i].inflight = 0;
-        i = q->desc[i].next;
-    }
-    q->used_idx = vq->used_idx;
-}
-
-static int vub_resubmit_cmp(const void *a, const void *b)
-{
-    const VubResubmit *x = a, *y = b;
-
-    return x->counter < y->counter ? -1 : x->counter > y->counter;
-}
-
-/* Step 2: what is still inflight is resubmitted in counter order.  Every
- * head taken is either in the used ring or inflight, so the avail ring
- * resumes after both, whatever SET_VRING_BASE said. */
-static void vub_inflight_collect(VubVring *vq, VubInflightQueue *q)
-{
-    unsigned n = 0;
-
-    vq->resubmit = g_new(VubResubmit, vq->num);
-    vq->counter = 1;
-    for (uint16_t i = 0; i < vq->num; i++) {
-        if (q->desc[i].inflight) {
-            vq->resubmit[n++] = (VubResubmit) { i, q->desc[i].counter };
-            vq->counter = MAX(vq->counter, q->desc[i].counter + 1);
-        }
-    }
-    qsort(vq->resubmit, n, sizeof(*vq->resubmit), vub_resubmit_cmp);
-    vq->nresubmit = n;
-    vq->resubmit_pos = 0;
-    vq->last_avail = vq->used_idx + n;
-}
-
-/* A ring starts (used index just read from the ring). */
-static void vub_inflight_start(VubVring *vq)
-{
-    VubInflightQueue *q = vub_inflight_queue(vq);
-
-    g_clear_pointer(&vq->resubmit, g_free);
-    vq->nresubmit = vq->resubmit_pos = 0;
-    vq->inflight = q;
-    vq->counter = 1;
-    if (!q) {
-        return;
-    }
-    if (q->version == 0) {
-        /* A new (zero-filled) region: nothing was ever taken. */
-        q->version = 1;
-        q->desc_num = vq->b->inflight_qsize;
-        q->used_idx = vq->used_idx;
-        return;
-    }
-    if (q->used_idx != vq->used_idx) {
-        vub_inflight_reconcile(vq, q);
-    }
-    vub_inflight_collect(vq, q);
-}
-
-static unsigned vub_inflight_count(const VubVring *vq)
-{
-    unsigned n = 0;
-
-    for (uint16_t i = 0; vq->inflight && i < vq->num; i++) {
-        n += vq->inflight->desc[i].inflight != 0;
-    }
-    return n;
 }
 
 static gboolean vub_kick_cb(int fd, GIOCondition cond, gpointer opaque)

@@ -247,6 +247,19 @@ typedef struct VubRing {
     struct vring_used *used;
 } VubRing;
 
+/* vhost-user-test-backend-inflight.c */
+/* A ring starts (used index just read from the ring): find its part of
+ * the region and what to resubmit. */
+void vub_inflight_start(VubVring *vq);
+/* Head was taken from the avail ring. */
+void vub_inflight_begin(VubVring *vq, uint16_t head);
+/* Publish head in the used ring, clearing it in the region (torn: stop
+ * after publishing, as a backend that crashes there would). */
+void vub_complete(VubVring *vq, const VubRing *ring, uint16_t head,
+                  uint32_t len, bool torn);
+/* Heads of vq marked inflight. */
+unsigned vub_inflight_count(const VubVring *vq);
+
 /* A descriptor chain: host pointer, length and gpa of each buffer. */
 typedef struct VubIov {
     uint8_t *base;
