@@ -135,8 +135,6 @@ static void test_reconnect_resume(void)
     blk_free(&t);
 }
 
-/* The driver resets the device: GET_VRING_BASE stops the ring at what
- * the backend consumed; the new rings start from zero. */
 /* --- requests in flight when the backend crashes -------------------------- */
 
 #define REQ_LEN 4096
