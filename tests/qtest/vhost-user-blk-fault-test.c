@@ -159,6 +159,22 @@ static const InflightReq inflight_reqs[] = {
 };
 #define NREQS G_N_ELEMENTS(inflight_reqs)
 
+/* kvmini with reconnect=1 on a test backend with (or without) inflight
+ * tracking, the driver running queue 0. */
+static void inflight_start(Blk *t, VubOptions *o, bool inflight)
+{
+    blk_options(o);
+    if (inflight) {
+        o->inflight = true;
+    } else {
+        o->protocol_features &=
+            ~VUB_BIT(VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD);
+    }
+    blk_init(t, o, true);
+    blk_launch(t, ",reconnect=1", NULL, NULL);
+    blk_driver_start(t, 1);
+}
+
 static QVirtioBlkReq submit(Blk *t, uint32_t type, uint64_t sector,
                             unsigned seed)
 {
@@ -329,11 +345,7 @@ static void test_inflight_resubmit(void)
     VubOptions o;
     Blk t;
 
-    blk_options(&o);
-    o.inflight = true;
-    blk_init(&t, &o, true);
-    blk_launch(&t, ",reconnect=1", NULL, NULL);
-    blk_driver_start(&t, 1);
+    inflight_start(&t, &o, true);
     used = crash_setup(&t, req);
     g_assert_cmpuint(vub_vring_info(t.b, 0).inflight, ==, 4);
     g_assert_cmpuint(vub_count(t.b, VHOST_USER_GET_INFLIGHT_FD), ==, 1);
@@ -386,11 +398,7 @@ static void test_inflight_not_offered(void)
     VubOptions o;
     Blk t;
 
-    blk_options(&o);
-    o.protocol_features &= ~VUB_BIT(VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD);
-    blk_init(&t, &o, true);
-    blk_launch(&t, ",reconnect=1", NULL, NULL);
-    blk_driver_start(&t, 1);
+    inflight_start(&t, &o, false);
     used = crash_setup(&t, req);
     g_assert_cmpuint(vub_count(t.b, VHOST_USER_GET_INFLIGHT_FD), ==, 0);
     restart_backend(&t, &o);
@@ -422,11 +430,7 @@ static void test_inflight_torn(void)
     VubOptions o;
     Blk t;
 
-    blk_options(&o);
-    o.inflight = true;
-    blk_init(&t, &o, true);
-    blk_launch(&t, ",reconnect=1", NULL, NULL);
-    blk_driver_start(&t, 1);
+    inflight_start(&t, &o, true);
     vub_set_hold(t.b, true);
     r0 = submit(&t, VIRTIO_BLK_T_OUT, 0, 1);
     r1 = submit(&t, VIRTIO_BLK_T_OUT, 8, 2);

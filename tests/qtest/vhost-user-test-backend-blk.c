@@ -630,21 +630,22 @@ VubVringInfo vub_vring_info(Vub *b, unsigned idx)
     return info;
 }
 
-typedef struct VubCompletedArg {
+/* Ring idx and a count to reach. */
+typedef struct VubCountArg {
     unsigned idx;
     uint64_t n;
-} VubCompletedArg;
+} VubCountArg;
 
 static bool vub_pred_completed(Vub *b, const void *opaque)
 {
-    const VubCompletedArg *a = opaque;
+    const VubCountArg *a = opaque;
 
     return b->vq[a->idx].completed >= a->n;
 }
 
 bool vub_wait_completed(Vub *b, unsigned idx, uint64_t n, int timeout_ms)
 {
-    VubCompletedArg a = { idx, n };
+    VubCountArg a = { idx, n };
 
     g_assert(idx < VUB_MAX_QUEUES);
     return vub_wait_until(b, vub_pred_completed, &a, timeout_ms);
@@ -702,20 +703,16 @@ void vub_set_hold(Vub *b, bool hold)
     g_mutex_unlock(&b->lock);
 }
 
-typedef struct VubHeldArg {
-    unsigned idx, n;
-} VubHeldArg;
-
 static bool vub_pred_held(Vub *b, const void *opaque)
 {
-    const VubHeldArg *a = opaque;
+    const VubCountArg *a = opaque;
 
     return b->vq[a->idx].nheld >= a->n;
 }
 
 bool vub_wait_held(Vub *b, unsigned idx, unsigned n, int timeout_ms)
 {
-    VubHeldArg a = { idx, n };
+    VubCountArg a = { idx, n };
 
     g_assert(idx < VUB_MAX_QUEUES);
     return vub_wait_until(b, vub_pred_held, &a, timeout_ms);
