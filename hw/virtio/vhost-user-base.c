@@ -235,6 +235,19 @@ bool vhost_user_base_realize(VHostUserBase *b, const VirtioDeviceClass *cls,
     return true;
 }
 
+/* Give back the chardev realize claimed (qdev_claim_chardev with the
+ * device id as owner), so that a device_add that failed, or a later one
+ * after this device is gone, can use it again.  A chardev that another
+ * frontend holds (the claim failed) or that was never claimed (the
+ * options did not parse) is left alone. */
+static void vubase_release_chardev(VHostUserBase *b)
+{
+    if (b->chr && b->chr->fe_owner && b->id &&
+        !strcmp(b->chr->fe_owner, b->id)) {
+        g_clear_pointer(&b->chr->fe_owner, g_free);
+    }
+}
+
 void vhost_user_base_unrealize(VHostUserBase *b)
 {
     if (b->chr && b->chr->fe_event == vubase_chr_event &&
@@ -242,6 +255,7 @@ void vhost_user_base_unrealize(VHostUserBase *b)
         qemu_chr_fe_set_handlers(b->chr, NULL, NULL, NULL);
     }
     vubase_disconnect(b);
+    vubase_release_chardev(b);
     if (b->ms) {
         qdev_unregister_vhost(b->ms, &b->dev);
     }
