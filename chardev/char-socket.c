@@ -357,6 +357,10 @@ static bool socket_wait_connected(Chardev *chr, Error **errp)
 {
     SocketChardev *s = sock_of(chr);
 
+    /* A peer accepted while no frontend was attached (after a failed
+     * device_add) may have left since: that is no connection to hand
+     * out, its successor may be queued already. */
+    socket_reap_dead_peer(chr);
     while (!chr->connected) {
         if (s->server) {
             /* Blocking accept of the first peer. */

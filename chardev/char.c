@@ -214,14 +214,16 @@ bool qemu_chr_is_connected(const Chardev *chr)
 
 bool qemu_chr_wait_connected(Chardev *chr, Error **errp)
 {
-    if (chr->connected) {
-        return true;
+    if (chr->cls->wait_connected) {
+        /* Also when connected: the backend checks the peer is still
+         * there (nobody watches a connection without a frontend). */
+        return chr->cls->wait_connected(chr, errp);
     }
-    if (!chr->cls->wait_connected) {
+    if (!chr->connected) {
         error_setg(errp, "chardev '%s' is not connected", chr->id);
         return false;
     }
-    return chr->cls->wait_connected(chr, errp);
+    return true;
 }
 
 void qemu_chr_fe_disconnect(Chardev *chr)

@@ -117,7 +117,8 @@ ssize_t qemu_chr_read_all_timeout(Chardev *chr, uint8_t *buf, size_t len,
 void qemu_chr_fe_disconnect(Chardev *chr);
 bool qemu_chr_is_connected(const Chardev *chr);
 /* Block until the socket has a peer: a client with reconnect= dials every
- * `reconnect` seconds, a server accepts.  Used at start-up by devices that
+ * `reconnect` seconds, a server accepts.  A peer that hung up already
+ * does not count (it is dropped first).  Used at start-up by devices that
  * need their backend to describe themselves (as QEMU's realize does). */
 bool qemu_chr_wait_connected(Chardev *chr, Error **errp);
 
