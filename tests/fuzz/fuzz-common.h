@@ -35,6 +35,16 @@
 #define FUZZ_KiB 1024ULL
 #define FUZZ_MiB (1024ULL * 1024)
 
+/* The libFuzzer entry point of a target whose one-input function is fn
+ * (its result is the target's business, libFuzzer wants 0). */
+#define FUZZ_LIBFUZZER_ENTRY(fn)                                        \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);       \
+    int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)        \
+    {                                                                   \
+        (void)fn(data, size);                                           \
+        return 0;                                                       \
+    }
+
 /* --- decoding operations from the input ---------------------------------- */
 
 typedef struct FuzzInput {

@@ -547,13 +547,5 @@ bool mf_fuzz_one(const uint8_t *data, size_t size)
 }
 
 #ifdef KVMINI_LIBFUZZER
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    mf_fuzz_one(data, size);
-    return 0;
-}
-
+FUZZ_LIBFUZZER_ENTRY(mf_fuzz_one)
 #endif

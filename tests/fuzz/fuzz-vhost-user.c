@@ -794,13 +794,5 @@ GByteArray *fvu_record(uint8_t cfg, unsigned v, const uint8_t *script,
 }
 
 #ifdef KVMINI_LIBFUZZER
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fvu_fuzz_one(data, size);
-    return 0;
-}
-
+FUZZ_LIBFUZZER_ENTRY(fvu_fuzz_one)
 #endif

@@ -555,13 +555,5 @@ bool fv_fuzz_one(const uint8_t *data, size_t size)
 }
 
 #ifdef KVMINI_LIBFUZZER
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    fv_fuzz_one(data, size);
-    return 0;
-}
-
+FUZZ_LIBFUZZER_ENTRY(fv_fuzz_one)
 #endif
