@@ -127,8 +127,6 @@ static bool vu_backend_init(struct vhost_dev *dev, void *opaque, Error **errp)
         g_ptr_array_add(u->devs, dev);
     }
     dev->features = u->features;
-    dev->protocol_features = u->protocol_features;
-    dev->max_queues = u->max_queues;
     return true;
 }
 
@@ -594,6 +592,13 @@ bool vhost_user_set_log_fd(struct vhost_dev *dev, int fd, Error **errp)
 }
 
 /* --- device-specific requests -------------------------------------------- */
+
+bool vhost_user_has_protocol_feature(struct vhost_dev *dev, unsigned bit)
+{
+    VhostUserState *u = vu_state(dev);
+
+    return u && vu_has(u, bit);
+}
 
 bool vhost_user_get_queue_num(struct vhost_dev *dev, uint64_t *queues,
                               Error **errp)
