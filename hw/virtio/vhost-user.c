@@ -55,11 +55,6 @@ void vhost_user_cleanup(VhostUserState *u)
     u->backend_fd = -1;
 }
 
-bool vhost_user_is_connected(const VhostUserState *u)
-{
-    return u->inited && u->chr && qemu_chr_is_connected(u->chr);
-}
-
 static bool vu_set_owner_once(VhostUserState *u, Error **errp)
 {
     if (u->owner_set) {
