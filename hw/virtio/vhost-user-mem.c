@@ -10,9 +10,10 @@
  * backend.  The shadow is updated after each acknowledged message, so a
  * failure half-way leaves it telling the truth.
  *
- * Only fd-backed RAM can be shared with a backend (mem_section_filter);
- * two neighbouring regions merge only when they are one contiguous piece
- * of the same file (can_merge).
+ * Only fd-backed RAM can be shared with a backend, one fd per region:
+ * vhost-user answers needs_fd_memory, and the vhost core filters and
+ * merges accordingly (hw/virtio/vhost-mem.c), so every region here has
+ * an fd and describes one mapping of it.
  */
 #include "vhost-user-internal.h"
 
@@ -26,20 +27,10 @@ unsigned vu_memslots_limit(struct vhost_dev *dev)
     return u->memory_slots ? u->memory_slots : VHOST_USER_DEFAULT_MEM_SLOTS;
 }
 
-bool vu_mem_section_filter(struct vhost_dev *dev,
-                           const MemoryRegionSection *section)
+/* The backend mmaps every region from the fd sent with it. */
+bool vu_needs_fd_memory(struct vhost_dev *dev)
 {
-    return memory_region_is_ram(section->mr) &&
-           memory_region_get_fd(section->mr) >= 0;
-}
-
-/* One region must describe one mapping of one fd: same file, and b's
- * offset in it continues a's (the core checked the addresses). */
-bool vu_can_merge(struct vhost_dev *dev, const VhostMemoryRegion *a,
-                  const VhostMemoryRegion *b)
-{
-    return a->fd >= 0 && a->fd == b->fd &&
-           b->mmap_offset == a->mmap_offset + a->memory_size;
+    return true;
 }
 
 bool vu_mem_negotiate(VhostUserState *u, Error **errp)
@@ -80,21 +71,11 @@ static void vu_region_to_wire(VhostUserMemoryRegion *w,
     w->mmap_offset = r->mmap_offset;
 }
 
-static bool vu_region_equal(const VhostMemoryRegion *a,
-                            const VhostMemoryRegion *b)
-{
-    return a->guest_phys_addr == b->guest_phys_addr &&
-           a->memory_size == b->memory_size &&
-           a->userspace_addr == b->userspace_addr &&
-           a->mmap_offset == b->mmap_offset &&
-           a->fd == b->fd;
-}
-
 static bool vu_region_in(const VhostMemoryRegion *r,
                          const VhostMemoryRegion *set, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
-        if (vu_region_equal(r, &set[i])) {
+        if (vhost_region_equal(r, &set[i])) {
             return true;
         }
     }
@@ -194,14 +175,6 @@ static bool vu_check_table(VhostUserState *u,
         error_setg(errp, "memory table: %u regions, the backend accepts at "
                    "most %u", n, limit);
         return false;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        if (regions[i].fd < 0) {
-            error_setg(errp, "memory table: region 0x%" PRIx64 "+0x%" PRIx64
-                       " is not fd-backed (vhost-user needs shared memory)",
-                       regions[i].guest_phys_addr, regions[i].memory_size);
-            return false;
-        }
     }
     return true;
 }

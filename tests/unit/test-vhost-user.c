@@ -333,43 +333,20 @@ static void test_mem_table(Fixture *f, gconstpointer data)
     g_assert_false(vhost_user_ops.set_mem_table(&f->dev, r, 9, &err));
     g_assert_cmpstr(error_get_pretty(err), ==,
                     "memory table: 9 regions, the backend accepts at most 8");
-    g_clear_pointer(&err, error_free);
-    r[0].fd = -1;
-    g_assert_false(vhost_user_ops.set_mem_table(&f->dev, r, 1, &err));
-    g_assert_nonnull(strstr(error_get_pretty(err), "is not fd-backed"));
     error_free(err);
     fb_assert_quiet(f);
     close(fd1);
     close(fd2);
 }
 
+/* vhost-user maps every region from its fd: the core gives it only
+ * fd-backed RAM and merges only one mapping of one fd (the rule itself
+ * is tested in test-vhost.c: merge-fds, merge-fd-hole, merge-neighbours),
+ * and its dirty log must be shared memory. */
 static void test_mem_merge_filter(Fixture *f, gconstpointer data)
 {
-    VhostMemoryRegion r[2];
-    MemoryRegion mr_fd = { 0 }, mr_anon = { 0 };
-    MemoryRegionSection s = { .size = 4096 };
-    static uint8_t ram[4096];
-    int fd = memfd_page("merge");
-
-    make_regions(r, 2, fd);
-    r[1].mmap_offset = r[0].mmap_offset + r[0].memory_size;
-    g_assert_true(vhost_user_ops.can_merge(&f->dev, &r[0], &r[1]));
-    r[1].mmap_offset += 4096;               /* a hole in the file */
-    g_assert_false(vhost_user_ops.can_merge(&f->dev, &r[0], &r[1]));
-    r[1].mmap_offset -= 4096;
-    r[1].fd = fd + 100;                     /* another file */
-    g_assert_false(vhost_user_ops.can_merge(&f->dev, &r[0], &r[1]));
-
-    memory_region_init_ram_ptr(&mr_fd, "fd", sizeof(ram), ram, fd, 0);
-    memory_region_init_ram_ptr(&mr_anon, "anon", sizeof(ram), ram, -1, 0);
-    s.mr = &mr_fd;
-    g_assert_true(vhost_user_ops.mem_section_filter(&f->dev, &s));
-    s.mr = &mr_anon;
-    g_assert_false(vhost_user_ops.mem_section_filter(&f->dev, &s));
-    memory_region_finalize(&mr_fd);
-    memory_region_finalize(&mr_anon);
+    g_assert_true(vhost_user_ops.needs_fd_memory(&f->dev));
     g_assert_true(vhost_user_ops.requires_shm_log(&f->dev));
-    close(fd);
 }
 
 static void check_mem_reg(Fixture *f, unsigned i, uint32_t req,

@@ -60,21 +60,97 @@ static void test_merge_neighbours(void)
     fix_cleanup(&f);
 }
 
-/* The backend's policy is asked: refusing keeps the aliases apart. */
+/* The backend's capability is asked: one that takes any RAM (as
+ * vhost-kernel will) also gets the fd-less region. */
 static void test_merge_policy(void)
 {
     Fix f;
 
     fix_init(&f);
-    f.fake.no_merge = true;
+    f.fake.any_ram = true;
     fix_dev_init(&f);
     g_assert_cmpuint(f.dev.n_regions, ==, 3);
-    g_assert_cmphex(f.dev.regions[0].memory_size, ==, MiB);
-    g_assert_cmphex(f.dev.regions[1].guest_phys_addr, ==, MiB);
-    g_assert_cmphex(f.dev.regions[1].mmap_offset, ==, MiB);
-    g_assert_true(f.dev.regions[1].userspace_addr ==
-                  (uintptr_t)f.ram.ram_ptr + MiB);
+    g_assert_cmphex(f.dev.regions[0].memory_size, ==, 2 * MiB);
+    g_assert_cmphex(f.dev.regions[2].guest_phys_addr, ==, ANON_GPA);
+    g_assert_cmphex(f.dev.regions[2].memory_size, ==, MiB);
+    g_assert_true(f.dev.regions[2].userspace_addr ==
+                  (uintptr_t)f.anon_mem);
+    g_assert_cmpint(f.dev.regions[2].fd, ==, -1);
     fix_cleanup(&f);
+}
+
+#define PAIR_GPA 0x40000000ULL
+
+/* Regions a (fd_a at offset 0) and b (fd_b at off_b), back to back in
+ * guest and host space at PAIR_GPA, for a backend that needs fd memory
+ * or takes any RAM: the last region of the table they give. */
+static VhostMemoryRegion merge_pair(bool any_ram, int fd_a, int fd_b,
+                                    uint64_t off_b, uint8_t **host_out)
+{
+    Fix f;
+    MemoryRegion a, b;
+    VhostMemoryRegion last;
+    uint8_t *host = mmap(NULL, 2 * MiB, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    g_assert_true(host != MAP_FAILED);
+    fix_init(&f);
+    f.fake.any_ram = any_ram;
+    memory_region_init_ram_ptr(&a, "a", MiB, host, fd_a, 0);
+    memory_region_init_ram_ptr(&b, "b", MiB, host + MiB, fd_b, off_b);
+    memory_region_add_subregion(&f.root, PAIR_GPA, &a);
+    memory_region_add_subregion(&f.root, PAIR_GPA + MiB, &b);
+    fix_dev_init(&f);
+    last = f.dev.regions[f.dev.n_regions - 1];
+    memory_region_del_subregion(&f.root, &a);
+    memory_region_del_subregion(&f.root, &b);
+    fix_cleanup(&f);
+    memory_region_finalize(&a);
+    memory_region_finalize(&b);
+    munmap(host, 2 * MiB);
+    *host_out = host;
+    return last;
+}
+
+/* Same fd, but a hole in the file between the two: one mapping of one
+ * fd cannot describe both, so a backend that maps fds gets two regions;
+ * one that takes any RAM gets them merged. */
+static void test_merge_fd_hole(void)
+{
+    int fd = memfd_create("hole", MFD_CLOEXEC);
+    VhostMemoryRegion r;
+    uint8_t *host;
+
+    r = merge_pair(false, fd, fd, 2 * MiB, &host);
+    g_assert_cmphex(r.guest_phys_addr, ==, PAIR_GPA + MiB);
+    g_assert_cmphex(r.memory_size, ==, MiB);
+    g_assert_cmphex(r.mmap_offset, ==, 2 * MiB);
+    g_assert_true(r.userspace_addr == (uintptr_t)host + MiB);
+    r = merge_pair(true, fd, fd, 2 * MiB, &host);
+    g_assert_cmphex(r.guest_phys_addr, ==, PAIR_GPA);
+    g_assert_cmphex(r.memory_size, ==, 2 * MiB);
+    close(fd);
+}
+
+/* Different fds: merged on addresses alone when the backend takes any
+ * RAM (test_merge_fds: kept apart when it maps fds). */
+static void test_merge_any_ram(void)
+{
+    int fd1 = memfd_create("a", MFD_CLOEXEC);
+    int fd2 = memfd_create("b", MFD_CLOEXEC);
+    VhostMemoryRegion r;
+    uint8_t *host;
+
+    r = merge_pair(true, fd1, fd2, MiB, &host);
+    g_assert_cmphex(r.guest_phys_addr, ==, PAIR_GPA);
+    g_assert_cmphex(r.memory_size, ==, 2 * MiB);
+    g_assert_true(r.userspace_addr == (uintptr_t)host);
+    g_assert_cmpint(r.fd, ==, fd1);
+    r = merge_pair(false, fd1, fd2, MiB, &host);
+    g_assert_cmphex(r.guest_phys_addr, ==, PAIR_GPA + MiB);
+    g_assert_cmpint(r.fd, ==, fd2);
+    close(fd1);
+    close(fd2);
 }
 
 /* A gap in guest-physical space keeps two regions. */
@@ -920,6 +996,8 @@ int main(int argc, char **argv)
     g_test_add_func("/vhost/mem/init-sequence", test_init_sequence);
     g_test_add_func("/vhost/mem/merge-neighbours", test_merge_neighbours);
     g_test_add_func("/vhost/mem/merge-policy", test_merge_policy);
+    g_test_add_func("/vhost/mem/merge-fd-hole", test_merge_fd_hole);
+    g_test_add_func("/vhost/mem/merge-any-ram", test_merge_any_ram);
     g_test_add_func("/vhost/mem/merge-gap", test_merge_gap);
     g_test_add_func("/vhost/mem/merge-fds", test_merge_fds);
     g_test_add_func("/vhost/mem/mmap-offset", test_mmap_offset);

@@ -8,16 +8,19 @@
  * drives.
  *
  * Memory listener: `begin` starts a fresh region list; `region_add` and
- * `region_nop` keep the writable RAM sections the backend accepts
- * (mem_section_filter) and merge a section into the previous region when
- * both are contiguous in guest-physical and host-virtual space and
- * can_merge agrees (without can_merge: same fd, contiguous offsets);
- * `commit` compares the list with the table in force and only if it
+ * `region_nop` keep the writable RAM sections the backend can use (only
+ * fd-backed ones if ops->needs_fd_memory) and merge a section into the
+ * previous region when both are contiguous in guest-physical and
+ * host-virtual space (and, for a backend that needs fd memory, are one
+ * mapping of one fd: same fd, contiguous offsets); `commit` compares the
+ * list with the table in force (vhost_region_equal) and only if it
  * changed, and only while the device is started, checks it against
  * memslots_limit, sends it (set_mem_table) and re-verifies that every
  * started ring still lies inside one region (a ring that moved host-side
  * gets its address re-sent; one that left is reported and marked
- * `unmapped`).  Implemented in hw/virtio/vhost-mem.c; the dirty log in
+ * `unmapped`).  These rules are decided here only: a backend answers the
+ * capability questions of VhostOps and receives tables that obey them.
+ * Implemented in hw/virtio/vhost-mem.c; the dirty log in
  * hw/virtio/vhost-log.c.
  *
  * Life cycle (device side):
@@ -120,6 +123,12 @@ struct vhost_dev {
     void *opaque;               /* backend state */
     const VhostDevConfigOps *config_ops;
 };
+
+/* Do a and b describe the same region (every field, the fd included)?
+ * The one equality the core's table comparison and a backend's
+ * incremental update (vhost-user CONFIGURE_MEM_SLOTS) both use. */
+bool vhost_region_equal(const VhostMemoryRegion *a,
+                        const VhostMemoryRegion *b);
 
 /* Memory hotplug asks before it maps anything: would dev's memory table
  * still fit the backend's slot limit (memslots_limit) if section s (a
