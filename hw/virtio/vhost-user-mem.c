@@ -10,21 +10,27 @@
  * backend.  The shadow is updated after each acknowledged message, so a
  * failure half-way leaves it telling the truth.
  *
- * Only fd-backed RAM can be shared with a backend, one fd per region:
- * vhost-user answers needs_fd_memory, and the vhost core filters and
- * merges accordingly (hw/virtio/vhost-mem.c), so every region here has
- * an fd and describes one mapping of it.
+ * The decisions about the table are the vhost core's
+ * (hw/virtio/vhost-mem.c): vhost-user answers needs_fd_memory (only
+ * fd-backed RAM, one mapping of one fd per region) and memslots_limit
+ * (8 for one SET_MEM_TABLE, else what GET_MAX_MEM_SLOTS said), and every
+ * table that reaches vu_set_mem_table obeys both.
  */
 #include "vhost-user-internal.h"
 
 #include <inttypes.h>
 #include <string.h>
 
+/* Without CONFIGURE_MEM_SLOTS the whole table travels in one
+ * SET_MEM_TABLE, so the limit is what that message carries.  The core
+ * never sends a table over this limit, which is what keeps
+ * vu_send_mem_table inside its arrays: no second check here. */
 unsigned vu_memslots_limit(struct vhost_dev *dev)
 {
     VhostUserState *u = vu_state(dev);
 
-    return u->memory_slots ? u->memory_slots : VHOST_USER_DEFAULT_MEM_SLOTS;
+    return vu_has(u, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) ?
+           u->memory_slots : VHOST_USER_MAX_RAM_SLOTS;
 }
 
 /* The backend mmaps every region from the fd sent with it. */
@@ -91,11 +97,8 @@ static bool vu_send_mem_table(VhostUserState *u,
     VhostUserMsg msg = { .hdr.request = VHOST_USER_SET_MEM_TABLE };
     int fds[VHOST_USER_MAX_RAM_SLOTS];
 
-    if (n > VHOST_USER_MAX_RAM_SLOTS) {
-        error_setg(errp, "SET_MEM_TABLE: %u memory regions, the message "
-                   "carries at most %u", n, VHOST_USER_MAX_RAM_SLOTS);
-        return false;
-    }
+    /* n <= VHOST_USER_MAX_RAM_SLOTS: vu_memslots_limit, checked by the
+     * core. */
     msg.payload.memory.nregions = n;
     for (unsigned i = 0; i < n; i++) {
         vu_region_to_wire(&msg.payload.memory.regions[i], &regions[i]);
@@ -167,26 +170,13 @@ static bool vu_mem_add_new(VhostUserState *u,
 
 /* --- the op -------------------------------------------------------------- */
 
-static bool vu_check_table(VhostUserState *u,
-                           const VhostMemoryRegion *regions, unsigned n,
-                           unsigned limit, Error **errp)
-{
-    if (n > limit) {
-        error_setg(errp, "memory table: %u regions, the backend accepts at "
-                   "most %u", n, limit);
-        return false;
-    }
-    return true;
-}
-
+/* The core made the table: at most vu_memslots_limit regions, each one
+ * mapping of one fd (needs_fd_memory). */
 bool vu_set_mem_table(struct vhost_dev *dev, const VhostMemoryRegion *regions,
                       unsigned n, Error **errp)
 {
     VhostUserState *u = vu_state(dev);
 
-    if (!vu_check_table(u, regions, n, vu_memslots_limit(dev), errp)) {
-        return false;
-    }
     if (!vu_has(u, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS)) {
         return vu_send_mem_table(u, regions, n, errp);
     }

@@ -308,11 +308,11 @@ static void test_mem_table(Fixture *f, gconstpointer data)
 {
     int fd1 = memfd_page("ram1"), fd2 = memfd_page("ram2");
     FbStep st[] = { st_u64(VHOST_USER_SET_MEM_TABLE, 0) };
-    VhostMemoryRegion r[9];
+    VhostMemoryRegion r[2];
     Error *err = NULL;
 
     init_proto(f, PF(REPLY_ACK));
-    make_regions(r, 9, fd1);
+    make_regions(r, 2, fd1);
     r[1].fd = fd2;
     fb_start(f, st, 1);
     g_assert_true(vhost_user_ops.set_mem_table(&f->dev, r, 2, &err));
@@ -330,10 +330,10 @@ static void test_mem_table(Fixture *f, gconstpointer data)
     g_assert_true(same_file(f->rec[0].fds[0], fd1));
     g_assert_true(same_file(f->rec[0].fds[1], fd2));
 
-    g_assert_false(vhost_user_ops.set_mem_table(&f->dev, r, 9, &err));
-    g_assert_cmpstr(error_get_pretty(err), ==,
-                    "memory table: 9 regions, the backend accepts at most 8");
-    error_free(err);
+    /* The core refuses a bigger table (test-vhost.c memslots-*): the
+     * limit it checks is what one SET_MEM_TABLE carries. */
+    g_assert_cmpuint(vhost_user_ops.memslots_limit(&f->dev), ==,
+                     VHOST_USER_MAX_RAM_SLOTS);
     fb_assert_quiet(f);
     close(fd1);
     close(fd2);
@@ -364,26 +364,23 @@ static void check_mem_reg(Fixture *f, unsigned i, uint32_t req,
     }
 }
 
-/* A refused ADD leaves the shadow alone; the slot limit is enforced. */
+/* A refused ADD leaves the shadow alone; the slot limit the core
+ * enforces is what GET_MAX_MEM_SLOTS said. */
 static void check_mem_slots_errors(Fixture *f, int fd)
 {
     FbStep refused[] = { st_u64(VHOST_USER_ADD_MEM_REG, 1) };
-    VhostMemoryRegion many[17];
+    VhostMemoryRegion many[1];
     Error *err = NULL;
 
-    make_regions(many, 17, fd);
+    make_regions(many, 1, fd);
     fb_start(f, refused, 1);
     g_assert_false(vhost_user_ops.set_mem_table(&f->dev, many, 1, &err));
     fb_join(f, true);
     g_assert_nonnull(strstr(error_get_pretty(err), "backend rejected "
                             "ADD_MEM_REG"));
-    g_clear_pointer(&err, error_free);
-    g_assert_cmpuint(f->u.n_shadow, ==, 0);  /* the backend has nothing */
-
-    g_assert_false(vhost_user_ops.set_mem_table(&f->dev, many, 17, &err));
-    g_assert_cmpstr(error_get_pretty(err), ==,
-                    "memory table: 17 regions, the backend accepts at most 16");
     error_free(err);
+    g_assert_cmpuint(f->u.n_shadow, ==, 0);  /* the backend has nothing */
+    g_assert_cmpuint(vhost_user_ops.memslots_limit(&f->dev), ==, 16);
     fb_assert_quiet(f);
 }
 
