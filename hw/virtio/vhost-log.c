@@ -249,18 +249,34 @@ static void vhost_dev_log_stop(struct vhost_dev *dev)
     vhost_dev_log_drop(dev);
 }
 
-bool vhost_dev_set_log(struct vhost_dev *dev, bool enable, Error **errp)
+/* The one place the backend is asked whether it can log.  For
+ * migration the refusal is worded for the user of `migrate`. */
+static bool vhost_dev_log_allowed(struct vhost_dev *dev, bool migration,
+                                  Error **errp)
 {
     const VhostOps *ops = dev->vhost_ops;
-    const char *reason;
+    const char *reason = ops->log_blocker ? ops->log_blocker(dev) : NULL;
 
+    if (!reason) {
+        return true;
+    }
+    if (migration) {
+        error_setg(errp, "%s: %s; migration is not possible",
+                   vhost_dev_name(dev), reason);
+    } else {
+        error_setg(errp, "%s: cannot log dirty memory: %s",
+                   vhost_dev_name(dev), reason);
+    }
+    return false;
+}
+
+static bool vhost_dev_log_switch(struct vhost_dev *dev, bool enable,
+                                 bool migration, Error **errp)
+{
     if (enable == dev->log_enabled) {
         return true;
     }
-    reason = enable && ops->log_blocker ? ops->log_blocker(dev) : NULL;
-    if (reason) {
-        error_setg(errp, "%s: cannot log dirty memory: %s",
-                   vhost_dev_name(dev), reason);
+    if (enable && !vhost_dev_log_allowed(dev, migration, errp)) {
         return false;
     }
     if (!dev->started) {
@@ -282,24 +298,20 @@ bool vhost_dev_set_log(struct vhost_dev *dev, bool enable, Error **errp)
     return true;
 }
 
+bool vhost_dev_set_log(struct vhost_dev *dev, bool enable, Error **errp)
+{
+    return vhost_dev_log_switch(dev, enable, false, errp);
+}
+
 /* --- migration ---------------------------------------------------------- */
 
 bool vhost_dev_migration_log(struct vhost_dev *dev, bool enable,
                              Error **errp)
 {
-    const VhostOps *ops = dev->vhost_ops;
-    const char *reason;
-
-    if (!ops) {
+    if (!dev->vhost_ops) {
         return true;    /* not connected: nothing writes guest memory */
     }
-    reason = enable && ops->log_blocker ? ops->log_blocker(dev) : NULL;
-    if (reason) {
-        error_setg(errp, "%s: %s; migration is not possible",
-                   vhost_dev_name(dev), reason);
-        return false;
-    }
-    return vhost_dev_set_log(dev, enable, errp);
+    return vhost_dev_log_switch(dev, enable, true, errp);
 }
 
 /* The log's page gpa, clipped to section s, becomes dirty in s->mr. */

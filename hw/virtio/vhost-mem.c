@@ -331,9 +331,12 @@ static void vhost_commit(MemoryListener *l)
     }
 }
 
-/* Migration: logging on the whole address space.  A device that connects
- * while migration runs joins through here too (the memory API calls
- * log_global_start on a listener registered during logging). */
+/* Migration: logging on the whole address space.  This is the only switch
+ * of the vhost log for migration (migration/ram.c starts global logging
+ * before the savevm setup hooks, stops it before the cleanup hooks).  A
+ * device that connects while migration runs joins through here too (the
+ * memory API calls log_global_start on a listener registered during
+ * logging). */
 static bool vhost_log_global_start(MemoryListener *l, Error **errp)
 {
     return vhost_dev_migration_log(listener_dev(l), true, errp);

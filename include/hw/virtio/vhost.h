@@ -23,6 +23,22 @@
  * Implemented in hw/virtio/vhost-mem.c; the dirty log in
  * hw/virtio/vhost-log.c.
  *
+ * Dirty log and migration — one switch, one question.  The memory
+ * listener's log_global_start/stop is the only thing that turns a
+ * vhost_dev's log on and off for migration.  migration/ram.c starts
+ * global logging on the guest's address space before it calls the savevm
+ * setup hooks, and stops it before the cleanup hooks, so the log is on
+ * before any device hook runs and off before a device restarts after a
+ * failed migration; a listener registered while logging is on (a backend
+ * that connects during migration) is started by the memory API on
+ * registration.  Whether the backend can log at all (ops->log_blocker) is
+ * asked in one function (vhost-log.c) each time logging is enabled; for
+ * migration a refusal fails the start of logging, and with it `migrate`,
+ * with "ID: REASON; migration is not possible" (for a backend that
+ * connects during migration the memory API can only warn).  While the
+ * log is on, the listener's log_sync moves its bits into the RAM regions'
+ * dirty bitmaps (memory_region_set_dirty).
+ *
  * Life cycle (device side):
  *   vhost_dev_init → [connected] → vhost_dev_enable_notifiers →
  *   transport guest notifiers → vhost_dev_start → ... → vhost_dev_stop →
@@ -237,27 +253,18 @@ uint64_t vhost_log_sync_range(struct vhost_log *log, uint64_t first_page,
                               uint64_t npages,
                               void (*mark)(uint64_t gpa, void *opaque),
                               void *opaque);
-/* Start/stop logging.  On a started device: enable allocates a log of
- * vhost_get_log_size() chunks (shared if ops->requires_shm_log), sends it
- * (set_log_base), sets LOG_ALL and re-sends each started ring's address
- * with VHOST_VRING_F_LOG and log_guest_addr = the used ring; disable
- * re-sends without them and frees the log.  On a stopped device only
- * log_enabled changes (start sets the log up).  Enabling fails with the
- * reason if ops->log_blocker gives one.  The log is kept across stop while
- * enabled and grows with memory (new log sent, old bits carried over). */
+/* Start/stop dev's dirty log by hand (tests).  Migration does not call
+ * this: the memory listener switches the log (see "Dirty log and
+ * migration" above), through the same code.  On a started device: enable
+ * allocates a log of vhost_get_log_size() chunks (shared if
+ * ops->requires_shm_log), sends it (set_log_base), sets LOG_ALL and
+ * re-sends each started ring's address with VHOST_VRING_F_LOG and
+ * log_guest_addr = the used ring; disable re-sends without them and frees
+ * the log.  On a stopped device only log_enabled changes (start sets the
+ * log up).  Enabling fails with errp "ID: cannot log dirty memory: REASON"
+ * if ops->log_blocker gives one.  Idempotent.  The log is kept across
+ * stop while enabled and grows with memory (new log sent, old bits
+ * carried over). */
 bool vhost_dev_set_log(struct vhost_dev *dev, bool enable, Error **errp);
-
-/* Migration's switch for dev's dirty log (the migration setup and cleanup
- * of a device, and the memory listener's log_global_start/stop, which
- * also covers a backend that connects while migration runs).  enable: a
- * backend that cannot log (ops->log_blocker) refuses with errp
- * "ID: REASON; migration is not possible"; else vhost_dev_set_log.
- * A disconnected dev (vhost_ops NULL) has nothing to do: true.
- * disable: vhost_dev_set_log(false) (LOG_ALL cleared on a started
- * device, the log freed).  Idempotent.  While enabled the memory
- * listener's log_sync moves the log's bits into the RAM regions' dirty
- * bitmaps (memory_region_set_dirty). */
-bool vhost_dev_migration_log(struct vhost_dev *dev, bool enable,
-                             Error **errp);
 
 #endif
