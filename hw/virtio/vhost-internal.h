@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Private glue between the parts of the generic vhost core:
- * hw/virtio/vhost.c (init, notifiers, vring life cycle, masking, features,
- * config, inflight), hw/virtio/vhost-mem.c (memory listener and table) and
+ * hw/virtio/vhost.c (init, notifiers, vring life cycle, features, config,
+ * inflight), hw/virtio/vhost-mem.c (memory listener and table) and
  * hw/virtio/vhost-log.c (the dirty log).  Nothing else includes it.
  */
 #ifndef HW_VIRTIO_VHOST_INTERNAL_H

@@ -8,7 +8,7 @@
  * region), the device a VirtIODevice from virtio_init with a fake transport.
  * Covers the memory table (merge, filter, resend policy, slot limit),
  * start/stop (exact sequence, rollback, saved ring state), host notifiers,
- * masking, features, config, inflight and the dirty log.
+ * features, config, inflight and the dirty log.
  */
 #include "vhost-fake.h"
 
@@ -560,8 +560,6 @@ static void test_vq_index_mapping(void)
                "set_vring_base 0 5;set_vring_addr 0 " Q0 " flags=0x0 "
                "log=0x12000;set_vring_kick 0 kick2;set_vring_call 0 guest2;"
                "set_vring_enable 1;dev_start 1;");
-    vhost_virtqueue_mask(&f.dev, &f.vdev, 2, true);
-    assert_log(&f, "set_vring_call 0 masked2;");
     fix_cleanup(&f);
 }
 
@@ -614,55 +612,6 @@ static void test_cleanup_started(void)
     g_assert_false(f.dev.started);
     g_assert_null(f.dev.vqs);
     g_assert_cmpuint(f.fake.cleanups, ==, 1);
-    fix_cleanup(&f);
-}
-
-/* --- masking ----------------------------------------------------------- */
-
-static void test_mask_pending(void)
-{
-    Fix f;
-    struct vhost_virtqueue *vq;
-
-    fix_init(&f);
-    fix_start(&f);
-    vq = &f.dev.vqs[0];
-    vhost_virtqueue_mask(&f.dev, &f.vdev, 0, true);
-    assert_log(&f, "set_vring_call 0 masked0;");
-    g_assert_false(vhost_virtqueue_pending(&f.dev, 0));
-    event_notifier_set(&vq->masked_notifier);      /* backend signals */
-    g_assert_true(vhost_virtqueue_pending(&f.dev, 0));
-    g_assert_true(vhost_virtqueue_pending(&f.dev, 0));  /* peek only */
-    g_assert_false(event_notifier_test_and_clear(
-                       &f.vdev.vq[0].guest_notifier));
-    vhost_virtqueue_mask(&f.dev, &f.vdev, 0, false);
-    assert_log(&f, "set_vring_call 0 guest0;");
-    g_assert_true(event_notifier_test_and_clear(
-                      &f.vdev.vq[0].guest_notifier));
-    g_assert_false(vhost_virtqueue_pending(&f.dev, 0));
-    /* Nothing pending: unmask does not invent an interrupt. */
-    vhost_virtqueue_mask(&f.dev, &f.vdev, 1, true);
-    vhost_virtqueue_mask(&f.dev, &f.vdev, 1, false);
-    assert_log(&f, "set_vring_call 1 masked1;set_vring_call 1 guest1;");
-    g_assert_false(event_notifier_test_and_clear(
-                       &f.vdev.vq[1].guest_notifier));
-    fix_cleanup(&f);
-}
-
-/* Masked before start: start sends the masked notifier. */
-static void test_mask_before_start(void)
-{
-    Fix f;
-
-    fix_init(&f);
-    fix_dev_init(&f);
-    g_string_truncate(f.fake.log, 0);
-    vhost_virtqueue_mask(&f.dev, &f.vdev, 1, true);
-    assert_log(&f, "");
-    g_assert_true(vhost_dev_enable_notifiers(&f.dev, &f.vdev, NULL));
-    g_assert_true(vhost_dev_start(&f.dev, &f.vdev, true, NULL));
-    g_assert_nonnull(strstr(f.fake.log->str,
-                            "set_vring_call 1 masked1;set_vring_enable"));
     fix_cleanup(&f);
 }
 
@@ -1018,8 +967,6 @@ int main(int argc, char **argv)
     g_test_add_func("/vhost/stop/saves-base", test_stop_saves_base);
     g_test_add_func("/vhost/stop/backend-gone", test_stop_backend_gone);
     g_test_add_func("/vhost/stop/cleanup-started", test_cleanup_started);
-    g_test_add_func("/vhost/mask/pending", test_mask_pending);
-    g_test_add_func("/vhost/mask/before-start", test_mask_before_start);
     g_test_add_func("/vhost/features", test_features);
     g_test_add_func("/vhost/config", test_config);
     g_test_add_func("/vhost/config/unsupported", test_config_unsupported);

@@ -60,11 +60,6 @@ static char *fd_name(struct vhost_dev *dev, int fd)
             return g_strdup_printf("guest%u", i);
         }
     }
-    for (unsigned i = 0; i < dev->nvqs; i++) {
-        if (fd == dev->vqs[i].masked_notifier.fd) {
-            return g_strdup_printf("masked%u", dev->vq_index + i);
-        }
-    }
     return g_strdup("fd?");
 }
 

@@ -2,10 +2,9 @@
 /*
  * The generic vhost core: one struct vhost_dev per backend connection
  * (a multiqueue net device has one per queue pair).  It follows guest
- * memory through a MemoryListener, starts and stops vrings, masks guest
- * notifiers, forwards config access, tracks inflight I/O and owns the
- * dirty log — all through dev->vhost_ops, never knowing which backend it
- * drives.
+ * memory through a MemoryListener, starts and stops vrings, forwards
+ * config access, tracks inflight I/O and owns the dirty log — all through
+ * dev->vhost_ops, never knowing which backend it drives.
  *
  * Memory listener: `begin` starts a fresh region list; `region_add` and
  * `region_nop` keep the writable RAM sections the backend can use (only
@@ -84,10 +83,6 @@ struct vhost_virtqueue {
     hwaddr desc_size, avail_size, used_size;
     int kick_fd;                /* last fd sent, -1 if none */
     int call_fd;
-    /* Guest-notifier masking: while masked, the backend signals this
-     * private notifier instead of the irqfd; unmasking re-checks it. */
-    EventNotifier masked_notifier;
-    bool masked;
     bool started;
     /* A memory change moved a started ring out of the table: an error
      * was reported and the backend keeps the old addresses until a later
@@ -182,7 +177,7 @@ void vhost_dev_disable_notifiers(struct vhost_dev *dev, VirtIODevice *vdev);
 
 /* features (acked | backend, + LOG_ALL when logging), mem table, log base
  * (when logging), each vring (num, base = VirtQueue.last_avail_idx, addr,
- * kick, call: the masked notifier if masked), enable (if vrings), status
+ * kick, call: the guest notifier), enable (if vrings), status
  * (dev_start).  Queues the driver did not set up (num or desc 0) are
  * skipped; rings must lie inside the table.  On failure everything
  * started is stopped again and errp says "ID: queue N: ..." where it
@@ -202,16 +197,6 @@ uint64_t vhost_get_features(struct vhost_dev *dev, const int *bits,
 /* Record the bits of `bits` the guest acked. */
 void vhost_ack_features(struct vhost_dev *dev, const int *bits,
                         uint64_t features);
-
-/* Mask/unmask the guest notifier of device queue n (vq_index <= n <
- * vq_index + nvqs).  Masked, the backend signals a private eventfd;
- * unmasking switches back and forwards a signal caught meanwhile to the
- * guest notifier.  On a stopped device only the state is recorded (start
- * sends the matching fd).  pending: true if the private eventfd is
- * signalled; it only peeks (poll), unmask consumes it. */
-void vhost_virtqueue_mask(struct vhost_dev *dev, VirtIODevice *vdev,
-                          unsigned n, bool mask);
-bool vhost_virtqueue_pending(struct vhost_dev *dev, unsigned n);
 
 /* Config space: forwarded to the backend; an error if it has no config
  * ops. */
