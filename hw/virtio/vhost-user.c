@@ -363,16 +363,6 @@ static bool vu_vq_get_addr(struct vhost_dev *dev, struct vhost_vring_addr *a,
     return true;
 }
 
-bool vhost_user_set_vring_endian(struct vhost_dev *dev, unsigned index,
-                                 bool big_endian, Error **errp)
-{
-    struct vhost_vring_state s = { .index = index, .num = big_endian };
-
-    return vu_require(vu_state(dev), VHOST_USER_PROTOCOL_F_CROSS_ENDIAN,
-                      VHOST_USER_SET_VRING_ENDIAN, "CROSS_ENDIAN", errp) &&
-           vu_vring_state(dev, VHOST_USER_SET_VRING_ENDIAN, &s, errp);
-}
-
 /* --- config space -------------------------------------------------------- */
 
 static bool vu_get_config(struct vhost_dev *dev, uint8_t *config,
@@ -580,17 +570,6 @@ static bool vu_set_log_base(struct vhost_dev *dev, struct vhost_log *log,
     msg.payload.log.mmap_size = log->size * sizeof(uint64_t);
     msg.payload.log.mmap_offset = 0;
     return vu_get_fds(u, &msg, -1, &log->fd, 1, &exp, &reply, NULL, errp);
-}
-
-bool vhost_user_set_log_fd(struct vhost_dev *dev, int fd, Error **errp)
-{
-    VhostUserMsg msg = { .hdr.request = VHOST_USER_SET_LOG_FD };
-
-    if (fd < 0) {
-        error_setg(errp, "SET_LOG_FD: no fd");
-        return false;
-    }
-    return vu_set(vu_state(dev), &msg, -1, &fd, 1, errp);
 }
 
 /* --- device-specific requests -------------------------------------------- */
