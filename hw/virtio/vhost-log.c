@@ -66,7 +66,6 @@ struct vhost_log *vhost_log_alloc(uint64_t size, bool share, Error **errp)
 
     log->size = MAX(size, 1);
     log->fd = -1;
-    log->refcnt = 1;
     bytes = log->size * sizeof(uint64_t);
     if (!share) {
         log->log = g_malloc0(bytes);
@@ -79,10 +78,10 @@ struct vhost_log *vhost_log_alloc(uint64_t size, bool share, Error **errp)
     return log;
 }
 
-/* Drops one reference (alloc gives one); frees on the last.  NULL-safe. */
+/* NULL-safe. */
 void vhost_log_free(struct vhost_log *log)
 {
-    if (!log || --log->refcnt > 0) {
+    if (!log) {
         return;
     }
     if (log->fd >= 0) {
@@ -192,7 +191,6 @@ bool vhost_dev_log_prepare(struct vhost_dev *dev, bool resend, Error **errp)
         vhost_log_free(dev->log);
     }
     dev->log = log;
-    dev->log_size = log->size;
     return true;
 }
 
@@ -200,7 +198,6 @@ void vhost_dev_log_drop(struct vhost_dev *dev)
 {
     vhost_log_free(dev->log);
     dev->log = NULL;
-    dev->log_size = 0;
 }
 
 /* LOG_ALL in the features, then the log flag on every started ring. */

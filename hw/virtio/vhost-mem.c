@@ -226,7 +226,6 @@ bool vhost_dev_send_mem_table(struct vhost_dev *dev, Error **errp)
         return false;
     }
     dev->mem_table_sends++;
-    dev->mem_changed = true;
     return true;
 }
 

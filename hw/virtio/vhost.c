@@ -44,7 +44,6 @@ static void vhost_dev_alloc_vqs(struct vhost_dev *dev)
     for (unsigned i = 0; i < dev->nvqs; i++) {
         struct vhost_virtqueue *vq = &dev->vqs[i];
 
-        vq->dev = dev;
         vq->index = dev->vq_index + i;
         vq->kick_fd = vq->call_fd = -1;
     }
@@ -425,7 +424,6 @@ bool vhost_dev_start(struct vhost_dev *dev, VirtIODevice *vdev, bool vrings,
         return false;
     }
     dev->vdev = vdev;
-    dev->mem_changed = false;
     if (!vhost_dev_set_features(dev, dev->log_enabled, errp) ||
         !vhost_dev_send_mem_table(dev, errp) ||
         (dev->log_enabled && !vhost_dev_log_prepare(dev, true, errp))) {
@@ -466,7 +464,6 @@ void vhost_dev_stop(struct vhost_dev *dev, VirtIODevice *vdev, bool vrings)
     }
     vhost_dev_stop_vqs(dev, vdev, dev->nvqs);
     dev->started = false;
-    dev->mem_changed = false;
     dev->vdev = NULL;
 }
 

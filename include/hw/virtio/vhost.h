@@ -71,11 +71,9 @@ struct vhost_log {
     uint64_t size;              /* number of 64-bit chunks */
     uint64_t *log;
     int fd;                     /* memfd, -1 for private memory */
-    unsigned refcnt;
 };
 
 struct vhost_virtqueue {
-    struct vhost_dev *dev;
     unsigned index;             /* device-global queue index */
     uint16_t num;
     hwaddr desc_phys, avail_phys, used_phys;
@@ -107,7 +105,6 @@ struct vhost_dev {
     unsigned n_tmp_regions;
     VhostMemoryRegion *regions;
     unsigned n_regions;
-    bool mem_changed;           /* table sent at least once since start */
     uint64_t mem_table_sends;   /* counter: how many tables were sent */
     /* Tables are collected on every commit but sent only while started
      * (and once by vhost_dev_start), and only when they changed. */
@@ -126,7 +123,6 @@ struct vhost_dev {
     bool started;
     bool log_enabled;
     struct vhost_log *log;
-    uint64_t log_size;          /* chunks needed for current memory */
 
     VhostInflight inflight;
 
@@ -225,8 +221,8 @@ void vhost_dev_free_inflight(VhostInflight *inflight);
 /* Chunks needed to cover every region of the table. */
 uint64_t vhost_get_log_size(const struct vhost_dev *dev);
 /* A zeroed log of size chunks (at least one), shared (memfd with
- * MFD_CLOEXEC, mapped MAP_SHARED) if share, else private memory.  One
- * reference; free drops one and releases on the last (NULL-safe). */
+ * MFD_CLOEXEC, mapped MAP_SHARED) if share, else private memory; the
+ * caller owns it.  free unmaps, closes and frees it (NULL-safe). */
 struct vhost_log *vhost_log_alloc(uint64_t size, bool share, Error **errp);
 void vhost_log_free(struct vhost_log *log);
 /* Walk pages [first_page, first_page + npages) of log (clipped to its
