@@ -540,7 +540,10 @@ static const char *vu_log_blocker(struct vhost_dev *dev)
  * The log is device-wide: sent once, by the vhost_dev of queue 0.  The
  * reply is the acknowledgement whatever REPLY_ACK says; DPDK sends it
  * with an empty payload, libvhost-user with 8 bytes (not necessarily
- * zero), so both sizes pass and the value is ignored.
+ * zero), so both sizes pass and the value is ignored.  The core only
+ * logs after vu_log_blocker said yes (LOG_SHMFD negotiated) and puts the
+ * log in a memfd because vu_requires_shm_log says so: nothing to check
+ * again here.
  */
 static bool vu_set_log_base(struct vhost_dev *dev, struct vhost_log *log,
                             Error **errp)
@@ -558,14 +561,6 @@ static bool vu_set_log_base(struct vhost_dev *dev, struct vhost_log *log,
 
     if (dev->vq_index != 0) {
         return true;
-    }
-    if (!vu_require(u, VHOST_USER_PROTOCOL_F_LOG_SHMFD,
-                    VHOST_USER_SET_LOG_BASE, "LOG_SHMFD", errp)) {
-        return false;
-    }
-    if (!log || log->fd < 0) {
-        error_setg(errp, "SET_LOG_BASE: the log is not in shared memory");
-        return false;
     }
     msg.payload.log.mmap_size = log->size * sizeof(uint64_t);
     msg.payload.log.mmap_offset = 0;
