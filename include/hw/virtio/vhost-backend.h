@@ -36,7 +36,10 @@ typedef enum VhostBackendType {
     VHOST_BACKEND_TYPE_VDPA,
 } VhostBackendType;
 
-/* One region of the memory table the core hands a backend. */
+/* One region of the memory table the core hands a backend.  fd and
+ * mmap_offset describe the whole region only for a backend that needs fd
+ * memory; for one that takes any RAM a region may span several fds (it
+ * was merged on addresses alone) and they are the first piece's. */
 typedef struct VhostMemoryRegion {
     uint64_t guest_phys_addr;
     uint64_t memory_size;
