@@ -38,9 +38,9 @@
  * not connected, every request fails at once.
  *
  * Requests never sent: IOTLB_MSG (kvmini has no vIOMMU), the crypto,
- * GPU and postcopy requests, and SET_VRING_ENDIAN from modern (VIRTIO
- * 1.0, little-endian) devices — vhost_user_set_vring_endian() exists for
- * a legacy device only.
+ * GPU and postcopy requests, SET_LOG_FD (nothing waits for the backend's
+ * log signal) and SET_VRING_ENDIAN (kvmini's devices are VIRTIO 1.0,
+ * always little-endian).
  *
  * Threading: everything runs on the main thread with the machine lock
  * held, like the rest of the vhost core.
@@ -190,11 +190,5 @@ bool vhost_user_reset_device(struct vhost_dev *dev, Error **errp);
 /* GET_STATUS (STATUS protocol feature required). */
 bool vhost_user_get_status(struct vhost_dev *dev, uint8_t *status,
                            Error **errp);
-/* SET_LOG_FD: an eventfd the backend may signal after logging. */
-bool vhost_user_set_log_fd(struct vhost_dev *dev, int fd, Error **errp);
-/* SET_VRING_ENDIAN for a legacy device (CROSS_ENDIAN required).  kvmini's
- * devices are VIRTIO 1.0 (always little-endian) and never call it. */
-bool vhost_user_set_vring_endian(struct vhost_dev *dev, unsigned index,
-                                 bool big_endian, Error **errp);
 
 #endif
