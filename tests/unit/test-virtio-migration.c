@@ -33,7 +33,6 @@ typedef struct Side {
     bool running;               /* what vm_state_change left behind */
     uint32_t model_value;       /* the model's own state */
     uint64_t features;          /* offered */
-    struct vhost_dev *vhost;    /* the device's vhost_dev, or NULL */
 } Side;
 
 static Side *side_of(VirtIODevice *vdev)
@@ -64,11 +63,6 @@ static const AccelOps acc_ops = {
 static uint64_t dev_get_features(VirtIODevice *vdev)
 {
     return side_of(vdev)->features;
-}
-
-static struct vhost_dev *dev_vhost(VirtIODevice *vdev, unsigned n)
-{
-    return n == 0 ? side_of(vdev)->vhost : NULL;
 }
 
 static bool dev_vm_state_change(VirtIODevice *vdev, Error **errp)
@@ -104,7 +98,6 @@ static bool dev_post_load(VirtIODevice *vdev, Error **errp)
 }
 
 static const VirtioMigrationOps dev_mig_ops = {
-    .vhost_dev = dev_vhost,
     .vm_state_change = dev_vm_state_change,
     .save = dev_save,
     .load = dev_load,
@@ -459,7 +452,6 @@ static void test_setup_starts_log(void)
     f.fake.shm_log = true;
     fix_start(&f);
     side_init(&s, &dev_class, MIG_NVQS);
-    s.vhost = &f.dev;
     g_assert_true(address_space_log_global_start(&f.as, &err));
     g_assert_null(err);
     assert_log(&f, "set_log_base shm 1028;set_features 0x4000000;"
@@ -495,7 +487,6 @@ static void test_setup_refused_without_log(void)
     f.fake.blocker = "backend does not support LOG_SHMFD";
     fix_start(&f);
     side_init(&s, &dev_class, MIG_NVQS);
-    s.vhost = &f.dev;
     g_assert_false(address_space_log_global_start(&f.as, &err));
     g_assert_cmpstr(error_get_pretty(err), ==, "vhost: vhost-user-blk "
                     "'disk0': backend does not support LOG_SHMFD; "
@@ -514,7 +505,6 @@ static void test_setup_disconnected(void)
 
     fix_init(&f);
     side_init(&s, &dev_class, MIG_NVQS);
-    s.vhost = &f.dev;
     g_assert_true(address_space_log_global_start(&f.as, NULL));
     g_assert_true(virtio_migration_setup(&s.proxy, NULL));
     g_assert_false(f.dev.log_enabled);

@@ -45,15 +45,9 @@
 #include "hw/virtio/virtio-mmio.h"
 #include "migration/stream.h"
 
-struct vhost_dev;
-
 /* --- what a device model provides --------------------------------------- */
 
 typedef struct VirtioMigrationOps {
-    /* The device's n-th vhost_dev (n = 0, 1, ...), NULL past the last.
-     * No caller since the vhost core's listener switches the dirty log;
-     * the devices still fill it in. */
-    struct vhost_dev *(*vhost_dev)(VirtIODevice *vdev, unsigned n);
     /* vdev->vm_stopped changed: stop the backend (saving ring indices
      * into VirtQueue) or, when cleared, start it if the driver runs and
      * the backend is connected.  Models also keep the backend stopped
