@@ -393,6 +393,7 @@ static bool vu_net_connect(VHostUserNet *s, Error **errp)
     if (s->connected) {
         return true;
     }
+    s->vhost_user.lock = &s->ms->lock;  /* for the backend channel */
     if (!vhost_user_init(&s->vhost_user, s->chr, s->label, errp) ||
         !vu_net_init_pairs(s, errp)) {
         vu_net_cleanup_pairs(s);

@@ -135,6 +135,7 @@ static bool vubase_connect(VHostUserBase *b, Error **errp)
     b->dev.vq_index_end = b->num_queues;
     b->dev.id = b->label;
     b->dev.config_ops = &vubase_config_ops;
+    b->vhost_user.lock = &b->ms->lock;  /* for the backend channel */
     if (!vhost_user_init(&b->vhost_user, b->chr, b->label, errp) ||
         !vhost_dev_init(&b->dev, &b->vhost_user, &vhost_user_ops,
                         &b->ms->address_space_memory, errp) ||
