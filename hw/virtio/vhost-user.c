@@ -23,12 +23,15 @@
 bool vhost_user_init(VhostUserState *u, Chardev *chr, const char *dev_label,
                      Error **errp)
 {
+    GMutex *lock = u->lock;
+
     vhost_user_cleanup(u);
     if (!chr) {
         error_setg(errp, "vhost-user: no chardev");
         return false;
     }
     memset(u, 0, sizeof(*u));
+    u->lock = lock;
     u->chr = chr;
     u->dev_label = g_strdup(dev_label ? dev_label : chr->id);
     u->timeout_ms = VHOST_USER_REPLY_TIMEOUT_MS;
@@ -41,6 +44,8 @@ bool vhost_user_init(VhostUserState *u, Chardev *chr, const char *dev_label,
 
 void vhost_user_cleanup(VhostUserState *u)
 {
+    GMutex *lock = u->lock;
+
     if (!u->inited) {
         return;
     }
@@ -53,6 +58,7 @@ void vhost_user_cleanup(VhostUserState *u)
     g_free(u->dev_label);
     memset(u, 0, sizeof(*u));
     u->backend_fd = -1;
+    u->lock = lock;
 }
 
 static bool vu_set_owner_once(VhostUserState *u, Error **errp)

@@ -42,8 +42,20 @@
  * log signal) and SET_VRING_ENDIAN (kvmini's devices are VIRTIO 1.0,
  * always little-endian).
  *
- * Threading: everything runs on the main thread with the machine lock
- * held, like the rest of the vhost core.
+ * Threading: every call runs with the machine lock held (or before the
+ * vCPUs start and after they stop), like the rest of the vhost core: on
+ * the main thread (chardev events, QMP), the migration thread or a vCPU
+ * thread (a guest's config write sends SET_CONFIG, a status write starts
+ * or stops the device).  So one request and its reply never interleave
+ * with another's on the socket.  The backend channel is watched on the
+ * main loop; its handler takes the same lock (VhostUserState.lock) around
+ * each message, so that the GET_CONFIG of a CONFIG_CHANGE_MSG and the
+ * host-notifier mappings are serialised with the vCPUs too.  Without a
+ * lock (unit tests, no machine) everything must run on one thread.  A
+ * vCPU waiting for a reply holds the lock: a backend that answers only
+ * after its own channel request is answered makes that wait time out
+ * (timeout_ms) and the connection drop; the channel request is handled
+ * after that.
  */
 #ifndef HW_VIRTIO_VHOST_USER_H
 #define HW_VIRTIO_VHOST_USER_H
@@ -103,6 +115,12 @@ typedef struct VhostUserState {
     /* Wait for one reply, in ms.  Tests may lower it after init. */
     int timeout_ms;
     bool inited;
+    /* The machine lock (MachineState.lock), which the backend channel's
+     * handler takes around each message.  Not owned; set by the device
+     * that owns the connection, kept by vhost_user_init() and
+     * vhost_user_cleanup().  NULL: no locking (tests without a machine,
+     * where everything runs on one thread). */
+    GMutex *lock;
 
     /* --- negotiated by the first backend_init (read-only outside) --- */
     bool negotiated;
@@ -139,15 +157,16 @@ extern const VhostOps vhost_user_ops;
  * Prepare u (zeroed, or cleaned up) for the connection on chr.
  * dev_label names the device in log lines ("vhost-user-blk 'disk0'"; the
  * chardev id if NULL).  Sends nothing: the negotiation happens in the
- * first backend_init.  Returns false with errp set if chr is NULL.
+ * first backend_init.  u->lock is kept.  Returns false with errp set if
+ * chr is NULL.
  */
 bool vhost_user_init(VhostUserState *u, Chardev *chr, const char *dev_label,
                      Error **errp);
 /*
  * Release what the connection holds: the backend channel, host-notifier
  * mappings, the memory shadow.  Leaves the chardev alone (the device owns
- * it).  Safe twice and on a zeroed or half-initialised u; call it after
- * vhost_dev_cleanup() of every vhost_dev using u.
+ * it) and keeps u->lock.  Safe twice and on a zeroed or half-initialised
+ * u; call it after vhost_dev_cleanup() of every vhost_dev using u.
  */
 void vhost_user_cleanup(VhostUserState *u);
 
