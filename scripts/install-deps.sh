@@ -1,8 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Install everything kvmini needs to build and to run its whole test suite:
-# the build dependencies and the real peers (qemu-storage-daemon, QEMU,
-# dpdk-testpmd) listed in docs/ and ../shared/PEERS.md.  Debian packages only.
+# the build dependencies and the real peers the functional tests and
+# benchmarks run against — qemu-storage-daemon (package qemu-utils),
+# qemu-system-x86_64 (qemu-system-x86) and dpdk-testpmd (dpdk-dev); how
+# the tests start them is in docs/testing.md and docs/user-guide.md.
+# Debian packages only.
 set -eu
 
 PKGS="build-essential pkg-config meson ninja-build

@@ -97,15 +97,6 @@ static size_t dirty_bitmap_longs(uint64_t size)
     return (pages + 63) / 64;
 }
 
-static void kvm_slot_set_logging(KVMSlot *slot, bool on)
-{
-    if (on && !slot->dirty) {
-        slot->dirty = g_new0(unsigned long, dirty_bitmap_longs(slot->size));
-    } else if (!on) {
-        g_clear_pointer(&slot->dirty, g_free);
-    }
-}
-
 static void kvm_region_add(MemoryListener *l, MemoryRegionSection *sec)
 {
     KVMState *s = container_of(l, KVMState, mem_listener);
@@ -129,7 +120,7 @@ static void kvm_region_add(MemoryListener *l, MemoryRegionSection *sec)
     slot->mr = sec->mr;
     slot->mr_offset = sec->offset_within_region;
     slot->flags = kvm_section_flags(sec);
-    kvm_slot_set_logging(slot, slot->flags & KVM_MEM_LOG_DIRTY_PAGES);
+    slot->logging = slot->flags & KVM_MEM_LOG_DIRTY_PAGES;
     r = kvm_slot_commit(s, slot, slot->size);
     slot->used = r == 0;
     g_mutex_unlock(&s->slots_lock);
@@ -150,7 +141,6 @@ static void kvm_region_del(MemoryListener *l, MemoryRegionSection *sec)
     slot = kvm_slot_find(s, sec->offset_within_address_space, sec->size);
     if (slot) {
         int r = kvm_slot_commit(s, slot, 0);   /* size 0 deletes the slot */
-        kvm_slot_set_logging(slot, false);
         memset(slot, 0, sizeof(*slot));
         if (r < 0) {
             kvm_fatal(s, "deleting a memory slot", r);
@@ -170,7 +160,7 @@ static void kvm_log_change(MemoryListener *l, MemoryRegionSection *sec,
     slot = kvm_slot_find(s, sec->offset_within_address_space, sec->size);
     if (slot) {
         slot->flags = kvm_section_flags(sec);
-        kvm_slot_set_logging(slot, on);
+        slot->logging = on;
         r = kvm_slot_commit(s, slot, slot->size);
     }
     g_mutex_unlock(&s->slots_lock);
@@ -191,8 +181,8 @@ static void kvm_log_stop(MemoryListener *l, MemoryRegionSection *sec,
     kvm_log_change(l, sec, new_mask != 0);
 }
 
-/* Fetch KVM's log for one slot and OR it into the accumulated bitmap
- * and into the region's migration bitmap (memory_region_set_dirty). */
+/* Fetch KVM's log for one slot and OR it into the region's migration
+ * bitmap (memory_region_set_dirty_bitmap). */
 static int kvm_slot_fetch_dirty(KVMState *s, KVMSlot *slot)
 {
     size_t n = dirty_bitmap_longs(slot->size);
@@ -202,9 +192,6 @@ static int kvm_slot_fetch_dirty(KVMState *s, KVMSlot *slot)
 
     if (r < 0) {
         return r;
-    }
-    for (size_t i = 0; i < n; i++) {
-        slot->dirty[i] |= bits[i];
     }
     memory_region_set_dirty_bitmap(slot->mr, slot->mr_offset, bits,
                                    slot->size >> PAGE_SHIFT);
@@ -219,57 +206,13 @@ static void kvm_log_sync(MemoryListener *l, MemoryRegionSection *sec)
 
     g_mutex_lock(&s->slots_lock);
     slot = kvm_slot_find(s, sec->offset_within_address_space, sec->size);
-    if (slot && slot->dirty) {
+    if (slot && slot->logging) {
         r = kvm_slot_fetch_dirty(s, slot);
     }
     g_mutex_unlock(&s->slots_lock);
     if (r < 0) {
         kvm_fatal(s, "KVM_GET_DIRTY_LOG", r);
     }
-}
-
-/* Move the bits of slot that fall in [start, start+size) to bitmap. */
-static uint64_t kvm_slot_take_range(KVMSlot *slot, hwaddr start,
-                                    uint64_t size, unsigned long *bitmap)
-{
-    hwaddr lo = MAX(start, slot->gpa);
-    hwaddr hi = MIN(start + size, slot->gpa + slot->size);
-    uint64_t found = 0;
-
-    for (hwaddr a = lo; a < hi; a += 1ULL << PAGE_SHIFT) {
-        uint64_t sp = (a - slot->gpa) >> PAGE_SHIFT;
-        uint64_t op = (a - start) >> PAGE_SHIFT;
-        unsigned long mask = 1UL << (sp % 64);
-
-        if (slot->dirty[sp / 64] & mask) {
-            slot->dirty[sp / 64] &= ~mask;
-            bitmap[op / 64] |= 1UL << (op % 64);
-            found++;
-        }
-    }
-    return found;
-}
-
-uint64_t kvm_dirty_log_take(MachineState *ms, hwaddr start, uint64_t size,
-                            unsigned long *bitmap)
-{
-    KVMState *s = kvm_state(ms);
-    uint64_t found = 0;
-
-    g_mutex_lock(&s->slots_lock);
-    for (unsigned i = 0; i < KVM_MAX_SLOTS; i++) {
-        KVMSlot *slot = &s->slots[i];
-
-        if (!slot->used || !slot->dirty || slot->gpa >= start + size ||
-            slot->gpa + slot->size <= start) {
-            continue;
-        }
-        if (kvm_slot_fetch_dirty(s, slot) == 0) {
-            found += kvm_slot_take_range(slot, start, size, bitmap);
-        }
-    }
-    g_mutex_unlock(&s->slots_lock);
-    return found;
 }
 
 /* --- ioeventfd ---------------------------------------------------------- */
@@ -368,11 +311,6 @@ static void kvm_irqfd_del(MachineState *ms, EventNotifier *e, unsigned gsi)
     if (!kvm_irqfd(ms, e, gsi, false, &err)) {
         error_report_err(err);
     }
-}
-
-uint64_t kvm_userspace_exit_count(MachineState *ms)
-{
-    return __atomic_load_n(&kvm_state(ms)->exits, __ATOMIC_RELAXED);
 }
 
 /* --- VM life cycle ------------------------------------------------------- */
@@ -559,9 +497,6 @@ static void kvm_cleanup(MachineState *ms)
         memory_listener_unregister(&s->io_listener);
     }
     kvm_cpus_destroy(s);
-    for (unsigned i = 0; i < KVM_MAX_SLOTS; i++) {
-        g_free(s->slots[i].dirty);
-    }
     g_free(s->cpuid);
     g_free(s->msr_list);
     if (s->power_on) {

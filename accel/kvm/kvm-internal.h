@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* State shared by the files of the KVM accelerator. */
+/*
+ * State shared by the files of the KVM accelerator.  Only accel/kvm
+ * issues KVM ioctls: the rest of kvmini reaches KVM through the memory
+ * API (slots, ioeventfd, dirty log) and the AccelOps in hw/boards.h (irq
+ * lines, irqfd, vCPUs), so it has no public header of its own.
+ */
 #ifndef ACCEL_KVM_INTERNAL_H
 #define ACCEL_KVM_INTERNAL_H
 
@@ -7,7 +12,7 @@
 #include <linux/kvm.h>
 
 #include "qemu/compiler.h"
-#include "sysemu/kvm.h"
+#include "hw/boards.h"
 
 #define KVM_MAX_SLOTS 64
 
@@ -18,7 +23,7 @@ typedef struct KVMSlot {
     uint64_t size;
     void *hva;
     uint32_t flags;
-    unsigned long *dirty;       /* accumulated log while logging */
+    bool logging;               /* KVM_MEM_LOG_DIRTY_PAGES is on */
     MemoryRegion *mr;           /* RAM region behind it, and the offset */
     hwaddr mr_offset;           /* of gpa in it: the migration bitmap */
 } KVMSlot;

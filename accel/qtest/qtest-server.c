@@ -659,13 +659,3 @@ void qtest_server_set_irq(QTestServer *s, unsigned gsi, int level)
         qtest_sendf(s, "IRQ %s %u\n", l ? "raise" : "lower", gsi);
     }
 }
-
-int qtest_server_get_irq(const QTestServer *s, unsigned gsi)
-{
-    return gsi < QTEST_MAX_GSI ? s->irq_level[gsi] : 0;
-}
-
-int64_t qtest_server_clock_ns(const QTestServer *s)
-{
-    return s->clock_ns;
-}

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Helpers shared by the kernel loaders (hw/core/loader*.c) and not part of
- * the public loader API: the buffer entry points of each format, file
- * reading, guest-RAM checks against the e820 table, checked guest writes,
+ * the public loader API: the buffer entry points of each format,
+ * guest-RAM checks against the e820 table, checked guest writes,
  * the command line and initrd placement.
  *
  * Every error message names what failed; a loader prefixes the kernel name.
@@ -29,11 +29,6 @@ bool load_pvh_elf_buf(AddressSpace *as, const BootInfo *info, const char *name,
 bool load_bzimage_buf(AddressSpace *as, const BootInfo *info,
                       const char *name, const uint8_t *data, size_t len,
                       BootCpuState *cpu, Error **errp);
-
-/* Read a whole file (at most LOADER_KERNEL_MAX bytes) into a g_malloc'ed
- * buffer owned by the caller. */
-bool loader_read_file(const char *path, uint8_t **data, size_t *len,
-                      Error **errp);
 
 /* True if [addr, addr + size) lies inside one E820_RAM entry. */
 bool loader_range_in_ram(const BootInfo *info, uint64_t addr, uint64_t size);

@@ -69,8 +69,10 @@ static int open_sized(const char *path, uint64_t *size, Error **errp)
     return fd;
 }
 
-bool loader_read_file(const char *path, uint8_t **data, size_t *len,
-                      Error **errp)
+/* Read a whole file (at most LOADER_KERNEL_MAX bytes) into a g_malloc'ed
+ * buffer owned by the caller. */
+static bool loader_read_file(const char *path, uint8_t **data, size_t *len,
+                             Error **errp)
 {
     uint64_t size;
     int fd;
@@ -300,30 +302,4 @@ bool load_kernel(AddressSpace *as, const BootInfo *info, BootCpuState *cpu,
         return false;
     }
     return load_kernel_from_buffer(as, info, data, len, cpu, errp);
-}
-
-bool load_pvh_elf(AddressSpace *as, const BootInfo *info, BootCpuState *cpu,
-                  Error **errp)
-{
-    g_autofree uint8_t *data = NULL;
-    size_t len;
-
-    if (!loader_read_file(info->kernel_path, &data, &len, errp)) {
-        return false;
-    }
-    return load_pvh_elf_buf(as, info, info->kernel_path, data, len, cpu,
-                            errp);
-}
-
-bool load_bzimage(AddressSpace *as, const BootInfo *info, BootCpuState *cpu,
-                  Error **errp)
-{
-    g_autofree uint8_t *data = NULL;
-    size_t len;
-
-    if (!loader_read_file(info->kernel_path, &data, &len, errp)) {
-        return false;
-    }
-    return load_bzimage_buf(as, info, info->kernel_path, data, len, cpu,
-                            errp);
 }

@@ -60,11 +60,5 @@ void qtest_server_reset_input(QTestServer *s);
  * the level differs from the last one, "IRQ raise N" or "IRQ lower N" is
  * sent.  Lines >= QTEST_MAX_GSI are ignored. */
 void qtest_server_set_irq(QTestServer *s, unsigned gsi, int level);
-/* Last level seen on gsi (0 for unknown lines). */
-int qtest_server_get_irq(const QTestServer *s, unsigned gsi);
-
-/* The virtual clock in nanoseconds (starts at 0, moved by clock_step and
- * clock_set). */
-int64_t qtest_server_clock_ns(const QTestServer *s);
 
 #endif

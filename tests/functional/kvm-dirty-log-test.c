@@ -1,26 +1,36 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * KVM dirty logging, per memory slot, with a real guest: logging is
- * switched on for guest RAM before the test guest runs; afterwards the
- * pages the guest wrote (its stack and data, just above 1 MiB) are
- * reported dirty, pages only kvmini wrote (boot information at 0x6000) or
- * nobody touched (16 MiB) are clean, and a second fetch finds nothing
- * because the first one cleared the log.
+ * KVM dirty logging, per memory slot, with a real guest, read the way
+ * migration reads it: logging is switched on for guest RAM before the
+ * test guest runs; afterwards a log sync (KVM_GET_DIRTY_LOG into the RAM
+ * region's migration bitmap) reports the pages the guest wrote (its stack
+ * and data, just above 1 MiB) dirty, pages only kvmini wrote before
+ * logging started (boot information at 0x6000) or nobody touched (16 MiB)
+ * clean, and a second sync and fetch finds nothing because the first
+ * fetch cleared the bits.
  */
 #include "functional-common.h"
-#include "sysemu/kvm.h"
+#include "exec/memory.h"
 #include "sysemu/sysemu.h"
-
-#include <string.h>
 
 #define PAGE 4096ULL
 #define SPAN (32ULL << 20)      /* check the first 32 MiB */
 
-static bool page_dirty(const unsigned long *bm, uint64_t gpa)
+/* Sync every listener's log (KVM's) into the region bitmaps, then
+ * fetch-and-clear the RAM region's bits for [0, SPAN) as migration does;
+ * g_free the snapshot.  *count gets the number of dirty pages. */
+static DirtyBitmapSnapshot *take_dirty(MachineState *ms, uint64_t *count)
 {
-    uint64_t p = gpa / PAGE;
+    MemoryRegion *ram = &ms->ram_backend->mr;
+    DirtyBitmapSnapshot *snap;
 
-    return bm[p / 64] & (1UL << (p % 64));
+    address_space_log_sync(&ms->address_space_memory);
+    snap = memory_region_snapshot_and_clear_dirty(ram, 0, SPAN);
+    *count = 0;
+    for (uint64_t a = 0; a < SPAN; a += PAGE) {
+        *count += memory_region_snapshot_get_dirty(ram, snap, a, PAGE);
+    }
+    return snap;
 }
 
 static MachineState *build_guest(void)
@@ -46,33 +56,34 @@ static MachineState *build_guest(void)
 
 static void test_dirty_log(void)
 {
-    g_autofree unsigned long *bm = g_new0(unsigned long, SPAN / PAGE / 64);
+    g_autofree DirtyBitmapSnapshot *snap = NULL;
+    g_autofree DirtyBitmapSnapshot *again = NULL;
     MachineState *ms;
+    MemoryRegion *ram;
     uint64_t found;
 
     if (!require_kvm()) {
         return;
     }
     ms = build_guest();
-    memory_region_set_log(&ms->ram_backend->mr, true, DIRTY_MEMORY_MIGRATION);
+    ram = &ms->ram_backend->mr;
+    memory_region_set_log(ram, true, DIRTY_MEMORY_MIGRATION);
     g_assert_cmpint(machine_run(ms), ==, 0);
 
-    found = kvm_dirty_log_take(ms, 0, SPAN, bm);
+    snap = take_dirty(ms, &found);
     test_log("%" PRIu64 " dirty pages in the first 32 MiB", found);
     g_assert_cmpuint(found, >, 0);
-    bool guest_wrote = false;
-    for (uint64_t a = 1ULL << 20; a < 2ULL << 20; a += PAGE) {
-        guest_wrote |= page_dirty(bm, a);
-    }
-    g_assert_true(guest_wrote);
-    g_assert_false(page_dirty(bm, 0x6000));        /* written by kvmini */
-    g_assert_false(page_dirty(bm, 16ULL << 20));   /* untouched */
+    g_assert_true(memory_region_snapshot_get_dirty(ram, snap, 1ULL << 20,
+                                                   1ULL << 20));
+    /* written by kvmini before logging started */
+    g_assert_false(memory_region_snapshot_get_dirty(ram, snap, 0x6000, PAGE));
+    g_assert_false(memory_region_snapshot_get_dirty(ram, snap, 16ULL << 20,
+                                                    PAGE));     /* untouched */
 
-    memset(bm, 0, SPAN / PAGE / 8);
-    g_assert_cmpuint(kvm_dirty_log_take(ms, 0, SPAN, bm), ==, 0);
+    again = take_dirty(ms, &found);
+    g_assert_cmpuint(found, ==, 0);
 
-    memory_region_set_log(&ms->ram_backend->mr, false,
-                          DIRTY_MEMORY_MIGRATION);
+    memory_region_set_log(ram, false, DIRTY_MEMORY_MIGRATION);
     machine_free(ms);
 }
 

@@ -160,16 +160,10 @@ static JsonNode *query_active(Side *s)
  * migration must stay active meanwhile.  Returns the count reached. */
 static int64_t wait_sync_count(Side *s, int64_t n)
 {
-    for (int i = 0; i < TIMEOUT * 100; i++) {
-        g_autoptr(JsonNode) q = query_active(s);
-        int64_t count = ram_stat(q, "dirty-sync-count");
+    g_autoptr(JsonNode) q = qmp_wait_migration_ram(s->qmp,
+        "dirty-sync-count", n, "active", TIMEOUT * 1000);
 
-        if (count >= n) {
-            return count;
-        }
-        g_usleep(10 * 1000);
-    }
-    g_error("dirty-sync-count stays below %" G_GINT64_FORMAT, n);
+    return ram_stat(q, "dirty-sync-count");
 }
 
 static void report(JsonNode *r)

@@ -381,12 +381,24 @@ static const char *member_or(JsonObject *o, const char *name,
 }
 
 /*
- * The one query-migrate poller: returns the return value of the first
- * reply whose status is want or, with want NULL, a final status.  A
- * final status other than want, or timeout_ms without want, fails the
- * test.  Caller unrefs.
+ * What the one query-migrate poller waits for: done(return value, opaque).
+ * what names it in failure messages; during, when set, is the status
+ * every reply must have, the one done accepts included.
  */
-static JsonNode *migration_poll(QmpClient *c, const char *want,
+typedef struct MigrationWait {
+    const char *what;
+    const char *during;
+    bool (*done)(JsonObject *ret, const void *opaque);
+    const void *opaque;
+} MigrationWait;
+
+/*
+ * The one query-migrate poller: returns the return value of the first
+ * reply w->done accepts.  A status other than w->during (when set), a
+ * final status w->done does not accept, or timeout_ms without it fails
+ * the test.  Caller unrefs.
+ */
+static JsonNode *migration_poll(QmpClient *c, const MigrationWait *w,
                                 int timeout_ms)
 {
     gint64 end = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
@@ -395,33 +407,81 @@ static JsonNode *migration_poll(QmpClient *c, const char *want,
         JsonNode *r = qmp_cmd_ok(c, "{\"execute\": \"query-migrate\"}");
         JsonObject *o = json_node_get_object(r);
         const char *st = member_or(o, "status", "");
+        const char *err = member_or(o, "error-desc", "(no error-desc)");
 
-        if (want ? !strcmp(st, want) : migration_ended(st)) {
+        if (w->during && strcmp(st, w->during)) {
+            g_error("qmp: migration '%s' while waiting for %s (it must "
+                    "stay '%s'): %s", st, w->what, w->during, err);
+        }
+        if (w->done(o, w->opaque)) {
             return r;
         }
         if (migration_ended(st)) {
-            g_error("qmp: migration %s while waiting for '%s': %s", st,
-                    want, member_or(o, "error-desc", "(no error-desc)"));
+            g_error("qmp: migration %s while waiting for %s: %s", st,
+                    w->what, err);
         }
         if (g_get_monotonic_time() > end) {
             g_error("qmp: migration still '%s' after %d ms, waiting for "
-                    "'%s'", st, timeout_ms, want ? want : "its end");
+                    "%s", st, timeout_ms, w->what);
         }
         json_node_unref(r);
         g_usleep(10 * 1000);
     }
 }
 
+static bool status_is(JsonObject *ret, const void *want)
+{
+    return !strcmp(member_or(ret, "status", ""), want);
+}
+
+static bool status_final(JsonObject *ret, const void *unused)
+{
+    return migration_ended(member_or(ret, "status", ""));
+}
+
+typedef struct RamMin {
+    const char *stat;
+    int64_t min;
+} RamMin;
+
+/* No "ram" yet counts as 0; a "ram" without the counter is a test bug
+ * (json-glib's critical fails the test). */
+static bool ram_reached(JsonObject *ret, const void *opaque)
+{
+    const RamMin *m = opaque;
+
+    return json_object_has_member(ret, "ram") &&
+           json_object_get_int_member(
+               json_object_get_object_member(ret, "ram"), m->stat) >= m->min;
+}
+
 JsonNode *qmp_wait_migration_status(QmpClient *c, const char *want,
                                     int timeout_ms)
 {
+    g_autofree char *what = g_strdup_printf("'%s'", want);
+    MigrationWait w = { .what = what, .done = status_is, .opaque = want };
+
     g_assert_nonnull(want);
-    return migration_poll(c, want, timeout_ms);
+    return migration_poll(c, &w, timeout_ms);
+}
+
+JsonNode *qmp_wait_migration_ram(QmpClient *c, const char *stat,
+                                 int64_t min, const char *during,
+                                 int timeout_ms)
+{
+    g_autofree char *what = g_strdup_printf("ram.%s >= %" G_GINT64_FORMAT,
+                                            stat, min);
+    RamMin m = { stat, min };
+    MigrationWait w = { .what = what, .during = during,
+                        .done = ram_reached, .opaque = &m };
+
+    return migration_poll(c, &w, timeout_ms);
 }
 
 char *qmp_wait_migration_end(QmpClient *c, int timeout_ms, char **error)
 {
-    g_autoptr(JsonNode) r = migration_poll(c, NULL, timeout_ms);
+    MigrationWait w = { .what = "its end", .done = status_final };
+    g_autoptr(JsonNode) r = migration_poll(c, &w, timeout_ms);
     JsonObject *o = json_node_get_object(r);
     const char *err = member_or(o, "error-desc", NULL);
 

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <json-glib/json-glib.h>
 
 #define QMP_TIMEOUT_MS 10000
@@ -68,6 +69,14 @@ char *qmp_wait_migration_end(QmpClient *c, int timeout_ms, char **error);
  * timeout_ms. */
 JsonNode *qmp_wait_migration_status(QmpClient *c, const char *want,
                                     int timeout_ms);
+/* Poll query-migrate (every 10 ms) until the counter "ram"."stat" is
+ * at least min and return that reply's return value (caller unrefs).
+ * With during set, every reply (that one included) must have status
+ * during; otherwise a final status first fails the test.  So does
+ * timeout_ms. */
+JsonNode *qmp_wait_migration_ram(QmpClient *c, const char *stat,
+                                 int64_t min, const char *during,
+                                 int timeout_ms);
 /* The oldest queued event, or the next to arrive within timeout_ms;
  * NULL if none.  Caller unrefs. */
 JsonNode *qmp_next_event(QmpClient *c, int timeout_ms);

@@ -203,7 +203,7 @@ static char *migrate(Mig *m, const char *uri)
 }
 
 /* query-migrate's status; *error gets error-desc if any (caller frees). */
-static char *query_status(Side *s, char **error, uint64_t *transferred)
+static char *query_status(Side *s, char **error)
 {
     g_autoptr(JsonNode) r = qmp_cmd_ok(s->c, "{\"execute\": "
                                        "\"query-migrate\"}");
@@ -213,13 +213,6 @@ static char *query_status(Side *s, char **error, uint64_t *transferred)
         *error = json_object_has_member(o, "error-desc") ?
                  g_strdup(json_object_get_string_member(o, "error-desc")) :
                  NULL;
-    }
-    if (transferred) {
-        *transferred = 0;
-        if (json_object_has_member(o, "ram")) {
-            *transferred = json_object_get_int_member(
-                json_object_get_object_member(o, "ram"), "transferred");
-        }
     }
     return json_object_has_member(o, "status") ?
            g_strdup(json_object_get_string_member(o, "status")) : NULL;
@@ -232,19 +225,12 @@ static void wait_status(Side *s, const char *want)
     json_node_unref(qmp_wait_migration_status(s->c, want, MIG_TIMEOUT_MS));
 }
 
-/* Wait until at least bytes went out (the first pass is under way). */
+/* Wait until at least bytes went out (the first pass is under way);
+ * the migration must stay active meanwhile. */
 static void wait_transferred(Side *s, uint64_t bytes)
 {
-    gint64 end = g_get_monotonic_time() + MIG_TIMEOUT_MS * 1000LL;
-    uint64_t done = 0;
-
-    while (done < bytes) {
-        g_autofree char *st = query_status(s, NULL, &done);
-
-        g_assert_cmpstr(st, ==, "active");
-        g_assert_cmpint(g_get_monotonic_time(), <, end);
-        g_usleep(20 * 1000);
-    }
+    json_node_unref(qmp_wait_migration_ram(s->c, "transferred", bytes,
+                                           "active", MIG_TIMEOUT_MS));
 }
 
 /* Start a slow migration of a guest with FILL_SIZE bytes of data. */
@@ -394,7 +380,7 @@ static void test_no_log_shmfd(void)
     err = migrate(&m, m.uri);
     if (!err) {
         wait_status(&m.src, "failed");
-        g_free(query_status(&m.src, &err, NULL));
+        g_free(query_status(&m.src, &err));
     }
     g_assert_nonnull(err);
     if (!strstr(err, "vhost-user-blk 'disk0': backend does not support "
@@ -481,7 +467,7 @@ static void test_destination_load_fails(void)
     write_check(&m, &m.src, 70, 8);
     g_assert_null(migrate(&m, m.uri));
     wait_status(&m.src, "failed");
-    st = query_status(&m.src, &err, NULL);
+    st = query_status(&m.src, &err);
     g_assert_nonnull(err);
     if (!strstr(err, "without confirming")) {
         g_error("unexpected error: %s", err);
@@ -546,15 +532,12 @@ static uint64_t ram_stat(Side *s, const char *name)
         json_object_get_object_member(o, "ram"), name);
 }
 
-/* Poll the source until ram.name reaches at least want. */
+/* Poll the source until ram.name reaches at least want; the migration
+ * must stay active meanwhile. */
 static void wait_ram_stat(Side *s, const char *name, uint64_t want)
 {
-    gint64 end = g_get_monotonic_time() + MIG_TIMEOUT_MS * 1000LL;
-
-    while (ram_stat(s, name) < want) {
-        g_assert_cmpint(g_get_monotonic_time(), <, end);
-        g_usleep(20 * 1000);
-    }
+    json_node_unref(qmp_wait_migration_ram(s->c, name, want, "active",
+                                           MIG_TIMEOUT_MS));
 }
 
 /* The source backend keeps rewriting DRIP_PAGES pages of the DIMM,
@@ -736,7 +719,7 @@ static void test_hotplug_destination_refuses(void)
     qtest_quit_status(m.dst.qts);
     m.dst.qts = NULL;
     assert_dimm(&m.src);
-    st = query_status(&m.src, &err, NULL);
+    st = query_status(&m.src, &err);
     g_assert_nonnull(err);
     g_autoptr(JsonNode) status = qmp_cmd_ok(m.src.c, "{\"execute\": "
                                             "\"query-status\"}");

@@ -74,9 +74,5 @@ bool load_kernel(AddressSpace *as, const BootInfo *info, BootCpuState *cpu,
 bool load_kernel_from_buffer(AddressSpace *as, const BootInfo *info,
                              const void *data, size_t len, BootCpuState *cpu,
                              Error **errp);
-bool load_pvh_elf(AddressSpace *as, const BootInfo *info, BootCpuState *cpu,
-                  Error **errp);
-bool load_bzimage(AddressSpace *as, const BootInfo *info, BootCpuState *cpu,
-                  Error **errp);
 
 #endif
