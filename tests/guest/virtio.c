@@ -349,6 +349,26 @@ int virtio_wait(bool (*done)(void *arg), void *arg)
     return timer_expired() ? -2 : 0;
 }
 
+static bool virtio_irq_seen(void *arg)
+{
+    const struct virtio_dev *d = arg;
+
+    return d->irq_count != 0;
+}
+
+int virtio_wait_first_irq(struct virtio_dev *d, uint64_t timeout_us)
+{
+    int rc;
+
+    if (d->irq_count) {
+        return 0;
+    }
+    timer_start_us(timeout_us);
+    rc = virtio_wait(virtio_irq_seen, d);
+    timer_stop();
+    return rc == -1 ? -1 : 0;
+}
+
 static bool virtq_done(void *arg)
 {
     return virtq_has_used(arg);

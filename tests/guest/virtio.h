@@ -280,4 +280,12 @@ int virtq_wait(struct virtq *vq);
  * completion is already there). */
 int virtq_wait_timeout(struct virtq *vq, uint64_t timeout_us);
 
+/*
+ * Wait up to timeout_us for d's first interrupt (irq_count > 0).  A guest
+ * that found every completion in the used ring before it slept never
+ * opened an interrupt window: its interrupts are still pending, and this
+ * lets them in.  0 once one arrived, -1 if none did.
+ */
+int virtio_wait_first_irq(struct virtio_dev *d, uint64_t timeout_us);
+
 #endif
