@@ -23,8 +23,8 @@
  * the thread publishes counters under mig->lock.
  */
 #include "migration-internal.h"
-#include "monitor/monitor.h"
 
+#include <json-glib/json-glib.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -88,7 +88,7 @@ void migration_set_status(MigrationState *mig, MigrationStatus s)
     json_node_init_object(data, o);
     json_object_unref(o);
     if (mig->cap_events) {
-        monitor_emit_event(mig->ms, "MIGRATION", data);
+        event_bus_emit(&mig->ms->events, "MIGRATION", data);
     } else {
         json_node_unref(data);
     }

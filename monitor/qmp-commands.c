@@ -173,7 +173,7 @@ static gboolean qmp_reset_idle(gpointer opaque)
     }
     json_object_set_boolean_member(data, "guest", false);
     json_object_set_string_member(data, "reason", "host-qmp-system-reset");
-    monitor_emit_event(ms, "RESET", qmp_node_object(data));
+    event_bus_emit(&ms->events, "RESET", qmp_node_object(data));
     return G_SOURCE_REMOVE;
 }
 

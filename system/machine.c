@@ -16,6 +16,7 @@
 #include "net/net.h"
 #include "qemu/option.h"
 
+#include <json-glib/json-glib.h>
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -49,6 +50,7 @@ MachineState *machine_new(void)
     MachineState *ms = g_new0(MachineState, 1);
 
     g_mutex_init(&ms->lock);
+    event_bus_init(&ms->events);
     ms->smp_cpus = 1;
     ms->pit = true;
     os_state_init(&ms->os);
@@ -522,7 +524,7 @@ void machine_pause(MachineState *ms)
         ms->accel->pause(ms);
     }
     ms->paused = true;
-    monitor_emit_event(ms, "STOP", NULL);
+    event_bus_emit(&ms->events, "STOP", NULL);
 }
 
 void machine_resume(MachineState *ms)
@@ -537,7 +539,7 @@ void machine_resume(MachineState *ms)
     if (ms->accel->resume) {
         ms->accel->resume(ms);
     }
-    monitor_emit_event(ms, "RESUME", NULL);
+    event_bus_emit(&ms->events, "RESUME", NULL);
 }
 
 bool machine_reset(MachineState *ms, Error **errp)
@@ -575,7 +577,7 @@ static void machine_emit_shutdown(MachineState *ms)
     json_object_set_string_member(data, "reason", reason);
     json_node_init_object(node, data);
     json_object_unref(data);
-    monitor_emit_event(ms, "SHUTDOWN", node);
+    event_bus_emit(&ms->events, "SHUTDOWN", node);
 }
 
 /* -S: the vCPU threads start parked until QMP cont ("prelaunch"); no
@@ -689,6 +691,7 @@ void machine_free(MachineState *ms)
     }
     g_free(ms->os.pidfile);
     g_free(ms->os.process_name);
+    event_bus_cleanup(&ms->events);
     g_mutex_clear(&ms->lock);
     g_free(ms);
 }

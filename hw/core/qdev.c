@@ -10,9 +10,9 @@
 #include "hw/virtio/vhost-user-base.h"
 #include "hw/virtio/vhost-user-blk.h"
 #include "hw/virtio/vhost-user-net.h"
-#include "monitor/monitor.h"
 #include "qemu/option.h"
 
+#include <json-glib/json-glib.h>
 #include <string.h>
 
 typedef struct QdevEntry {
@@ -167,7 +167,7 @@ static void qdev_emit_deleted(MachineState *ms, const char *id)
     json_object_set_string_member(data, "path", path);
     json_node_init_object(node, data);
     json_object_unref(data);
-    monitor_emit_event(ms, "DEVICE_DELETED", node);
+    event_bus_emit(&ms->events, "DEVICE_DELETED", node);
 }
 
 bool qdev_unplug(MachineState *ms, const char *id, Error **errp)
@@ -306,7 +306,7 @@ static void vhost_emit(MachineState *ms, const char *name, const char *id)
     json_object_set_string_member(data, "device", id);
     json_node_init_object(node, data);
     json_object_unref(data);
-    monitor_emit_event(ms, name, node);
+    event_bus_emit(&ms->events, name, node);
 }
 
 void qdev_vhost_set_connected(MachineState *ms, struct vhost_dev *dev,

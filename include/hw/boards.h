@@ -14,6 +14,7 @@
 #include <glib.h>
 #include "exec/memory.h"
 #include "hw/core/loader.h"
+#include "qapi/event.h"
 #include "sysemu/os-posix.h"
 
 typedef struct MachineState MachineState;
@@ -146,6 +147,7 @@ struct MachineState {
     GHashTable *netdevs;            /* id -> NetdevVhostUser * (net/) */
     GPtrArray *vhost_devs;          /* struct vhost_dev * (hw/qdev.h) */
     GPtrArray *vhost_info;          /* QdevVhostInfo *, same order */
+    EventBus events;                /* QMP events (qapi/event.h) */
     void *monitors;                 /* monitor/ state, NULL if none */
     void *migration;                /* migration/ state, NULL until used */
     char *incoming;                 /* -incoming URI|defer */
