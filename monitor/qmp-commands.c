@@ -17,17 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Every command table, searched in this order. */
-static const QmpCommand *const qmp_command_tables[] = {
-    qmp_core_commands,
-    qmp_vhost_commands,
-    qmp_migration_commands,
-};
-
+/* Every registered command table (QMP_COMMANDS_REGISTER), in link
+ * order. */
 const QmpCommand *qmp_find_command(const char *name)
 {
-    for (size_t t = 0; t < G_N_ELEMENTS(qmp_command_tables); t++) {
-        for (const QmpCommand *c = qmp_command_tables[t]; c->name; c++) {
+    KVMINI_REGISTRY_FOREACH(kvmini_qmp_commands, const QmpCommand *, t) {
+        for (const QmpCommand *c = *t; c->name; c++) {
             if (!strcmp(c->name, name)) {
                 return c;
             }
@@ -39,8 +34,8 @@ const QmpCommand *qmp_find_command(const char *name)
 void qmp_foreach_command(void (*fn)(const QmpCommand *cmd, void *opaque),
                          void *opaque)
 {
-    for (size_t t = 0; t < G_N_ELEMENTS(qmp_command_tables); t++) {
-        for (const QmpCommand *c = qmp_command_tables[t]; c->name; c++) {
+    KVMINI_REGISTRY_FOREACH(kvmini_qmp_commands, const QmpCommand *, t) {
+        for (const QmpCommand *c = *t; c->name; c++) {
             fn(c, opaque);
         }
     }
@@ -505,7 +500,7 @@ static const QmpArg args_device_add[] = {
     { NULL }
 };
 
-const QmpCommand qmp_core_commands[] = {
+static const QmpCommand qmp_core_commands[] = {
     { "qmp_capabilities", qmp_capabilities, args_capabilities },
     { "query-version", qmp_query_version },
     { "query-commands", qmp_query_commands },
@@ -525,3 +520,4 @@ const QmpCommand qmp_core_commands[] = {
     { "announce-self", qmp_announce_self, args_announce },
     { NULL }
 };
+QMP_COMMANDS_REGISTER(qmp_core_commands);

@@ -5,8 +5,9 @@
  * The migration state hangs off the machine (ms->migration), created on
  * first use: by a device registering its state (migration/register.h), a
  * QMP command, or -incoming.  Outgoing migration is driven by QMP
- * (migrate, migrate_cancel, query-migrate, ...: qmp_migration_commands in
- * monitor/qmp.h); incoming by -incoming URI or migrate-incoming.
+ * (migrate, migrate_cancel, query-migrate, ...: migration/migration-qmp.c,
+ * registered with qapi/qmp-command.h); incoming by -incoming URI or
+ * migrate-incoming.
  *
  * URIs: unix:PATH, fd:NAME (a descriptor passed with the QMP command
  * getfd; on the command line fd:N, an inherited descriptor), file:PATH;

@@ -5,7 +5,7 @@
  *   -chardev socket,id=m0,... -mon chardev=m0,mode=control[,pretty=on]
  * Several monitors (and several clients over time) may exist at once.
  * The commands and events are listed in docs/qmp.md; command tables are
- * described in monitor/qmp.h.
+ * described in qapi/qmp-command.h.
  */
 #ifndef MONITOR_MONITOR_H
 #define MONITOR_MONITOR_H
