@@ -19,6 +19,8 @@
 
 /* Every registered command table (QMP_COMMANDS_REGISTER), in link
  * order. */
+KVMINI_REGISTRY_DECLARE(kvmini_qmp_commands, const QmpCommand *);
+
 const QmpCommand *qmp_find_command(const char *name)
 {
     KVMINI_REGISTRY_FOREACH(kvmini_qmp_commands, const QmpCommand *, t) {

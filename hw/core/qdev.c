@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * -device: look the model up by name and let it build itself.  The
+ * -device: look the model up by name (in the registry the models add
+ * themselves to) and let it build itself.  The
  * registry of created devices (id, model, teardown), device_del and
  * system_reset over it, and the registry of vhost devices that memory
  * hotplug and x-query-vhost look at.
  */
 #include "hw/qdev.h"
-#include "hw/mem/pc-dimm.h"
-#include "hw/virtio/vhost-user-base.h"
-#include "hw/virtio/vhost-user-blk.h"
-#include "hw/virtio/vhost-user-net.h"
+#include "hw/virtio/vhost.h"        /* the vhost registry below */
 #include "qemu/option.h"
 
 #include <json-glib/json-glib.h>
@@ -30,20 +28,14 @@ static void qdev_entry_free(gpointer p)
     g_free(e);
 }
 
-/* Device models, NULL-terminated. */
-static const DeviceModel *const device_models[] = {
-    &vhost_user_blk_model,
-    &virtio_net_device_model,
-    &vhost_user_device_model,
-    &pc_dimm_model,
-    NULL,
-};
+/* Every model registered with DEVICE_MODEL_REGISTER. */
+KVMINI_REGISTRY_DECLARE(kvmini_device_models, const DeviceModel *);
 
 const DeviceModel *qdev_find_model(const char *name)
 {
-    for (size_t i = 0; device_models[i]; i++) {
-        if (!strcmp(device_models[i]->name, name)) {
-            return device_models[i];
+    KVMINI_REGISTRY_FOREACH(kvmini_device_models, const DeviceModel *, m) {
+        if (!strcmp((*m)->name, name)) {
+            return *m;
         }
     }
     return NULL;

@@ -382,3 +382,4 @@ const DeviceModel pc_dimm_model = {
     .unplug = pc_dimm_unplug,
     .plug_during_migration = true,
 };
+DEVICE_MODEL_REGISTER(pc_dimm_model);

@@ -672,3 +672,4 @@ const DeviceModel virtio_net_device_model = {
     .create = vu_net_create,
     .reset = vu_net_qdev_reset,
 };
+DEVICE_MODEL_REGISTER(virtio_net_device_model);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * -device: a table of device models, each created from its option string.
+ * -device: device models, each created from its option string.  A model
+ * registers itself in its own file with DEVICE_MODEL_REGISTER(model); the
+ * core looks models up by name and names none of them.
  * Errors read "'NAME' is not a valid device model name" or the model's own
  * reason; main() prefixes them with "-device ARG: ".
  */
@@ -9,6 +11,7 @@
 
 #include "chardev/char.h"
 #include "hw/boards.h"
+#include "qemu/compiler.h"
 
 struct vhost_dev;
 
@@ -32,12 +35,18 @@ typedef struct DeviceModel {
     bool plug_during_migration;
 } DeviceModel;
 
+/* Make model (a `const DeviceModel`, defined in the same file) known to
+ * -device and device_add: a link-time registry (qemu/compiler.h). */
+#define DEVICE_MODEL_REGISTER(model) \
+    KVMINI_REGISTER(kvmini_device_models, const DeviceModel *, \
+                    device_model_##model, &(model))
+
 typedef void QdevCleanupFn(void *dev);
 
 bool qdev_device_add(MachineState *ms, const char *optstr, Error **errp);
 /* The same from parsed options ("driver" and the properties). */
 bool qdev_device_add_opts(MachineState *ms, GHashTable *opts, Error **errp);
-/* The model called name; NULL if there is none. */
+/* The registered model called name; NULL if there is none. */
 const DeviceModel *qdev_find_model(const char *name);
 /* Remember a created device; cleanup(dev) runs at machine teardown. */
 void qdev_register(MachineState *ms, void *dev, QdevCleanupFn *cleanup);

@@ -76,10 +76,6 @@ typedef struct QmpCommand {
     KVMINI_REGISTER(kvmini_qmp_commands, const QmpCommand *, \
                     qmp_commands_##table, table)
 
-/* The registered tables, for the monitor:
- * KVMINI_REGISTRY_FOREACH(kvmini_qmp_commands, const QmpCommand *, t). */
-KVMINI_REGISTRY_DECLARE(kvmini_qmp_commands, const QmpCommand *);
-
 /* A JSON node holding the object o (a reference is taken), e.g. for
  * req->ret. */
 static inline JsonNode *qmp_node_object(JsonObject *o)
