@@ -14,7 +14,6 @@
  * idle callback.
  */
 #include "qmp-internal.h"
-#include "hw/qdev.h"
 #include "qemu/option.h"
 
 #include <errno.h>
@@ -386,7 +385,7 @@ bool monitor_add(MachineState *ms, const char *option, const char *optstr,
     } else {
         chr = monitor_mon_chardev(ms, optstr, &pretty, errp);
     }
-    if (!chr || !qdev_claim_chardev(ms, chr, "monitor", errp)) {
+    if (!chr || !qemu_chr_fe_claim(chr, "monitor", errp)) {
         return false;
     }
     mon = g_new0(Monitor, 1);

@@ -99,7 +99,7 @@ bool netdev_add(MachineState *ms, const char *optstr, Error **errp)
     nd->id = g_strdup(qemu_opt_get(opts, "id"));
     owner = g_strdup_printf("netdev '%s'", nd->id);
     if (!netdev_parse(nd, ms, opts, errp) ||
-        !qdev_claim_chardev(ms, nd->chr, owner, errp)) {
+        !qemu_chr_fe_claim(nd->chr, owner, errp)) {
         netdev_free(nd);
         return false;
     }

@@ -377,7 +377,7 @@ static bool machine_create_serial(MachineState *ms, Error **errp)
                        spec + 8);
             return false;
         }
-        if (!qdev_claim_chardev(ms, chr, "serial0", errp)) {
+        if (!qemu_chr_fe_claim(chr, "serial0", errp)) {
             error_prepend(errp, "-serial %s: ", spec);
             return false;
         }

@@ -209,18 +209,6 @@ void qdev_foreach_device(MachineState *ms, const DeviceModel *model,
     }
 }
 
-bool qdev_claim_chardev(MachineState *ms, Chardev *chr, const char *owner,
-                        Error **errp)
-{
-    if (chr->fe_owner) {
-        error_setg(errp, "chardev '%s' is already in use by %s", chr->id,
-                   chr->fe_owner);
-        return false;
-    }
-    chr->fe_owner = g_strdup(owner);
-    return true;
-}
-
 /* --- vhost devices ------------------------------------------------------ */
 
 static void vhost_info_free(gpointer p)
@@ -313,7 +301,7 @@ void qdev_vhost_set_connected(MachineState *ms, struct vhost_dev *dev,
     g_free(info->dev_id);
     info->dev_id = g_strdup(dev_id);
     g_free(info->socket_path);
-    info->socket_path = qdev_chardev_socket_path(chr);
+    info->socket_path = qemu_chr_socket_path(chr);
     if (dev->vhost_ops) {
         info->backend = dev->vhost_ops->name;
     }
@@ -334,19 +322,4 @@ void qdev_foreach_vhost(MachineState *ms,
     for (guint i = 0; ms->vhost_info && i < ms->vhost_info->len; i++) {
         fn(g_ptr_array_index(ms->vhost_info, i), opaque);
     }
-}
-
-char *qdev_chardev_socket_path(const Chardev *chr)
-{
-    g_autoptr(GHashTable) opts = NULL;
-
-    if (!chr || strcmp(chr->cls->type, "socket") || !chr->label) {
-        return NULL;
-    }
-    if (g_str_has_prefix(chr->label, "unix:")) {
-        opts = qemu_opts_parse(chr->label + 5, "path", NULL);
-    } else {
-        opts = qemu_opts_parse(chr->label, "backend", NULL);
-    }
-    return opts ? g_strdup(qemu_opt_get(opts, "path")) : NULL;
 }

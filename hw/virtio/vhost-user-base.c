@@ -218,7 +218,7 @@ bool vhost_user_base_realize(VHostUserBase *b, const VirtioDeviceClass *cls,
 {
     qdev_register(b->ms, dev, cleanup);
     qdev_register_vhost(b->ms, &b->dev);
-    if (!qdev_claim_chardev(b->ms, b->chr, b->id, errp)) {
+    if (!qemu_chr_fe_claim(b->chr, b->id, errp)) {
         b->chr = NULL;          /* another device's: leave it alone */
         return false;
     }
@@ -235,7 +235,7 @@ bool vhost_user_base_realize(VHostUserBase *b, const VirtioDeviceClass *cls,
     return true;
 }
 
-/* Give back the chardev realize claimed (qdev_claim_chardev with the
+/* Give back the chardev realize claimed (qemu_chr_fe_claim with the
  * device id as owner), so that a device_add that failed, or a later one
  * after this device is gone, can use it again.  A chardev that another
  * frontend holds (the claim failed) or that was never claimed (the

@@ -52,10 +52,6 @@ const DeviceModel *qdev_find_model(const char *name);
 void qdev_register(MachineState *ms, void *dev, QdevCleanupFn *cleanup);
 /* Release every device (reverse order of creation); safe twice. */
 void qdev_cleanup(MachineState *ms);
-/* A chardev serves one frontend: claim it for owner or fail with
- * "chardev 'ID' is already in use by OWNER". */
-bool qdev_claim_chardev(MachineState *ms, Chardev *chr, const char *owner,
-                        Error **errp);
 
 /* The machine's vhost devices (ms->vhost_devs), for what must look at all
  * of them: memory hotplug checks every backend's slot limit first,
@@ -117,9 +113,5 @@ typedef struct QdevVhostInfo {
 void qdev_foreach_vhost(MachineState *ms,
                         void (*fn)(const QdevVhostInfo *info, void *opaque),
                         void *opaque);
-
-/* The path= of a unix socket chardev (-chardev socket,path= or the
- * "unix:PATH" short form), newly allocated; NULL for other chardevs. */
-char *qdev_chardev_socket_path(const Chardev *chr);
 
 #endif
