@@ -11,6 +11,7 @@
 #include "hw/mem/pc-dimm.h"
 #include "migration/migration.h"
 #include "hw/qdev.h"
+#include "sysemu/accel.h"
 #include "hw/virtio/vhost-user-net.h"
 #include "qemu/option.h"
 
@@ -109,7 +110,7 @@ static bool qmp_query_kvm(QmpRequest *req, Error **errp)
     g_autoptr(JsonObject) o = json_object_new();
 
     json_object_set_boolean_member(o, "enabled",
-                                   req->ms->accel == &kvm_accel_ops);
+                                   kvm_enabled(req->ms));
     json_object_set_boolean_member(o, "present",
                                    access("/dev/kvm", R_OK | W_OK) == 0);
     req->ret = qmp_node_object(o);

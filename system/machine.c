@@ -454,7 +454,7 @@ static bool machine_load_kernel(MachineState *ms, Error **errp)
     BootCpuState cpu;
 
     if (!ms->kernel_path) {
-        if (ms->accel == &qtest_accel_ops) {
+        if (!ms->accel->has_vcpus) {
             return true;    /* qtest drives the machine without a guest */
         }
         error_setg(errp, "-kernel: no kernel given (kvmini boots a PVH ELF "

@@ -6,6 +6,7 @@
  */
 #include "kvm-internal.h"
 #include "qemu/log.h"
+#include "sysemu/accel.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -582,6 +583,7 @@ static void kvm_cleanup(MachineState *ms)
 
 const AccelOps kvm_accel_ops = {
     .name = "kvm",
+    .has_vcpus = true,
     .init = kvm_init,
     .setup_boot_cpu = kvm_setup_boot_cpu,
     .start = kvm_start,

@@ -14,6 +14,7 @@
 
 #include "chardev/char.h"
 #include "hw/boards.h"
+#include "sysemu/accel.h"
 #include "sysemu/qtest.h"
 
 typedef struct QtestAccel QtestAccel;
@@ -235,6 +236,7 @@ static void qtest_cleanup(MachineState *ms)
 
 const AccelOps qtest_accel_ops = {
     .name = "qtest",
+    .has_vcpus = false,
     .init = qtest_init,
     .setup_boot_cpu = qtest_setup_boot_cpu,
     .start = qtest_start,

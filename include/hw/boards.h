@@ -37,9 +37,13 @@ typedef struct SerialState SerialState;
 #define MACHINE_DEVICE_MEM_ALIGN   0x40000000ULL   /* hotplug area: 1 GiB */
 
 /* An accelerator runs the guest: KVM (vCPU threads) or qtest (a test
- * program drives memory and I/O, no vCPU). */
+ * program drives memory and I/O, no vCPU); the instances are declared in
+ * sysemu/accel.h, for the code that picks one. */
 typedef struct AccelOps {
     const char *name;
+    /* Guest code runs (vCPUs), so the machine needs a kernel to boot
+     * (-kernel).  false: qtest, where no kernel is loaded. */
+    bool has_vcpus;
     /* Create the VM and register memory listeners; called before RAM is
      * mapped into the address space. */
     bool (*init)(MachineState *ms, Error **errp);
@@ -79,9 +83,6 @@ typedef struct AccelOps {
     /* Free everything; safe on a half-initialised accelerator. */
     void (*cleanup)(MachineState *ms);
 } AccelOps;
-
-extern const AccelOps kvm_accel_ops;
-extern const AccelOps qtest_accel_ops;
 
 /* A RAM backend object (-object memory-backend-memfd|file,...). */
 typedef struct HostMemoryBackend {

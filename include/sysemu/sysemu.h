@@ -7,6 +7,7 @@
 #define SYSEMU_SYSEMU_H
 
 #include "hw/boards.h"
+#include "sysemu/accel.h"
 
 /* Parse argv into a new machine (not yet built).  Returns NULL with errp
  * set to "<option>: <reason>" on bad input; *exit_now is set (with
