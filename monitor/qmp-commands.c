@@ -8,6 +8,7 @@
  * (they wait for the vCPUs, which may be waiting for it).
  */
 #include "qmp-internal.h"
+#include "hw/core/boot.h"
 #include "hw/mem/pc-dimm.h"
 #include "migration/migration.h"
 #include "hw/qdev.h"
