@@ -17,6 +17,7 @@
 #include "hw/mem/memory-device.h"
 #include "hw/qdev.h"
 #include "migration/migration.h"
+#include "migration/register.h"
 #include "monitor/monitor.h"
 #include "net/net.h"
 
@@ -413,6 +414,7 @@ void machine_free(MachineState *ms)
         memory_region_finalize(&ms->system_memory);
         memory_region_finalize(&ms->system_io);
     }
+    savevm_registry_free(ms);
     g_hash_table_destroy(ms->chardevs);
     g_hash_table_destroy(ms->objects);
     g_ptr_array_free(ms->options, TRUE);

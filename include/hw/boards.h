@@ -24,6 +24,7 @@ typedef struct MachineState MachineState;
 typedef struct DeviceMemoryState DeviceMemoryState;
 typedef struct Chardev Chardev;
 typedef struct SerialState SerialState;
+typedef struct SaveStateRegistry SaveStateRegistry;
 
 /* x86 microvm-like layout (see docs/architecture.md). */
 #define MACHINE_RAM_BELOW_4G_MAX   0xC0000000ULL   /* 32-bit hole from 3 GiB */
@@ -188,6 +189,7 @@ struct MachineState {
     GPtrArray *vhost_info;          /* QdevVhostInfo *, same order */
     EventBus events;                /* QMP events (qapi/event.h) */
     void *monitors;                 /* monitor/ state, NULL if none */
+    SaveStateRegistry *savevm;      /* migration/register.h */
     void *migration;                /* migration/ state, NULL until used */
     char *incoming;                 /* -incoming URI|defer */
     char *serial_spec;              /* -serial ARG (default "stdio") */

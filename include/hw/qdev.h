@@ -33,6 +33,9 @@ typedef struct DeviceModel {
      * destination (pc-dimm: migration/ram.c).  Other models wait until
      * the migration has ended. */
     bool plug_during_migration;
+    /* A memory device (pc-dimm): what the memory hotplug area asks of
+     * the model (hw/mem/memory-device.h).  NULL for other models. */
+    const struct MemoryDeviceClass *memory_device;
 } DeviceModel;
 
 /* Make model (a `const DeviceModel`, defined in the same file) known to

@@ -3,8 +3,8 @@
  * Live migration (docs/migration.md): what the rest of kvmini calls.
  *
  * The migration state hangs off the machine (ms->migration), created on
- * first use: by a device registering its state (migration/register.h), a
- * QMP command, or -incoming.  Outgoing migration is driven by QMP
+ * first use: by a QMP command or -incoming.  Devices register their state
+ * with the machine (migration/register.h), not here.  Outgoing migration is driven by QMP
  * (migrate, migrate_cancel, query-migrate, ...: migration/migration-qmp.c,
  * registered with qapi/qmp-command.h); incoming by -incoming URI or
  * migrate-incoming.
@@ -45,7 +45,7 @@ bool migration_allows_plug(MachineState *ms);
 
 /* Stop any migration (cancelled; threads joined, logging stopped), close
  * passed fds and free the state.  machine_free() calls it before the
- * devices go (unregister_savevm is a no-op afterwards).  Safe twice. */
+ * devices go.  Safe twice. */
 void migration_cleanup(MachineState *ms);
 
 #endif
