@@ -6,7 +6,6 @@
  */
 #include "kvm-internal.h"
 #include "qemu/log.h"
-#include "sysemu/accel.h"
 
 #include <errno.h>
 #include <fcntl.h>

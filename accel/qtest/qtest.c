@@ -14,7 +14,6 @@
 
 #include "chardev/char.h"
 #include "hw/boards.h"
-#include "sysemu/accel.h"
 #include "sysemu/qtest.h"
 
 typedef struct QtestAccel QtestAccel;

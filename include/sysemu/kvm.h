@@ -9,6 +9,9 @@
 
 #include "hw/boards.h"
 
+/* The accelerator (picked by name in system/vl.c; sysemu/accel.h). */
+extern const AccelOps kvm_accel_ops;
+
 /* Dirty pages that KVM logged for guest-physical [start, start+size)
  * since the last call, one bit per 4 KiB page, OR-ed into bitmap
  * (bit i = page start + i * 4096), and cleared in KVM's accumulated log.
