@@ -359,7 +359,7 @@ int machine_run(MachineState *ms)
         machine_request_shutdown_reason(ms, 1, "host-error");
     }
     if (!g_atomic_int_get(&ms->shutdown_requested)) {
-        os_daemonize_finish(ms);
+        os_daemonize_finish(&ms->os);
     }
     if (!g_atomic_int_get(&ms->shutdown_requested)) {
         g_main_loop_run(ms->main_loop);
