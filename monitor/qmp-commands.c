@@ -12,8 +12,8 @@
 #include "hw/mem/pc-dimm.h"
 #include "migration/migration.h"
 #include "hw/qdev.h"
+#include "net/net.h"
 #include "sysemu/accel.h"
-#include "hw/virtio/vhost-user-net.h"
 #include "qemu/option.h"
 
 #include <string.h>
@@ -412,61 +412,30 @@ static bool qmp_query_memory_devices(QmpRequest *req, Error **errp)
 
 /* --- network -------------------------------------------------------------- */
 
-typedef struct AnnounceCtx {
-    JsonArray *interfaces;      /* device ids to announce; NULL: all */
-    Error *err;                 /* the first failure */
-} AnnounceCtx;
-
-static bool announce_wanted(const AnnounceCtx *ctx, const char *id)
-{
-    if (!ctx->interfaces) {
-        return true;
-    }
-    for (guint i = 0; i < json_array_get_length(ctx->interfaces); i++) {
-        if (!strcmp(json_array_get_string_element(ctx->interfaces, i), id)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static void announce_one(void *dev, void *opaque)
-{
-    AnnounceCtx *ctx = opaque;
-    VHostUserNet *s = dev;
-    Error *err = NULL;
-
-    if (!announce_wanted(ctx, s->id) || vhost_user_net_announce(s, &err)) {
-        return;
-    }
-    if (ctx->err) {
-        error_free(err);
-    } else {
-        ctx->err = err;
-    }
-}
-
 /* One announcement per virtio-net device, now: the guest's own (status
  * VIRTIO_NET_S_ANNOUNCE) if it negotiated GUEST_ANNOUNCE, else a RARP
  * from the backend (SEND_RARP).  QEMU's timing arguments are accepted
  * and ignored; every device is tried, the first failure is the error. */
 static bool qmp_announce_self(QmpRequest *req, Error **errp)
 {
-    AnnounceCtx ctx = { .interfaces = NULL };
+    g_autoptr(GPtrArray) ids = NULL;
+    bool ok;
 
     if (json_object_has_member(req->args, "interfaces")) {
-        ctx.interfaces = json_object_get_array_member(req->args,
-                                                      "interfaces");
+        JsonArray *a = json_object_get_array_member(req->args, "interfaces");
+
+        ids = g_ptr_array_new();
+        for (guint i = 0; i < json_array_get_length(a); i++) {
+            g_ptr_array_add(ids,
+                            (gpointer)json_array_get_string_element(a, i));
+        }
+        g_ptr_array_add(ids, NULL);
     }
     g_mutex_lock(&req->ms->lock);
-    qdev_foreach_device(req->ms, &virtio_net_device_model, announce_one,
-                        &ctx);
+    ok = net_announce(req->ms, ids ? (const char *const *)ids->pdata : NULL,
+                      errp);
     g_mutex_unlock(&req->ms->lock);
-    if (ctx.err) {
-        error_propagate(errp, ctx.err);
-        return false;
-    }
-    return true;
+    return ok;
 }
 
 /* --- the table ------------------------------------------------------------ */

@@ -1,42 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * x-query-vhost: what kvmini's side of each vhost device holds, for
- * people debugging a backend: the connection, the feature words, the
- * memory table in force and every vring (size, base index, started).
- * One entry per device id, in registration order; a device with several
- * vhost_devs (one per queue pair) lists the vrings of all of them.
+ * people debugging a backend: the backend (type, name, socket), whether
+ * it is connected, the feature words, the memory table in force and
+ * every vring (size, base index, started).  One entry per device, in
+ * creation order; a device with several vhost_devs (one per queue pair)
+ * lists the vrings of all of them.
  * Read from struct vhost_dev and the device's VirtQueues under the
  * machine lock.
  */
 #include "qmp-internal.h"
-#include "hw/qdev.h"
-#include "hw/virtio/vhost.h"
-
-#include <string.h>
-
-typedef struct VhostQuery {
-    JsonArray *list;
-    GHashTable *by_id;          /* device id -> JsonObject * in list */
-} VhostQuery;
-
-static const char *vhost_device_id(const QdevVhostInfo *info)
-{
-    const struct vhost_dev *dev = info->dev;
-
-    if (info->dev_id) {
-        return info->dev_id;
-    }
-    if (dev->vdev && dev->vdev->id) {
-        return dev->vdev->id;
-    }
-    return dev->id ? dev->id : "";
-}
-
-static bool vhost_connected(const QdevVhostInfo *info)
-{
-    /* Without set_connected calls the ops tell: NULL once cleaned up. */
-    return info->dev_id ? info->connected : info->dev->vhost_ops != NULL;
-}
+#include "hw/virtio/vhost-device.h"
 
 static void set_hex(JsonObject *o, const char *name, uint64_t v)
 {
@@ -63,25 +37,27 @@ static JsonArray *vhost_regions(const struct vhost_dev *dev)
 }
 
 /* The state of the connection: features and memory of its first
- * connected vhost_dev. */
-static void vhost_fill_connection(JsonObject *o, const struct vhost_dev *dev)
+ * vhost_dev. */
+static void vhost_fill_connection(JsonObject *o, const VhostDevice *d,
+                                  const VhostConnInfo *info)
 {
+    const struct vhost_dev *dev = &d->devs[0];
+
     json_object_set_boolean_member(o, "connected", true);
     set_hex(o, "features", dev->features);
     set_hex(o, "acked-features", dev->acked_features);
-    set_hex(o, "protocol-features", dev->protocol_features);
+    set_hex(o, "protocol-features", info->protocol_features);
     json_object_set_array_member(o, "memory-regions", vhost_regions(dev));
 }
 
-static JsonObject *vhost_new_entry(const QdevVhostInfo *info)
+static JsonObject *vhost_new_entry(const VhostDevice *d,
+                                   const VhostConnInfo *info)
 {
     JsonObject *o = json_object_new();
-    const struct vhost_dev *dev = info->dev;
-    const char *backend = info->backend ? info->backend :
-                          dev->vhost_ops ? dev->vhost_ops->name : "vhost";
 
-    json_object_set_string_member(o, "device", vhost_device_id(info));
-    json_object_set_string_member(o, "backend", backend);
+    json_object_set_string_member(o, "device", d->id);
+    json_object_set_string_member(o, "backend", info->type);
+    json_object_set_string_member(o, "backend-name", info->name);
     if (info->socket_path) {
         json_object_set_string_member(o, "socket", info->socket_path);
     }
@@ -95,19 +71,18 @@ static JsonObject *vhost_new_entry(const QdevVhostInfo *info)
     return o;
 }
 
-/* The rings this vhost_dev owns.  base is the avail index the ring
+/* The rings a vhost_dev owns.  base is the avail index the ring
  * (re)started from, kept in the device's VirtQueue while started. */
-static void vhost_add_vrings(JsonArray *a, const struct vhost_dev *dev)
+static void vhost_add_vrings(JsonArray *a, const struct vhost_dev *dev,
+                             const VirtIODevice *vdev)
 {
     for (unsigned i = 0; dev->vqs && i < dev->nvqs; i++) {
         const struct vhost_virtqueue *vq = &dev->vqs[i];
         unsigned index = dev->vq_index + i;
         JsonObject *o = json_object_new();
-        unsigned base = 0;
+        unsigned base = index < vdev->nvqs ? vdev->vq[index].last_avail_idx
+                                           : 0;
 
-        if (dev->vdev && index < dev->vdev->nvqs) {
-            base = dev->vdev->vq[index].last_avail_idx;
-        }
         json_object_set_int_member(o, "index", index);
         json_object_set_int_member(o, "num", vq->num);
         json_object_set_int_member(o, "base", base);
@@ -116,40 +91,34 @@ static void vhost_add_vrings(JsonArray *a, const struct vhost_dev *dev)
     }
 }
 
-static void vhost_query_one(const QdevVhostInfo *info, void *opaque)
+static void vhost_query_one(VhostDevice *d, void *opaque)
 {
-    VhostQuery *q = opaque;
-    const char *id = vhost_device_id(info);
-    JsonObject *o = g_hash_table_lookup(q->by_id, id);
+    JsonArray *list = opaque;
+    VhostConnInfo info;
+    JsonObject *o;
 
-    if (!o) {
-        o = vhost_new_entry(info);
-        json_array_add_object_element(q->list, o);
-        g_hash_table_insert(q->by_id, g_strdup(id), o);
+    vhost_conn_query(d->conn, &info);
+    o = vhost_new_entry(d, &info);
+    if (d->connected) {
+        vhost_fill_connection(o, d, &info);
+        for (unsigned i = 0; i < d->ndevs; i++) {
+            vhost_add_vrings(json_object_get_array_member(o, "vrings"),
+                             &d->devs[i], &d->vdev);
+        }
     }
-    if (!vhost_connected(info)) {
-        return;
-    }
-    if (!json_object_get_boolean_member(o, "connected")) {
-        vhost_fill_connection(o, info->dev);
-    }
-    vhost_add_vrings(json_object_get_array_member(o, "vrings"), info->dev);
+    json_array_add_object_element(list, o);
+    g_free(info.socket_path);
 }
 
 static bool qmp_x_query_vhost(QmpRequest *req, Error **errp)
 {
-    VhostQuery q = {
-        .list = json_array_new(),
-        .by_id = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                       NULL),
-    };
+    JsonArray *list = json_array_new();
 
     g_mutex_lock(&req->ms->lock);
-    qdev_foreach_vhost(req->ms, vhost_query_one, &q);
+    vhost_device_foreach(req->ms, vhost_query_one, list);
     g_mutex_unlock(&req->ms->lock);
-    g_hash_table_destroy(q.by_id);
-    req->ret = json_node_init_array(json_node_alloc(), q.list);
-    json_array_unref(q.list);
+    req->ret = json_node_init_array(json_node_alloc(), list);
+    json_array_unref(list);
     return true;
 }
 

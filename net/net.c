@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Network backends (-netdev).  A netdev is only a named reference to a
- * vhost-user connection — the chardev and how many queue pairs to use —
- * created before the devices (machine.c's pass 1) and then claimed by
- * exactly one virtio-net device, which does all the protocol work.  The
- * chardev is claimed here, at creation, so that no other frontend (a
- * vhost-user-blk, a monitor) can take the same socket.
+ * Network backends (-netdev): the generic part — option checks, the
+ * registry on the machine (ms->netdevs, creation order), claiming by a
+ * device, the two net requests dispatched to the type, announce-self
+ * over the devices that claimed a netdev.  Each type lives in its own
+ * file (net/vhost-user.c).
  */
 #include "net/net.h"
-#include "hw/qdev.h"
-#include "hw/virtio/virtio.h"
 #include "qemu/option.h"
 
 #include <string.h>
@@ -17,101 +14,102 @@
 /* 2 * queues + 1 (the control queue) must fit VIRTIO_QUEUE_MAX. */
 #define NETDEV_MAX_QUEUES ((VIRTIO_QUEUE_MAX - 1) / 2)
 
-static void netdev_free(gpointer p)
+static const NetdevClass *const netdev_classes[] = {
+    &netdev_vhost_user_class,
+};
+
+bool netdev_check_queues(uint64_t queues, Error **errp)
 {
-    NetdevVhostUser *nd = p;
-
-    g_free(nd->id);
-    g_free(nd->claimed_by);
-    g_free(nd);
-}
-
-static bool netdev_parse(NetdevVhostUser *nd, MachineState *ms,
-                         GHashTable *opts, Error **errp)
-{
-    static const char *const keys[] = { "type", "id", "chardev", "queues",
-                                        NULL };
-    const char *chardev = qemu_opt_get(opts, "chardev");
-    uint64_t queues;
-
-    if (!qemu_opts_check_keys(opts, keys, errp) ||
-        !qemu_opt_get_number(opts, "queues", 1, &queues, errp)) {
-        return false;
-    }
-    if (!chardev) {
-        error_setg(errp, "Parameter 'chardev' is missing");
-        return false;
-    }
-    nd->chr = g_hash_table_lookup(ms->chardevs, chardev);
-    if (!nd->chr) {
-        error_setg(errp, "chardev \"%s\" not found", chardev);
-        return false;
-    }
     if (queues < 1 || queues > NETDEV_MAX_QUEUES) {
         error_setg(errp, "queues must be between 1 and %d",
                    NETDEV_MAX_QUEUES);
         return false;
     }
-    nd->queues = queues;
     return true;
 }
 
-static bool netdev_check_type(GHashTable *opts, Error **errp)
+static void netdev_free(gpointer p)
+{
+    Netdev *nd = p;
+
+    vhost_conn_free(nd->conn);
+    g_free(nd->id);
+    g_free(nd->claimed_by);
+    g_free(nd);
+}
+
+static Netdev *netdev_find(MachineState *ms, const char *id)
+{
+    for (guint i = 0; ms->netdevs && i < ms->netdevs->len; i++) {
+        Netdev *nd = g_ptr_array_index(ms->netdevs, i);
+
+        if (!strcmp(nd->id, id)) {
+            return nd;
+        }
+    }
+    return NULL;
+}
+
+static const NetdevClass *netdev_check_type(GHashTable *opts, Error **errp)
 {
     const char *type = qemu_opt_get(opts, "type");
     const char *id = qemu_opt_get(opts, "id");
+    const NetdevClass *cls = NULL;
 
     if (!type || !*type) {
         error_setg(errp, "Parameter 'type' is missing");
-        return false;
+        return NULL;
     }
-    if (strcmp(type, "vhost-user")) {
+    for (size_t i = 0; i < G_N_ELEMENTS(netdev_classes) && !cls; i++) {
+        if (!strcmp(netdev_classes[i]->type, type)) {
+            cls = netdev_classes[i];
+        }
+    }
+    if (!cls) {
         error_setg(errp, "Parameter 'type' does not accept value '%s' "
                    "(kvmini supports vhost-user only)", type);
-        return false;
+        return NULL;
     }
     if (!id || !*id) {
         error_setg(errp, "Parameter 'id' is missing");
-        return false;
+        return NULL;
     }
-    return true;
+    return cls;
 }
 
 bool netdev_add(MachineState *ms, const char *optstr, Error **errp)
 {
     g_autoptr(GHashTable) opts = qemu_opts_parse(optstr, "type", errp);
-    g_autofree char *owner = NULL;
-    NetdevVhostUser *nd;
+    const NetdevClass *cls;
+    Netdev *nd;
 
-    if (!opts || !netdev_check_type(opts, errp)) {
+    if (!opts || !(cls = netdev_check_type(opts, errp))) {
         return false;
     }
-    if (!ms->netdevs) {
-        ms->netdevs = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-                                            netdev_free);
-    }
-    if (g_hash_table_contains(ms->netdevs, qemu_opt_get(opts, "id"))) {
+    if (netdev_find(ms, qemu_opt_get(opts, "id"))) {
         error_setg(errp, "Duplicate ID '%s' for netdev",
                    qemu_opt_get(opts, "id"));
         return false;
     }
-    nd = g_new0(NetdevVhostUser, 1);
+    nd = g_new0(Netdev, 1);
     nd->id = g_strdup(qemu_opt_get(opts, "id"));
-    owner = g_strdup_printf("netdev '%s'", nd->id);
-    if (!netdev_parse(nd, ms, opts, errp) ||
-        !qemu_chr_fe_claim(nd->chr, owner, errp)) {
+    nd->cls = cls;
+    if (!cls->init(nd, ms, opts, errp)) {
         netdev_free(nd);
         return false;
     }
-    g_hash_table_insert(ms->netdevs, nd->id, nd);
+    if (!ms->netdevs) {
+        ms->netdevs = g_ptr_array_new_with_free_func(netdev_free);
+        ms->nics = g_ptr_array_new();
+    }
+    g_ptr_array_add(ms->netdevs, nd);
     return true;
 }
 
-NetdevVhostUser *netdev_claim(MachineState *ms, const char *id,
-                              const char *owner, Error **errp)
+Netdev *netdev_claim(MachineState *ms, const char *id, const char *owner,
+                     NetdevAnnounceFn *fn, void *opaque, Error **errp)
 {
-    NetdevVhostUser *nd = ms->netdevs && id ?
-                          g_hash_table_lookup(ms->netdevs, id) : NULL;
+    Netdev *nd = id ? netdev_find(ms, id) : NULL;
 
     if (!nd) {
         error_setg(errp, "netdev '%s' not found", id ? id : "");
@@ -123,13 +121,75 @@ NetdevVhostUser *netdev_claim(MachineState *ms, const char *id,
         return NULL;
     }
     nd->claimed_by = g_strdup(owner);
+    nd->announce_fn = fn;
+    nd->announce_opaque = opaque;
+    g_ptr_array_remove(ms->nics, nd);   /* claimed before, then released */
+    g_ptr_array_add(ms->nics, nd);
     return nd;
+}
+
+void netdev_release(Netdev *nd)
+{
+    if (!nd) {
+        return;
+    }
+    g_clear_pointer(&nd->claimed_by, g_free);
+    nd->announce_fn = NULL;
+    nd->announce_opaque = NULL;
+}
+
+bool netdev_set_mtu(Netdev *nd, struct vhost_dev *dev, uint16_t mtu,
+                    Error **errp)
+{
+    return !nd->cls->set_mtu || nd->cls->set_mtu(nd, dev, mtu, errp);
+}
+
+bool netdev_announce(Netdev *nd, struct vhost_dev *dev, const uint8_t mac[6],
+                     Error **errp)
+{
+    if (!nd->cls->announce) {
+        error_setg(errp, "netdev '%s' (%s) cannot announce", nd->id,
+                   nd->cls->type);
+        return false;
+    }
+    return nd->cls->announce(nd, dev, mac, errp);
+}
+
+/* --- announce-self ------------------------------------------------------- */
+
+static bool net_announce_wanted(const Netdev *nd, const char *const *ids)
+{
+    return !ids || g_strv_contains(ids, nd->claimed_by);
+}
+
+bool net_announce(MachineState *ms, const char *const *ids, Error **errp)
+{
+    Error *first = NULL;
+
+    for (guint i = 0; ms->nics && i < ms->nics->len; i++) {
+        Netdev *nd = g_ptr_array_index(ms->nics, i);
+        Error *err = NULL;
+
+        if (!nd->claimed_by || !nd->announce_fn ||
+            !net_announce_wanted(nd, ids) ||
+            nd->announce_fn(nd->announce_opaque, &err)) {
+            continue;
+        }
+        if (first) {
+            error_free(err);
+        } else {
+            first = err;
+        }
+    }
+    if (first) {
+        error_propagate(errp, first);
+        return false;
+    }
+    return true;
 }
 
 void net_cleanup(MachineState *ms)
 {
-    if (ms->netdevs) {
-        g_hash_table_destroy(ms->netdevs);
-        ms->netdevs = NULL;
-    }
+    g_clear_pointer(&ms->nics, g_ptr_array_unref);
+    g_clear_pointer(&ms->netdevs, g_ptr_array_unref);
 }

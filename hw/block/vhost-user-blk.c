@@ -3,7 +3,8 @@
  * vhost-user-blk device model (see the header for the command line).
  *
  * The life cycle (connect, start on DRIVER_OK, stop, disconnect and
- * reconnect) is VHostUserBase's; the blk specifics are its hooks:
+ * reconnect) is VhostDevice's, with one vhost_dev for all queues; the blk
+ * specifics are its hooks:
  *   check_backend -> the backend has the queues num-queues asks for
  *   fetch_config  -> GET_CONFIG (as much as the features define), with
  *                    num_queues and wce patched
@@ -11,7 +12,7 @@
  * Everything runs with the machine lock held.
  */
 #include "hw/virtio/vhost-user-blk.h"
-#include "hw/virtio/vhost-user-proto.h"
+#include "hw/virtio/vhost-user.h"
 #include "hw/virtio/virtio-migration.h"
 #include "qemu/compiler.h"
 #include "qemu/option.h"
@@ -64,32 +65,31 @@ static uint32_t vub_config_size(uint64_t features)
     return size;
 }
 
-static VHostUserBlk *vub_of_base(VHostUserBase *b)
+static VHostUserBlk *vub_of_base(VhostDevice *b)
 {
     return container_of(b, VHostUserBlk, parent);
 }
 
 static VHostUserBlk *vub_of(VirtIODevice *vdev)
 {
-    return vub_of_base(vhost_user_base_of(vdev));
+    return vub_of_base(vhost_device_of(vdev));
 }
 
 /* --- start ------------------------------------------------------------- */
 
-static bool vub_pre_start(VHostUserBase *b, Error **errp)
+/* A backend that tracks inflight I/O gets its region (a no-op for one
+ * that does not). */
+static bool vub_pre_start(VhostDevice *b, Error **errp)
 {
     VHostUserBlk *s = vub_of_base(b);
 
-    if (!virtio_has_feature(b->dev.protocol_features,
-                            VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD)) {
-        return true;
-    }
     /* Fetched once: it is what lets a restarted backend resubmit. */
     if (!s->inflight.addr &&
-        !vhost_dev_get_inflight(&b->dev, b->queue_size, &s->inflight, errp)) {
+        !vhost_dev_get_inflight(&b->devs[0], s->queue_size, &s->inflight,
+                                errp)) {
         return false;
     }
-    return vhost_dev_set_inflight(&b->dev, &s->inflight, errp);
+    return vhost_dev_set_inflight(&b->devs[0], &s->inflight, errp);
 }
 
 /* --- virtio hooks ------------------------------------------------------ */
@@ -103,14 +103,14 @@ static uint64_t vub_get_features(VirtIODevice *vdev)
     for (size_t i = 0; vub_feature_bits[i] != VHOST_INVALID_FEATURE_BIT; i++) {
         f |= 1ULL << vub_feature_bits[i];
     }
-    if (s->parent.num_queues == 1) {
+    if (s->num_queues == 1) {
         f &= ~(1ULL << VIRTIO_BLK_F_MQ);
     }
     if (!s->config_wce) {
         f &= ~(1ULL << VIRTIO_BLK_F_CONFIG_WCE);
     }
     /* ... that the backend offers too. */
-    return vhost_get_features(&s->parent.dev, vub_feature_bits, f);
+    return vhost_get_features(&s->parent.devs[0], vub_feature_bits, f);
 }
 
 static bool vub_set_features(VirtIODevice *vdev, uint64_t features)
@@ -137,9 +137,9 @@ static void vub_set_config(VirtIODevice *vdev, uint32_t offset, uint32_t size)
         vdev->config[wce] == s->blkcfg.wce) {
         return;
     }
-    if (!vhost_dev_set_config(&s->parent.dev, &vdev->config[wce], wce, 1,
+    if (!vhost_dev_set_config(&s->parent.devs[0], &vdev->config[wce], wce, 1,
                               VHOST_SET_CONFIG_TYPE_FRONTEND, &err)) {
-        vhost_user_base_report(&s->parent, err, "SET_CONFIG (writeback)");
+        vhost_device_report(&s->parent, err, "SET_CONFIG (writeback)");
         return;
     }
     s->blkcfg.wce = vdev->config[wce];
@@ -149,7 +149,7 @@ static void vub_reset(VirtIODevice *vdev)
 {
     VHostUserBlk *s = vub_of(vdev);
 
-    vhost_user_base_stop(&s->parent);
+    vhost_device_stop(&s->parent);
     /* A reset device starts its rings from zero. */
     vhost_dev_free_inflight(&s->inflight);
 }
@@ -197,8 +197,8 @@ static bool vub_mig_post_load(VirtIODevice *vdev, Error **errp)
 }
 
 static const VirtioMigrationOps vub_migration_ops = {
-    .vhost_dev = vhost_user_base_mig_vhost_dev,
-    .vm_state_change = vhost_user_base_vm_state_change,
+    .vhost_dev = vhost_device_mig_vhost_dev,
+    .vm_state_change = vhost_device_vm_state_change,
     .save = vub_mig_save,
     .load = vub_mig_load,
     .post_load = vub_mig_post_load,
@@ -211,23 +211,23 @@ static const VirtioDeviceClass vhost_user_blk_class = {
     .set_features = vub_set_features,
     .get_config = vub_get_config,
     .set_config = vub_set_config,
-    .set_status = vhost_user_base_set_status,
+    .set_status = vhost_device_set_status,
     .reset = vub_reset,
     .migration = &vub_migration_ops,
 };
 
 /* --- backend connection -------------------------------------------------- */
 
-static bool vub_fetch_config(VHostUserBase *b, Error **errp)
+static bool vub_fetch_config(VhostDevice *b, Error **errp)
 {
     VHostUserBlk *s = vub_of_base(b);
     struct virtio_blk_config cfg = { 0 };
 
-    if (!vhost_dev_get_config(&b->dev, (uint8_t *)&cfg,
-                              vub_config_size(b->dev.features), errp)) {
+    if (!vhost_dev_get_config(&b->devs[0], (uint8_t *)&cfg,
+                              vub_config_size(b->devs[0].features), errp)) {
         return false;
     }
-    cfg.num_queues = b->num_queues;     /* what the guest may use */
+    cfg.num_queues = s->num_queues;     /* what the guest may use */
     if (!s->config_wce) {
         cfg.wce = 0;
     }
@@ -240,18 +240,23 @@ static bool vub_fetch_config(VHostUserBase *b, Error **errp)
     return true;
 }
 
-static bool vub_check_queues(VHostUserBase *b, Error **errp)
+/* A backend that does not say how many queues it has gets the benefit of
+ * the doubt. */
+static bool vub_check_queues(VhostDevice *b, Error **errp)
 {
-    if (b->num_queues > 1 && b->dev.max_queues &&
-        b->dev.max_queues < b->num_queues) {
+    VHostUserBlk *s = vub_of_base(b);
+    uint64_t max;
+
+    if (s->num_queues > 1 && vhost_conn_max_queues(b->conn, &max) && max &&
+        max < s->num_queues) {
         error_setg(errp, "num-queues=%u but the backend supports only %"
-                   PRIu64, b->num_queues, b->dev.max_queues);
+                   PRIu64, s->num_queues, max);
         return false;
     }
     return true;
 }
 
-static const VHostUserBaseOps vub_ops = {
+static const VhostDeviceOps vub_ops = {
     .check_backend = vub_check_queues,
     .fetch_config = vub_fetch_config,
     .pre_start = vub_pre_start,
@@ -259,7 +264,8 @@ static const VHostUserBaseOps vub_ops = {
 
 /* --- creation ---------------------------------------------------------- */
 
-static bool vub_parse(VHostUserBlk *s, GHashTable *opts, Error **errp)
+static bool vub_parse(VHostUserBlk *s, GHashTable *opts, Chardev **chr,
+                      Error **errp)
 {
     static const char *const keys[] = { "driver", "id", "chardev",
                                         "num-queues", "queue-size",
@@ -271,7 +277,7 @@ static bool vub_parse(VHostUserBlk *s, GHashTable *opts, Error **errp)
         !qemu_opt_get_number(opts, "queue-size", VUB_DEFAULT_QUEUE_SIZE,
                              &qs, errp) ||
         !qemu_opt_get_bool(opts, "config-wce", true, &s->config_wce, errp) ||
-        !vhost_user_base_find_chardev(&s->parent, opts, errp)) {
+        !vhost_user_chardev_opt(s->parent.ms, opts, chr, errp)) {
         return false;
     }
     if (nq < 1 || nq > VIRTIO_QUEUE_MAX) {
@@ -284,8 +290,8 @@ static bool vub_parse(VHostUserBlk *s, GHashTable *opts, Error **errp)
                    VUB_MAX_QUEUE_SIZE);
         return false;
     }
-    s->parent.num_queues = nq;
-    s->parent.queue_size = qs;
+    s->num_queues = nq;
+    s->queue_size = qs;
     return true;
 }
 
@@ -297,17 +303,23 @@ static void vub_cleanup(void *dev)
 static bool vub_create(MachineState *ms, GHashTable *opts, Error **errp)
 {
     VHostUserBlk *s = g_new0(VHostUserBlk, 1);
+    VhostConn *conn;
+    Chardev *chr;
 
     s->inflight.fd = -1;
-    vhost_user_base_init(&s->parent, ms, "vhost-user-blk",
-                         qemu_opt_get(opts, "id"), &vub_ops);
-    if (!vub_parse(s, opts, errp)) {
+    vhost_device_init(&s->parent, ms, "vhost-user-blk",
+                      qemu_opt_get(opts, "id"), &vub_ops);
+    if (!vub_parse(s, opts, &chr, errp) ||
+        !(conn = vhost_user_conn_new(chr, s->parent.id, &ms->lock, errp))) {
         vhost_user_blk_free(s);
         return false;
     }
+    vhost_device_set_conn(&s->parent, conn, true);
+    vhost_device_alloc_devs(&s->parent, 1, s->num_queues);
     /* As QEMU's realize: the backend describes the disk, wait for it. */
-    return vhost_user_base_realize(&s->parent, &vhost_user_blk_class,
-                                   VUB_CONFIG_MAX_SIZE, s, vub_cleanup, errp);
+    return vhost_device_realize(&s->parent, &vhost_user_blk_class,
+                                s->num_queues, s->queue_size,
+                                VUB_CONFIG_MAX_SIZE, s, vub_cleanup, errp);
 }
 
 void vhost_user_blk_free(VHostUserBlk *s)
@@ -315,7 +327,7 @@ void vhost_user_blk_free(VHostUserBlk *s)
     if (!s) {
         return;
     }
-    vhost_user_base_unrealize(&s->parent);
+    vhost_device_unrealize(&s->parent);
     vhost_dev_free_inflight(&s->inflight);
     g_free(s);
 }

@@ -1,13 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * -device: look the model up by name (in the registry the models add
- * themselves to) and let it build itself.  The
- * registry of created devices (id, model, teardown), device_del and
- * system_reset over it, and the registry of vhost devices that memory
- * hotplug and x-query-vhost look at.
+ * themselves to) and let it build itself.  The registry of created
+ * devices (id, model, teardown), device_del and system_reset over it.
  */
 #include "hw/qdev.h"
-#include "hw/virtio/vhost.h"        /* the vhost registry below */
 #include "qemu/option.h"
 
 #include <json-glib/json-glib.h>
@@ -123,8 +120,8 @@ void qdev_cleanup(MachineState *ms)
     }
     g_ptr_array_free(ms->devices, TRUE);
     ms->devices = NULL;
+    g_clear_pointer(&ms->vhost_devices, g_ptr_array_unref);
     g_clear_pointer(&ms->vhost_devs, g_ptr_array_unref);
-    g_clear_pointer(&ms->vhost_info, g_ptr_array_unref);
 }
 
 static QdevEntry *qdev_find_entry(MachineState *ms, const char *id,
@@ -206,120 +203,5 @@ void qdev_foreach_device(MachineState *ms, const DeviceModel *model,
         if (e->model == model) {
             fn(e->dev, opaque);
         }
-    }
-}
-
-/* --- vhost devices ------------------------------------------------------ */
-
-static void vhost_info_free(gpointer p)
-{
-    QdevVhostInfo *info = p;
-
-    g_free(info->dev_id);
-    g_free(info->socket_path);
-    g_free(info);
-}
-
-static QdevVhostInfo *vhost_info_find(MachineState *ms,
-                                      const struct vhost_dev *dev)
-{
-    for (guint i = 0; ms->vhost_info && i < ms->vhost_info->len; i++) {
-        QdevVhostInfo *info = g_ptr_array_index(ms->vhost_info, i);
-
-        if (info->dev == dev) {
-            return info;
-        }
-    }
-    return NULL;
-}
-
-void qdev_register_vhost(MachineState *ms, struct vhost_dev *dev)
-{
-    QdevVhostInfo *info = g_new0(QdevVhostInfo, 1);
-
-    if (!ms->vhost_devs) {
-        ms->vhost_devs = g_ptr_array_new();
-        ms->vhost_info = g_ptr_array_new_with_free_func(vhost_info_free);
-    }
-    g_ptr_array_add(ms->vhost_devs, dev);
-    info->dev = dev;
-    g_ptr_array_add(ms->vhost_info, info);
-}
-
-void qdev_unregister_vhost(MachineState *ms, struct vhost_dev *dev)
-{
-    QdevVhostInfo *info = vhost_info_find(ms, dev);
-
-    if (ms->vhost_devs) {
-        g_ptr_array_remove(ms->vhost_devs, dev);
-    }
-    if (info) {
-        g_ptr_array_remove(ms->vhost_info, info);
-    }
-}
-
-/* Other vhost_devs of device dev_id whose connection is up. */
-static unsigned vhost_others_connected(MachineState *ms,
-                                       const QdevVhostInfo *self)
-{
-    unsigned n = 0;
-
-    for (guint i = 0; i < ms->vhost_info->len; i++) {
-        QdevVhostInfo *info = g_ptr_array_index(ms->vhost_info, i);
-
-        n += info != self && info->connected && info->dev_id &&
-             !strcmp(info->dev_id, self->dev_id);
-    }
-    return n;
-}
-
-static void vhost_emit(MachineState *ms, const char *name, const char *id)
-{
-    JsonObject *data = json_object_new();
-    JsonNode *node = json_node_alloc();
-
-    if (g_atomic_int_get(&ms->shutdown_requested)) {
-        json_object_unref(data);
-        json_node_free(node);
-        return;     /* teardown disconnects every device: not news */
-    }
-    json_object_set_string_member(data, "device", id);
-    json_node_init_object(node, data);
-    json_object_unref(data);
-    event_bus_emit(&ms->events, name, node);
-}
-
-void qdev_vhost_set_connected(MachineState *ms, struct vhost_dev *dev,
-                              const char *dev_id, Chardev *chr,
-                              bool connected)
-{
-    QdevVhostInfo *info = vhost_info_find(ms, dev);
-
-    if (!info) {
-        return;     /* not registered: nothing to show or announce */
-    }
-    g_free(info->dev_id);
-    info->dev_id = g_strdup(dev_id);
-    g_free(info->socket_path);
-    info->socket_path = qemu_chr_socket_path(chr);
-    if (dev->vhost_ops) {
-        info->backend = dev->vhost_ops->name;
-    }
-    if (info->connected == connected) {
-        return;
-    }
-    info->connected = connected;
-    if (!vhost_others_connected(ms, info)) {
-        vhost_emit(ms, connected ? "VHOST_USER_CONNECTED"
-                                 : "VHOST_USER_DISCONNECTED", dev_id);
-    }
-}
-
-void qdev_foreach_vhost(MachineState *ms,
-                        void (*fn)(const QdevVhostInfo *info, void *opaque),
-                        void *opaque)
-{
-    for (guint i = 0; ms->vhost_info && i < ms->vhost_info->len; i++) {
-        fn(g_ptr_array_index(ms->vhost_info, i), opaque);
     }
 }

@@ -36,6 +36,11 @@ static void vu_name(char *buf, uint32_t request, int queue)
 
 /* --- messages ------------------------------------------------------------ */
 
+bool vhost_user_is_connected(const VhostUserState *u)
+{
+    return u->inited && u->chr && qemu_chr_is_connected(u->chr);
+}
+
 bool vu_protocol_error(VhostUserState *u, Error **errp, const char *fmt, ...)
 {
     g_autofree char *msg = NULL;

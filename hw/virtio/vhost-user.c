@@ -55,11 +55,6 @@ void vhost_user_cleanup(VhostUserState *u)
     u->backend_fd = -1;
 }
 
-bool vhost_user_is_connected(const VhostUserState *u)
-{
-    return u->inited && u->chr && qemu_chr_is_connected(u->chr);
-}
-
 static bool vu_set_owner_once(VhostUserState *u, Error **errp)
 {
     if (u->owner_set) {
@@ -127,8 +122,6 @@ static bool vu_backend_init(struct vhost_dev *dev, void *opaque, Error **errp)
         g_ptr_array_add(u->devs, dev);
     }
     dev->features = u->features;
-    dev->protocol_features = u->protocol_features;
-    dev->max_queues = u->max_queues;
     return true;
 }
 
@@ -594,6 +587,13 @@ bool vhost_user_set_log_fd(struct vhost_dev *dev, int fd, Error **errp)
 }
 
 /* --- device-specific requests -------------------------------------------- */
+
+bool vhost_user_has_protocol_feature(struct vhost_dev *dev, unsigned bit)
+{
+    VhostUserState *u = vu_state(dev);
+
+    return u && vu_has(u, bit);
+}
 
 bool vhost_user_get_queue_num(struct vhost_dev *dev, uint64_t *queues,
                               Error **errp)

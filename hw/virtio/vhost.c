@@ -491,6 +491,19 @@ void vhost_dev_stop(struct vhost_dev *dev, VirtIODevice *vdev, bool vrings)
     dev->vdev = NULL;
 }
 
+bool vhost_dev_set_vring_enable(struct vhost_dev *dev, bool enable,
+                                Error **errp)
+{
+    const VhostOps *ops = dev->vhost_ops;
+
+    if (!ops->set_vring_enable || ops->set_vring_enable(dev, enable, errp)) {
+        return true;
+    }
+    error_prepend(errp, "queues %u-%u: ", dev->vq_index,
+                  dev->vq_index + dev->nvqs - 1);
+    return false;
+}
+
 /* --- features ---------------------------------------------------------- */
 
 uint64_t vhost_get_features(struct vhost_dev *dev, const int *bits,

@@ -184,9 +184,13 @@ struct MachineState {
     GPtrArray *devices;             /* QdevEntry *, creation order */
     GHashTable *objects;            /* id -> HostMemoryBackend * */
     GHashTable *chardevs;           /* id -> Chardev * */
-    GHashTable *netdevs;            /* id -> NetdevVhostUser * (net/) */
-    GPtrArray *vhost_devs;          /* struct vhost_dev * (hw/qdev.h) */
-    GPtrArray *vhost_info;          /* QdevVhostInfo *, same order */
+    GPtrArray *netdevs;             /* Netdev *, creation order (net/) */
+    GPtrArray *nics;                /* Netdev * claimed, claim order */
+    /* Devices with a vhost backend (VhostDevice *, hw/virtio/
+     * vhost-device.h) and their struct vhost_dev *s (memory hotplug asks
+     * each about its backend's slot limit). */
+    GPtrArray *vhost_devices;
+    GPtrArray *vhost_devs;
     EventBus events;                /* QMP events (qapi/event.h) */
     void *monitors;                 /* monitor/ state, NULL if none */
     SaveStateRegistry *savevm;      /* migration/register.h */

@@ -13,8 +13,6 @@
 #include "hw/boards.h"
 #include "qemu/compiler.h"
 
-struct vhost_dev;
-
 typedef struct DeviceModel {
     const char *name;
     const char *help;
@@ -56,14 +54,6 @@ void qdev_register(MachineState *ms, void *dev, QdevCleanupFn *cleanup);
 /* Release every device (reverse order of creation); safe twice. */
 void qdev_cleanup(MachineState *ms);
 
-/* The machine's vhost devices (ms->vhost_devs), for what must look at all
- * of them: memory hotplug checks every backend's slot limit first,
- * x-query-vhost lists them.  A device registers its struct vhost_dev once
- * at creation and unregisters it before freeing it; a registered dev may
- * be disconnected (vhost_ops NULL): users skip those.  Lock held. */
-void qdev_register_vhost(MachineState *ms, struct vhost_dev *dev);
-void qdev_unregister_vhost(MachineState *ms, struct vhost_dev *dev);
-
 /* Devices created by qdev_device_add() carry the -device/device_add id
  * and their model; dev is what the model gave qdev_register().  NULL if
  * no device has that id. */
@@ -83,38 +73,5 @@ void qdev_reset_all(MachineState *ms);
  * held. */
 void qdev_foreach_device(MachineState *ms, const DeviceModel *model,
                          void (*fn)(void *dev, void *opaque), void *opaque);
-
-/*
- * What x-query-vhost shows about a registered vhost device, and the
- * VHOST_USER_CONNECTED / VHOST_USER_DISCONNECTED {"device": ID} events.
- * A vhost device model calls this when its backend connection comes up
- * (connected = true, after vhost_dev_init succeeded) and when it goes
- * down (after vhost_dev_cleanup), with its -device id and the chardev of
- * the connection (NULL when there is none, e.g. vhost-kernel): the socket
- * path shown comes from it.  dev must be registered (qdev_register_vhost)
- * first; qdev_unregister_vhost forgets what this recorded.  A device with
- * several vhost_devs (one per queue pair) calls it for each; its events
- * come once: CONNECTED with the first of them up, DISCONNECTED when the
- * last goes.  Events are not sent while the machine shuts down.
- * Main loop, machine lock held.
- */
-void qdev_vhost_set_connected(MachineState *ms, struct vhost_dev *dev,
-                              const char *dev_id, Chardev *chr,
-                              bool connected);
-
-/* Registered vhost device and what qdev_vhost_set_connected() said. */
-typedef struct QdevVhostInfo {
-    struct vhost_dev *dev;
-    char *dev_id;               /* NULL until set_connected */
-    char *socket_path;          /* NULL if unknown / no socket */
-    const char *backend;        /* vhost_ops->name at the last connect */
-    bool connected;
-} QdevVhostInfo;
-
-/* Calls fn for every registered vhost device, in registration order.
- * Lock held. */
-void qdev_foreach_vhost(MachineState *ms,
-                        void (*fn)(const QdevVhostInfo *info, void *opaque),
-                        void *opaque);
 
 #endif

@@ -42,7 +42,7 @@ static void mf_drive_source(MigVM *src)
         2, 0, 0, 0, 0x01, 0, 0x5e, 0, 0, 1, 0x33, 0x33, 0, 0, 0, 1,
     };
     MachineState *ms = src->ms;
-    hwaddr base = src->net.s.proxy.slot->base;
+    hwaddr base = src->net.s.parent.proxy.slot->base;
     FuzzQueue q[FUZZ_NET_NVQS] = { 0 };
     uint16_t pairs = htole16(2);
     uint8_t on = 1;
@@ -130,7 +130,7 @@ static GByteArray *mf_device_section(MigVM *src)
     GByteArray *b = g_byte_array_new();
     Error *err = NULL;
 
-    if (!virtio_migration_save(&src->net.s.proxy, b, &err)) {
+    if (!virtio_migration_save(&src->net.s.parent.proxy, b, &err)) {
         g_error("fuzz-migration: %s", error_get_pretty(err));
     }
     return b;

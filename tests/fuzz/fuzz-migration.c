@@ -150,7 +150,7 @@ static MigChannel *mf_channel(const uint8_t *data, size_t size)
 
 static void mf_check_device(MigVM *vm)
 {
-    VirtIODevice *vdev = &vm->net.s.vdev;
+    VirtIODevice *vdev = &vm->net.s.parent.vdev;
 
     g_assert(vdev->broken ==
              !!(vdev->status & VIRTIO_CONFIG_S_NEEDS_RESET));
@@ -163,8 +163,8 @@ static void mf_check_device(MigVM *vm)
 static bool mf_post_load(MigVM *vm, Error **errp)
 {
     MigrationState *mig = migration_get(vm->ms);
-    VirtIODevice *vdev = &vm->net.s.vdev;
-    hwaddr base = vm->net.s.proxy.slot->base;
+    VirtIODevice *vdev = &vm->net.s.parent.vdev;
+    hwaddr base = vm->net.s.parent.proxy.slot->base;
     FuzzQuiet q;
     bool ok;
 
@@ -477,10 +477,10 @@ static bool mf_device(MigVM *vm, const uint8_t *data, size_t size,
 {
     bool ok;
 
-    ok = MF_CHECKED(errp, virtio_migration_load(&vm->net.s.proxy, data,
+    ok = MF_CHECKED(errp, virtio_migration_load(&vm->net.s.parent.proxy, data,
                                                 size, lerrp));
     if (!ok) {
-        virtio_migration_cleanup(&vm->net.s.proxy, false);
+        virtio_migration_cleanup(&vm->net.s.parent.proxy, false);
         mf_check_device(vm);
         return false;
     }

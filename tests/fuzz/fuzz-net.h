@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The vhost-user net device for fuzzing, without a backend: a
- * VHostUserNet built by hand (two queue pairs, mq and mtu set, never
- * connected) whose control queue is served by the product's
- * vu_net_handle_ctrl() and whose migration ops are the product's
- * vu_net_migration_ops (hw/net/vhost-user-net-internal.h).
+ * The virtio-net device for fuzzing, without a backend: a VirtIONet
+ * built by hand (two queue pairs, mq and mtu set, never connected) whose
+ * control queue is served by the product's vnet_handle_ctrl(), whose
+ * VhostDevice hooks are the product's vnet_device_ops and whose migration
+ * ops are the product's vnet_migration_ops (hw/net/virtio-net-internal.h).
  *
- * The device class itself is static in hw/net/vhost-user-net.c and can
- * only be created with a vhost-user backend connected, so this file has
+ * The device class itself is static in hw/net/virtio-net.c and can
+ * only be created with a backend connected, so this file has
  * a class of its own that does what the real one does without a backend:
  * offers the device features plus the data-path ones a backend would
  * (VERSION_1, INDIRECT_DESC, EVENT_IDX), puts the control-queue handler
@@ -16,7 +16,7 @@
  * "starts" the usable pairs as the real device does minus the backend
  * (the transport binds their guest notifiers as irqfds and their host
  * notifiers as ioeventfds on QueueNotify; status 0 or NEEDS_RESET undo
- * it), so that VQ_PAIRS_SET reaches vu_net_enable_pairs(), whose
+ * it), so that VQ_PAIRS_SET reaches vhost_device_enable_rings(), whose
  * SET_VRING_ENABLE calls a recording fake VhostOps; without it nothing
  * ever starts (what migration needs: its vm_state_change is the
  * product's, for a device not connected).
@@ -24,7 +24,7 @@
 #ifndef TESTS_FUZZ_FUZZ_NET_H
 #define TESTS_FUZZ_FUZZ_NET_H
 
-#include "../../hw/net/vhost-user-net-internal.h"
+#include "../../hw/net/virtio-net-internal.h"
 #include "hw/virtio/virtio-migration.h"
 
 #include <linux/virtio_net.h>
@@ -51,7 +51,7 @@
      (1ULL << VIRTIO_RING_F_EVENT_IDX))
 
 typedef struct FuzzNet {
-    VHostUserNet s;
+    VirtIONet s;
     struct vhost_dev pairs[FUZZ_NET_PAIRS];
     bool fake_backend;
     unsigned enables;               /* SET_VRING_ENABLE calls */
@@ -60,7 +60,7 @@ typedef struct FuzzNet {
 
 static inline FuzzNet *fuzz_net_of(VirtIODevice *vdev)
 {
-    return container_of(vu_net_of(vdev), FuzzNet, s);
+    return container_of(vnet_of(vdev), FuzzNet, s);
 }
 
 static inline bool fuzz_net_set_vring_enable(struct vhost_dev *dev,
@@ -70,7 +70,7 @@ static inline bool fuzz_net_set_vring_enable(struct vhost_dev *dev,
     unsigned p = dev - n->pairs;
 
     n->enables++;
-    if (p >= n->s.started_pairs || enable != (p < n->s.curr_pairs)) {
+    if (p >= n->s.parent.started_devs || enable != (p < n->s.curr_pairs)) {
         n->bad_enable = true;
     }
     return true;
@@ -96,14 +96,14 @@ static inline bool fuzz_net_set_features(VirtIODevice *vdev,
         vdev->vq[i].handler = NULL;
     }
     if (virtio_has_feature(features, VIRTIO_NET_F_CTRL_VQ)) {
-        vdev->vq[ctrl].handler = vu_net_handle_ctrl;
+        vdev->vq[ctrl].handler = vnet_handle_ctrl;
     }
     return true;
 }
 
 static inline void fuzz_net_get_config(VirtIODevice *vdev)
 {
-    VHostUserNet *s = vu_net_of(vdev);
+    VirtIONet *s = vnet_of(vdev);
     struct virtio_net_config cfg = {
         .status = htole16(s->status),
         .max_virtqueue_pairs = htole16(s->max_pairs),
@@ -114,29 +114,29 @@ static inline void fuzz_net_get_config(VirtIODevice *vdev)
     memcpy(vdev->config, &cfg, MIN(vdev->config_len, FUZZ_NET_CONFIG_SIZE));
 }
 
-/* As vu_net_start() / vu_net_stop() minus the backend: the guest
+/* As the VhostDevice start / stop minus the backend: the guest
  * notifiers of the pairs' queues bound (irqfd), their host notifiers
  * (ioeventfd on QueueNotify), SET_VRING_ENABLE per pair; and back. */
 static inline void fuzz_net_start(FuzzNet *n, unsigned pairs)
 {
-    VirtIODevice *vdev = &n->s.vdev;
+    VirtIODevice *vdev = &n->s.parent.vdev;
     const VirtioTransportOps *t = vdev->transport;
 
     g_assert(t->set_guest_notifiers(vdev, 2 * pairs, true, NULL));
     for (unsigned i = 0; i < 2 * pairs; i++) {
         g_assert(t->set_host_notifier(vdev, i, true, NULL));
     }
-    n->s.started_pairs = pairs;
-    vu_net_enable_pairs(&n->s, NULL);
+    n->s.parent.started_devs = pairs;
+    vhost_device_enable_rings(&n->s.parent, NULL);
 }
 
 static inline void fuzz_net_stop(FuzzNet *n)
 {
-    VirtIODevice *vdev = &n->s.vdev;
+    VirtIODevice *vdev = &n->s.parent.vdev;
     const VirtioTransportOps *t = vdev->transport;
-    unsigned pairs = n->s.started_pairs;
+    unsigned pairs = n->s.parent.started_devs;
 
-    n->s.started_pairs = 0;
+    n->s.parent.started_devs = 0;
     for (unsigned i = 2 * pairs; i-- > 0;) {
         g_assert(t->set_host_notifier(vdev, i, false, NULL));
     }
@@ -147,16 +147,15 @@ static inline void fuzz_net_stop(FuzzNet *n)
 static inline void fuzz_net_set_status(VirtIODevice *vdev, uint8_t status)
 {
     FuzzNet *n = fuzz_net_of(vdev);
-    VHostUserNet *s = &n->s;
+    VirtIONet *s = &n->s;
     bool run = (status & VIRTIO_CONFIG_S_DRIVER_OK) &&
                !(status & VIRTIO_CONFIG_S_NEEDS_RESET) && !vdev->vm_stopped;
 
-    if (!n->fake_backend || run == (s->started_pairs != 0)) {
+    if (!n->fake_backend || run == (s->parent.started_devs != 0)) {
         return;
     }
     if (run) {
-        fuzz_net_start(n, vu_net_acked(s, VIRTIO_NET_F_MQ) ? s->max_pairs
-                                                          : 1);
+        fuzz_net_start(n, vnet_acked(s, VIRTIO_NET_F_MQ) ? s->max_pairs : 1);
     } else {
         fuzz_net_stop(n);
     }
@@ -165,12 +164,12 @@ static inline void fuzz_net_set_status(VirtIODevice *vdev, uint8_t status)
 static inline void fuzz_net_reset(VirtIODevice *vdev)
 {
     FuzzNet *n = fuzz_net_of(vdev);
-    VHostUserNet *s = &n->s;
+    VirtIONet *s = &n->s;
 
-    if (s->started_pairs) {
+    if (s->parent.started_devs) {
         fuzz_net_stop(n);
     }
-    vu_net_reset_state(s);
+    vnet_reset_state(s);
 }
 
 static const VirtioDeviceClass fuzz_net_class = {
@@ -181,7 +180,7 @@ static const VirtioDeviceClass fuzz_net_class = {
     .get_config = fuzz_net_get_config,
     .set_status = fuzz_net_set_status,
     .reset = fuzz_net_reset,
-    .migration = &vu_net_migration_ops,
+    .migration = &vnet_migration_ops,
 };
 
 /* Plug the device into the machine's next virtio-mmio slot. */
@@ -189,40 +188,48 @@ static inline void fuzz_net_init(FuzzNet *n, MachineState *ms,
                                  bool fake_backend)
 {
     static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
-    VHostUserNet *s = &n->s;
+    VirtIONet *s = &n->s;
+    VhostDevice *d = &s->parent;
     Error *err = NULL;
 
     memset(n, 0, sizeof(*n));
     n->fake_backend = fake_backend;
-    s->ms = ms;
-    s->id = g_strdup("net0");
-    s->label = g_strdup("virtio-net-device 'net0'");
+    d->ms = ms;
+    d->id = g_strdup("net0");
+    d->label = g_strdup("virtio-net-device 'net0'");
+    d->ops = &vnet_device_ops;
+    d->devs = n->pairs;
+    d->ndevs = FUZZ_NET_PAIRS;
     s->mq = true;
     s->mtu = FUZZ_NET_MTU;
     s->max_pairs = FUZZ_NET_PAIRS;
     s->curr_pairs = 1;
-    s->pairs = n->pairs;
     s->status = VIRTIO_NET_S_LINK_UP;
     memcpy(s->perm_mac, mac, sizeof(mac));
     memcpy(s->mac, mac, sizeof(mac));
-    for (unsigned p = 0; fake_backend && p < FUZZ_NET_PAIRS; p++) {
-        n->pairs[p].vhost_ops = &fuzz_net_vhost_ops;
-        n->pairs[p].opaque = n;
+    for (unsigned p = 0; p < FUZZ_NET_PAIRS; p++) {
+        n->pairs[p].nvqs = 2;
+        n->pairs[p].vq_index = 2 * p;
+        n->pairs[p].vq_index_end = 2 * FUZZ_NET_PAIRS;
+        if (fake_backend) {
+            n->pairs[p].vhost_ops = &fuzz_net_vhost_ops;
+            n->pairs[p].opaque = n;
+        }
     }
-    virtio_init(&s->vdev, &fuzz_net_class, ms, s->id, FUZZ_NET_NVQS,
+    virtio_init(&d->vdev, &fuzz_net_class, ms, d->id, FUZZ_NET_NVQS,
                 FUZZ_NET_QSIZE, FUZZ_NET_CONFIG_SIZE);
-    s->vdev.vq[FUZZ_NET_NVQS - 1].num_max = FUZZ_NET_CTRL_QSIZE;
-    if (!virtio_mmio_plug(&s->proxy, &s->vdev, ms, &err)) {
+    d->vdev.vq[FUZZ_NET_NVQS - 1].num_max = FUZZ_NET_CTRL_QSIZE;
+    if (!virtio_mmio_plug(&d->proxy, &d->vdev, ms, &err)) {
         g_error("fuzz-net: %s", error_get_pretty(err));
     }
 }
 
 static inline void fuzz_net_cleanup(FuzzNet *n)
 {
-    virtio_mmio_unplug(&n->s.proxy);
-    virtio_cleanup(&n->s.vdev);
-    g_free(n->s.id);
-    g_free(n->s.label);
+    virtio_mmio_unplug(&n->s.parent.proxy);
+    virtio_cleanup(&n->s.parent.vdev);
+    g_free(n->s.parent.id);
+    g_free(n->s.parent.label);
 }
 
 /*
@@ -260,7 +267,7 @@ static inline hwaddr fuzz_net_ctrl_cmd(MachineState *ms, const FuzzQueue *q,
 /* Checks that hold whatever the driver did. */
 static inline bool fuzz_net_sane(const FuzzNet *n)
 {
-    const VHostUserNet *s = &n->s;
+    const VirtIONet *s = &n->s;
 
     return s->curr_pairs >= 1 && s->curr_pairs <= s->max_pairs &&
            !n->bad_enable;

@@ -43,7 +43,7 @@
 #include "fuzz-vhost-user.h"
 #include "hw/qdev.h"
 #include "hw/virtio/vhost-user-blk.h"
-#include "hw/virtio/vhost-user-net.h"
+#include "hw/virtio/virtio-net.h"
 #include "hw/virtio/virtio-migration.h"
 #include "net/net.h"
 
@@ -73,7 +73,7 @@ typedef struct FvuModel {
     const char *device;         /* -device */
     const char *id;
     const char *label;          /* what its log lines start with */
-    bool net;                   /* a VHostUserNet, else a VHostUserBase */
+    bool net;                   /* a VirtIONet, else blk or generic */
     uint64_t features;          /* the well-behaved backend's */
     uint64_t required_pf;       /* the model refuses a backend without */
 } FvuModel;
@@ -181,45 +181,43 @@ static void fvu_run_init(FvuRun *r, unsigned model)
 
 /* --- the device, whatever its model -------------------------------------- */
 
-static VHostUserBase *fvu_base(FvuRun *r)
+/* Every model starts with a VhostDevice. */
+static VhostDevice *fvu_base(FvuRun *r)
 {
-    return r->dev && !r->model->net ? r->dev : NULL;
+    return r->dev;
 }
 
-static VHostUserNet *fvu_net(FvuRun *r)
+static VirtIONet *fvu_net(FvuRun *r)
 {
     return r->dev && r->model->net ? r->dev : NULL;
 }
 
 static VirtIODevice *fvu_vdev(FvuRun *r)
 {
-    return fvu_base(r) ? &fvu_base(r)->vdev :
-           fvu_net(r) ? &fvu_net(r)->vdev : NULL;
+    return fvu_base(r) ? &fvu_base(r)->vdev : NULL;
 }
 
+/* The connection's protocol state (the vhost-user VhostConn's). */
 static VhostUserState *fvu_state(FvuRun *r)
 {
-    return fvu_base(r) ? &fvu_base(r)->vhost_user :
-           fvu_net(r) ? &fvu_net(r)->vhost_user : NULL;
+    return fvu_base(r) ? fvu_base(r)->conn->opaque : NULL;
 }
 
 static bool fvu_connected(FvuRun *r)
 {
-    return fvu_base(r) ? fvu_base(r)->connected :
-           fvu_net(r) && fvu_net(r)->connected;
+    return fvu_base(r) && fvu_base(r)->connected;
 }
 
 static bool fvu_started(FvuRun *r)
 {
-    return fvu_base(r) ? fvu_base(r)->started_vu :
-           fvu_net(r) && fvu_net(r)->started_pairs;
+    return fvu_base(r) && fvu_base(r)->started_devs;
 }
 
 /* Queues the backend runs once a driver set them all up. */
 static unsigned fvu_backend_queues(FvuRun *r)
 {
-    return fvu_base(r) ? fvu_base(r)->num_queues :
-           2 * fvu_net(r)->max_pairs;
+    return fvu_net(r) ? 2 * fvu_net(r)->max_pairs
+                      : fvu_base(r)->devs[0].nvqs;
 }
 
 static VirtIOMMIOProxy *fvu_proxy(FvuRun *r)
@@ -385,7 +383,7 @@ static void fvu_announce(FvuRun *r)
 {
     Error *err = NULL;
 
-    if (fvu_net(r) && !vhost_user_net_announce(fvu_net(r), &err)) {
+    if (fvu_net(r) && !virtio_net_announce(fvu_net(r), &err)) {
         warn_report("%s", error_get_pretty(err));
         error_free(err);
     }
@@ -495,7 +493,8 @@ static void fvu_check_channel(FvuRun *r, const VhostUserState *u)
 static void fvu_check_state(FvuRun *r)
 {
     VhostUserState *u = fvu_state(r);
-    VHostUserNet *n = fvu_net(r);
+    VhostDevice *d = fvu_base(r);
+    VirtIONet *n = fvu_net(r);
 
     if (!r->dev) {
         return;
@@ -505,12 +504,12 @@ static void fvu_check_state(FvuRun *r)
     if (u->inited) {
         fvu_check_channel(r, u);
     }
-    if (fvu_base(r)) {
-        g_assert(!fvu_base(r)->started_vu || fvu_base(r)->dev.started);
+    if (!n) {
+        g_assert(!d->started_devs || d->devs[0].started);
     }
-    for (unsigned p = 0; n && p < n->started_pairs; p++) {
-        g_assert_cmpuint(n->started_pairs, <=, n->max_pairs);
-        g_assert_true(n->pairs[p].started);
+    for (unsigned p = 0; n && p < d->started_devs; p++) {
+        g_assert_cmpuint(d->started_devs, <=, n->max_pairs);
+        g_assert_true(d->devs[p].started);
     }
     r->started |= fvu_started(r);
 }

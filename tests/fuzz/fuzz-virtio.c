@@ -155,7 +155,7 @@ static void fv_init(FuzzVirtio *f)
     if (!virtio_mmio_plug(&f->echo.proxy, &f->echo.vdev, ms, &err)) {
         g_error("fuzz-virtio: %s", error_get_pretty(err));
     }
-    f->dev[0] = &f->net.s.vdev;
+    f->dev[0] = &f->net.s.parent.vdev;
     f->dev[1] = &f->echo.vdev;
     fv_current = f;
 }

@@ -2,9 +2,10 @@
 /*
  * QMP and vhost devices: kvmini under qtest with -device vhost-user-blk
  * on the test vhost-user backend (vhost-user-test-backend.h) and a QMP
- * monitor.  x-query-vhost must show what the backend was told (features,
- * memory table, vring size and base), VHOST_USER_DISCONNECTED /
- * VHOST_USER_CONNECTED must follow the backend going and coming back,
+ * monitor.  x-query-vhost must show the backend (type, name, socket) and
+ * what it was told (features, memory table, vring size and base),
+ * VHOST_USER_DISCONNECTED / VHOST_USER_CONNECTED (with the backend's type
+ * and name) must follow the backend going and coming back,
  * system_reset must reset the device (the backend is stopped, the driver
  * can start again), and device_del must refuse a device that cannot be
  * unplugged.
@@ -107,6 +108,8 @@ static void check_running_device(VFixture *f)
     g_assert_cmpstr(json_object_get_string_member(o, "device"), ==, "disk0");
     g_assert_cmpstr(json_object_get_string_member(o, "backend"), ==,
                     "vhost-user");
+    g_assert_cmpstr(json_object_get_string_member(o, "backend-name"), ==,
+                    "c0");
     g_assert_cmpstr(json_object_get_string_member(o, "socket"), ==,
                     f->t.sock);
     g_assert_true(json_object_get_boolean_member(o, "connected"));
@@ -153,6 +156,10 @@ static void check_device_event(JsonNode *ev)
     data = json_object_get_object_member(json_node_get_object(ev), "data");
     g_assert_cmpstr(json_object_get_string_member(data, "device"), ==,
                     "disk0");
+    g_assert_cmpstr(json_object_get_string_member(data, "backend"), ==,
+                    "vhost-user");
+    g_assert_cmpstr(json_object_get_string_member(data, "backend-name"), ==,
+                    "c0");
     json_node_unref(ev);
 }
 

@@ -78,8 +78,11 @@ static void test_init_protocol(Fixture *f, gconstpointer data)
     g_assert_true(S_ISSOCK(sb.st_mode));
     rec_check(f, 6, VHOST_USER_SET_OWNER, FL_NEED, 0, 0);
     g_assert_cmphex(f->u.protocol_features, ==, want);
-    g_assert_cmphex(f->dev.protocol_features, ==, want);
-    g_assert_cmpuint(f->dev.max_queues, ==, 4);
+    for (unsigned bit = 0; bit < 64; bit++) {
+        g_assert_cmpint(vhost_user_has_protocol_feature(&f->dev, bit), ==,
+                        !!(want & (1ULL << bit)));
+    }
+    g_assert_cmpuint(f->u.max_queues, ==, 4);
     g_assert_cmpuint(vhost_user_ops.memslots_limit(&f->dev), ==, 16);
     g_assert_null(vhost_user_ops.log_blocker(&f->dev));
     g_assert_true(vhost_user_is_connected(&f->u));
@@ -649,7 +652,9 @@ static void test_shared_connection(Fixture *f, gconstpointer data)
     g_assert_true(vhost_user_ops.set_owner(&second, &err));
     fb_assert_quiet(f);
     g_assert_cmphex(second.features, ==, f->dev.features);
-    g_assert_cmpuint(second.max_queues, ==, 4);
+    g_assert_true(second.opaque == &f->u);
+    g_assert_true(vhost_user_has_protocol_feature(&second,
+                                                  VHOST_USER_PROTOCOL_F_MQ));
     g_assert_cmpuint(host_notifier(f, 3, getpagesize(), 0, mfd), ==, 0);
     g_assert_nonnull(f->u.notifiers[3].addr);
     /* Config changes go to the first vhost_dev. */

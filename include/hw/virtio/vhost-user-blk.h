@@ -19,14 +19,16 @@
 
 #include <linux/virtio_blk.h>
 
-#include "hw/virtio/vhost-user-base.h"
+#include "hw/virtio/vhost-device.h"
 
-/* The connection life cycle is VHostUserBase's (hw/virtio/vhost-user-base.h);
+/* The connection life cycle is VhostDevice's (hw/virtio/vhost-device.h);
  * the blk specifics are its hooks. */
 typedef struct VHostUserBlk {
-    VHostUserBase parent;           /* first: label "vhost-user-blk 'ID'" */
+    VhostDevice parent;             /* first: label "vhost-user-blk 'ID'" */
 
-    /* Properties (num-queues, queue-size: parent) */
+    /* Properties */
+    uint16_t num_queues;
+    uint16_t queue_size;
     bool config_wce;
 
     /* Backend */

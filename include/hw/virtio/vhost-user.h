@@ -54,6 +54,7 @@
 
 #include "chardev/char.h"
 #include "hw/virtio/vhost-user-proto.h"
+#include "hw/virtio/vhost-conn.h"
 #include "hw/virtio/vhost.h"
 
 /* Default wait for one reply. */
@@ -153,7 +154,23 @@ void vhost_user_cleanup(VhostUserState *u);
 /* Is the chardev connected (requests possible)? */
 bool vhost_user_is_connected(const VhostUserState *u);
 
+/*
+ * The backend connection (include/hw/virtio/vhost-conn.h) over socket
+ * chardev chr: claims chr for owner ("chardev 'c0' is already in use by
+ * OWNER" if another frontend has it) until the connection is freed.
+ * lock is the machine lock.  NULL with errp set on failure.
+ */
+VhostConn *vhost_user_conn_new(Chardev *chr, const char *owner, GMutex *lock,
+                               Error **errp);
+/* The chardev= property of a device: "chardev is required (...)" or
+ * "chardev 'ID' not found". */
+bool vhost_user_chardev_opt(MachineState *ms, GHashTable *opts,
+                            Chardev **chr, Error **errp);
+
 /* --- device-specific requests (dev must have been through init) --- */
+
+/* Was protocol feature bit negotiated on dev's connection? */
+bool vhost_user_has_protocol_feature(struct vhost_dev *dev, unsigned bit);
 
 /* GET_QUEUE_NUM: how many queues the backend supports.  Fails if MQ was
  * not negotiated. */

@@ -106,8 +106,6 @@ struct vhost_dev {
     uint64_t features;          /* offered by the backend */
     uint64_t acked_features;    /* negotiated with the guest */
     uint64_t backend_features;  /* extra bits the frontend adds */
-    uint64_t protocol_features; /* vhost-user protocol features */
-    uint64_t max_queues;
 
     bool started;
     bool log_enabled;
@@ -119,6 +117,7 @@ struct vhost_dev {
     const VhostOps *vhost_ops;
     void *opaque;               /* backend state */
     const VhostDevConfigOps *config_ops;
+    void *config_opaque;        /* for config_ops: the device */
 };
 
 /* Memory hotplug asks before it maps anything: would dev's memory table
@@ -170,6 +169,12 @@ bool vhost_dev_start(struct vhost_dev *dev, VirtIODevice *vdev, bool vrings,
  * index in guest memory (the backend is gone; in-flight requests are
  * resubmitted).  No-op if not started. */
 void vhost_dev_stop(struct vhost_dev *dev, VirtIODevice *vdev, bool vrings);
+
+/* Enable or disable every ring of a started dev (the device decides
+ * which of its vhost_devs carry traffic, e.g. net queue pairs the driver
+ * turned off with VQ_PAIRS_SET).  True without a set_vring_enable op. */
+bool vhost_dev_set_vring_enable(struct vhost_dev *dev, bool enable,
+                                Error **errp);
 
 /* Features: keep only the bits of `bits` the backend offers. */
 uint64_t vhost_get_features(struct vhost_dev *dev, const int *bits,

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The backend-independent half of a vhost backend connection
+ * (include/hw/virtio/vhost-conn.h): the device-facing calls, which check
+ * what a backend left out and dispatch to its VhostConnClass, and the
+ * event delivery backends use, which takes the machine lock so that the
+ * device's handlers run as every other device path does.
+ */
+#include "hw/virtio/vhost-conn.h"
+
+#include <string.h>
+
+void vhost_conn_setup(VhostConn *c, const VhostConnClass *cls,
+                      const char *name, void *opaque, GMutex *lock)
+{
+    c->cls = cls;
+    c->name = g_strdup(name);
+    c->opaque = opaque;
+    c->lock = lock;
+}
+
+void vhost_conn_free(VhostConn *c)
+{
+    if (!c) {
+        return;
+    }
+    vhost_conn_detach(c);
+    vhost_conn_close(c);
+    g_free(c->name);
+    g_free(c->label);
+    c->cls->free(c);
+}
+
+void vhost_conn_set_label(VhostConn *c, const char *label)
+{
+    g_free(c->label);
+    c->label = g_strdup(label);
+}
+
+void vhost_conn_attach(VhostConn *c, const VhostConnClient *client,
+                       void *opaque)
+{
+    c->client = client;
+    c->client_opaque = opaque;
+    if (c->cls->watch) {
+        c->cls->watch(c, true);
+    }
+}
+
+void vhost_conn_detach(VhostConn *c)
+{
+    if (!c || !c->client) {
+        return;
+    }
+    if (c->cls->watch) {
+        c->cls->watch(c, false);
+    }
+    c->client = NULL;
+    c->client_opaque = NULL;
+}
+
+bool vhost_conn_wait(VhostConn *c, Error **errp)
+{
+    return !c->cls->wait || c->cls->wait(c, errp);
+}
+
+bool vhost_conn_init_dev(VhostConn *c, struct vhost_dev *dev,
+                         AddressSpace *as, Error **errp)
+{
+    if (!c->opened) {
+        if (c->cls->open && !c->cls->open(c, errp)) {
+            return false;
+        }
+        c->opened = true;
+    }
+    return vhost_dev_init(dev, c->opaque, c->cls->ops, as, errp);
+}
+
+void vhost_conn_close(VhostConn *c)
+{
+    if (!c->opened) {
+        return;
+    }
+    c->opened = false;
+    if (c->cls->close) {
+        c->cls->close(c);
+    }
+}
+
+void vhost_conn_drop(VhostConn *c)
+{
+    if (c->cls->drop) {
+        c->cls->drop(c);
+    }
+}
+
+bool vhost_conn_max_queues(VhostConn *c, uint64_t *queues)
+{
+    return c->opened && c->cls->max_queues &&
+           c->cls->max_queues(c, queues);
+}
+
+bool vhost_conn_has_config(VhostConn *c)
+{
+    return c->opened && c->cls->has_config && c->cls->has_config(c);
+}
+
+void vhost_conn_query(VhostConn *c, VhostConnInfo *info)
+{
+    *info = (VhostConnInfo) { .type = c->cls->type, .name = c->name };
+    if (c->cls->query) {
+        c->cls->query(c, info);
+    }
+}
+
+/* --- events -------------------------------------------------------------- */
+
+void vhost_conn_event_up(VhostConn *c)
+{
+    Error *err = NULL;
+
+    g_mutex_lock(c->lock);
+    if (c->client && !c->client->up(c->client_opaque, &err)) {
+        error_report("%s: backend connection failed: %s",
+                     c->label ? c->label : c->name, error_get_pretty(err));
+        error_free(err);
+        vhost_conn_drop(c);
+    }
+    g_mutex_unlock(c->lock);
+}
+
+void vhost_conn_event_down(VhostConn *c)
+{
+    g_mutex_lock(c->lock);
+    if (c->client) {
+        c->client->down(c->client_opaque);
+    }
+    g_mutex_unlock(c->lock);
+}
