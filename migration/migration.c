@@ -15,7 +15,7 @@
  * loop for the stop: vCPUs paused, device save hooks (vhost devices stop
  * there), vCPU/VM state from the accelerator.  The thread does the final
  * sync and sends the rest, the accelerator and device sections and the
- * end marker.  The main loop finishes: cleanup hooks, logging off; on
+ * end marker.  The main loop finishes: logging off, cleanup hooks; on
  * success the source stays paused ("postmigrate"), on failure or cancel
  * the devices restart and the vCPUs resume.
  *
@@ -492,8 +492,8 @@ static bool migration_prepare(MigrationState *mig, Error **errp)
         goto fail;
     }
     if (!savevm_setup(mig, errp)) {
-        savevm_cleanup(mig, false);
         ram_log_stop(ms, mig->ram);
+        savevm_cleanup(mig, false);
         goto fail;
     }
     mig->logging = true;
@@ -554,15 +554,18 @@ bool migration_start(MigrationState *mig, const char *uri, Error **errp)
     return true;
 }
 
-/* Logging off, hooks told, resources freed.  Lock not held. */
+/* Logging off, hooks told, resources freed.  Lock not held.  Logging
+ * stops before the cleanup hooks: a device that restarts after a failed
+ * migration does so without the dirty log (the vhost log is switched by
+ * the vhost core's memory listener, include/hw/virtio/vhost.h). */
 static void migration_release(MigrationState *mig, bool completed)
 {
     MachineState *ms = mig->ms;
 
     g_mutex_lock(&ms->lock);
     if (mig->logging) {
-        savevm_cleanup(mig, completed);
         ram_log_stop(ms, mig->ram);
+        savevm_cleanup(mig, completed);
         mig->logging = false;
     }
     g_mutex_unlock(&ms->lock);

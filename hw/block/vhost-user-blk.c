@@ -197,7 +197,6 @@ static bool vub_mig_post_load(VirtIODevice *vdev, Error **errp)
 }
 
 static const VirtioMigrationOps vub_migration_ops = {
-    .vhost_dev = vhost_device_mig_vhost_dev,
     .vm_state_change = vhost_device_vm_state_change,
     .save = vub_mig_save,
     .load = vub_mig_load,

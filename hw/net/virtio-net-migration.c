@@ -109,7 +109,6 @@ static bool vnet_mig_post_load(VirtIODevice *vdev, Error **errp)
 }
 
 const VirtioMigrationOps vnet_migration_ops = {
-    .vhost_dev = vhost_device_mig_vhost_dev,
     .vm_state_change = vhost_device_vm_state_change,
     .save = vnet_mig_save,
     .load = vnet_mig_load,

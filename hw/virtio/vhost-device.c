@@ -173,13 +173,6 @@ bool vhost_device_vm_state_change(VirtIODevice *vdev, Error **errp)
     return d->started_devs || vhd_start(d, errp);
 }
 
-struct vhost_dev *vhost_device_mig_vhost_dev(VirtIODevice *vdev, unsigned n)
-{
-    VhostDevice *d = vhost_device_of(vdev);
-
-    return n < d->ndevs ? &d->devs[n] : NULL;
-}
-
 /* --- connection events --------------------------------------------------- */
 
 static void vhd_emit_connected(VhostDevice *d, bool up)

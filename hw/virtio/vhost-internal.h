@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Private glue between the parts of the generic vhost core:
- * hw/virtio/vhost.c (init, notifiers, vring life cycle, masking, features,
- * config, inflight), hw/virtio/vhost-mem.c (memory listener and table) and
+ * hw/virtio/vhost.c (init, notifiers, vring life cycle, features, config,
+ * inflight), hw/virtio/vhost-mem.c (memory listener and table) and
  * hw/virtio/vhost-log.c (the dirty log).  Nothing else includes it.
  */
 #ifndef HW_VIRTIO_VHOST_INTERNAL_H
@@ -52,6 +52,16 @@ bool vhost_dev_log_prepare(struct vhost_dev *dev, bool resend, Error **errp);
 
 /* Drop dev->log (logging disabled or device cleaned up). */
 void vhost_dev_log_drop(struct vhost_dev *dev);
+
+/* The memory listener's log_global_start/stop for dev: the one switch of
+ * the dirty log for migration (see include/hw/virtio/vhost.h, "Dirty log
+ * and migration").  enable: a backend that cannot log (ops->log_blocker)
+ * refuses with errp "ID: REASON; migration is not possible"; else as
+ * vhost_dev_set_log.  A disconnected dev (vhost_ops NULL) has nothing to
+ * do: true.  disable: LOG_ALL cleared on a started device, the log freed.
+ * Idempotent. */
+bool vhost_dev_migration_log(struct vhost_dev *dev, bool enable,
+                             Error **errp);
 
 /* The memory listener's log_sync for dev: the log's bits for section s
  * (a RAM section) become dirty pages of s->mr (memory_region_set_dirty);

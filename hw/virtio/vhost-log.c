@@ -66,7 +66,6 @@ struct vhost_log *vhost_log_alloc(uint64_t size, bool share, Error **errp)
 
     log->size = MAX(size, 1);
     log->fd = -1;
-    log->refcnt = 1;
     bytes = log->size * sizeof(uint64_t);
     if (!share) {
         log->log = g_malloc0(bytes);
@@ -79,10 +78,10 @@ struct vhost_log *vhost_log_alloc(uint64_t size, bool share, Error **errp)
     return log;
 }
 
-/* Drops one reference (alloc gives one); frees on the last.  NULL-safe. */
+/* NULL-safe. */
 void vhost_log_free(struct vhost_log *log)
 {
-    if (!log || --log->refcnt > 0) {
+    if (!log) {
         return;
     }
     if (log->fd >= 0) {
@@ -192,7 +191,6 @@ bool vhost_dev_log_prepare(struct vhost_dev *dev, bool resend, Error **errp)
         vhost_log_free(dev->log);
     }
     dev->log = log;
-    dev->log_size = log->size;
     return true;
 }
 
@@ -200,7 +198,6 @@ void vhost_dev_log_drop(struct vhost_dev *dev)
 {
     vhost_log_free(dev->log);
     dev->log = NULL;
-    dev->log_size = 0;
 }
 
 /* LOG_ALL in the features, then the log flag on every started ring. */
@@ -249,18 +246,34 @@ static void vhost_dev_log_stop(struct vhost_dev *dev)
     vhost_dev_log_drop(dev);
 }
 
-bool vhost_dev_set_log(struct vhost_dev *dev, bool enable, Error **errp)
+/* The one place the backend is asked whether it can log.  For
+ * migration the refusal is worded for the user of `migrate`. */
+static bool vhost_dev_log_allowed(struct vhost_dev *dev, bool migration,
+                                  Error **errp)
 {
     const VhostOps *ops = dev->vhost_ops;
-    const char *reason;
+    const char *reason = ops->log_blocker ? ops->log_blocker(dev) : NULL;
 
+    if (!reason) {
+        return true;
+    }
+    if (migration) {
+        error_setg(errp, "%s: %s; migration is not possible",
+                   vhost_dev_name(dev), reason);
+    } else {
+        error_setg(errp, "%s: cannot log dirty memory: %s",
+                   vhost_dev_name(dev), reason);
+    }
+    return false;
+}
+
+static bool vhost_dev_log_switch(struct vhost_dev *dev, bool enable,
+                                 bool migration, Error **errp)
+{
     if (enable == dev->log_enabled) {
         return true;
     }
-    reason = enable && ops->log_blocker ? ops->log_blocker(dev) : NULL;
-    if (reason) {
-        error_setg(errp, "%s: cannot log dirty memory: %s",
-                   vhost_dev_name(dev), reason);
+    if (enable && !vhost_dev_log_allowed(dev, migration, errp)) {
         return false;
     }
     if (!dev->started) {
@@ -282,24 +295,20 @@ bool vhost_dev_set_log(struct vhost_dev *dev, bool enable, Error **errp)
     return true;
 }
 
+bool vhost_dev_set_log(struct vhost_dev *dev, bool enable, Error **errp)
+{
+    return vhost_dev_log_switch(dev, enable, false, errp);
+}
+
 /* --- migration ---------------------------------------------------------- */
 
 bool vhost_dev_migration_log(struct vhost_dev *dev, bool enable,
                              Error **errp)
 {
-    const VhostOps *ops = dev->vhost_ops;
-    const char *reason;
-
-    if (!ops) {
+    if (!dev->vhost_ops) {
         return true;    /* not connected: nothing writes guest memory */
     }
-    reason = enable && ops->log_blocker ? ops->log_blocker(dev) : NULL;
-    if (reason) {
-        error_setg(errp, "%s: %s; migration is not possible",
-                   vhost_dev_name(dev), reason);
-        return false;
-    }
-    return vhost_dev_set_log(dev, enable, errp);
+    return vhost_dev_log_switch(dev, enable, true, errp);
 }
 
 /* The log's page gpa, clipped to section s, becomes dirty in s->mr. */

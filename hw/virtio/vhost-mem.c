@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The vhost core's view of guest memory: a MemoryListener collects the
- * writable RAM sections the backend accepts into a table of
+ * writable RAM sections the backend can use into a table of
  * VhostMemoryRegions, merging neighbours that are contiguous in
- * guest-physical and host-virtual space when the backend allows it, and on
- * commit sends the table if it changed while the device runs.  Also
- * translates ring addresses through the table (the backend can only reach
- * what the table covers).
+ * guest-physical and host-virtual space (and, for a backend that maps
+ * fds, one mapping of one fd), and on commit sends the table if it
+ * changed while the device runs.  Also translates ring addresses through
+ * the table (the backend can only reach what the table covers).
+ *
+ * This file is the one place where the memory rules are decided — which
+ * RAM a backend gets, which regions merge, when two tables are equal, how
+ * many regions fit: backends only answer needs_fd_memory and
+ * memslots_limit, and set_mem_table never sees a table that breaks them.
  *
  * Policy: every commit collects the table into dev->regions; it is sent only
  * while the device is started (vhost_dev_start sends it once more), and only
@@ -43,8 +48,16 @@ static void vhost_begin(MemoryListener *l)
     vhost_tmp_reset(listener_dev(l));
 }
 
-/* Without a backend policy two neighbours merge only if the result still
- * describes one mapping of one fd. */
+static bool vhost_needs_fd_memory(struct vhost_dev *dev)
+{
+    const VhostOps *ops = dev->vhost_ops;
+
+    return ops->needs_fd_memory && ops->needs_fd_memory(dev);
+}
+
+/* May b extend a?  Both must be contiguous in guest-physical and
+ * host-virtual space; a backend that maps fds also needs the result to
+ * be one mapping of one fd (same fd, b's offset continuing a's). */
 static bool vhost_can_merge(struct vhost_dev *dev, const VhostMemoryRegion *a,
                             const VhostMemoryRegion *b)
 {
@@ -52,26 +65,23 @@ static bool vhost_can_merge(struct vhost_dev *dev, const VhostMemoryRegion *a,
         a->userspace_addr + a->memory_size != b->userspace_addr) {
         return false;
     }
-    if (dev->vhost_ops->can_merge) {
-        return dev->vhost_ops->can_merge(dev, a, b);
-    }
-    return a->fd == b->fd &&
-           (a->fd < 0 || a->mmap_offset + a->memory_size == b->mmap_offset);
+    return !vhost_needs_fd_memory(dev) ||
+           (a->fd == b->fd &&
+            a->mmap_offset + a->memory_size == b->mmap_offset);
 }
 
-/* The region a section becomes in the table; false if the backend would
- * not take it (not writable RAM, or refused by mem_section_filter). */
+/* The region a section becomes in the table; false if the backend could
+ * not use it (not writable RAM, or no fd for a backend that maps fds). */
 static bool vhost_section_region(struct vhost_dev *dev,
                                  const MemoryRegionSection *s,
                                  VhostMemoryRegion *r)
 {
-    const VhostOps *ops = dev->vhost_ops;
     MemoryRegion *mr = s->mr;
 
     /* ROM is not for a backend to write into (no ring can live there). */
     if (!memory_region_is_ram(mr) || !mr->ram_ptr || s->readonly ||
         mr->readonly ||
-        (ops->mem_section_filter && !ops->mem_section_filter(dev, s))) {
+        (vhost_needs_fd_memory(dev) && memory_region_get_fd(mr) < 0)) {
         return false;
     }
     *r = (VhostMemoryRegion) {
@@ -104,17 +114,24 @@ static void vhost_region_addnop(MemoryListener *l, MemoryRegionSection *s)
     dev->tmp_regions[dev->n_tmp_regions++] = r;
 }
 
-static bool vhost_regions_equal(const VhostMemoryRegion *a, unsigned na,
-                                const VhostMemoryRegion *b, unsigned nb)
+bool vhost_region_equal(const VhostMemoryRegion *a,
+                        const VhostMemoryRegion *b)
+{
+    return a->guest_phys_addr == b->guest_phys_addr &&
+           a->memory_size == b->memory_size &&
+           a->userspace_addr == b->userspace_addr &&
+           a->mmap_offset == b->mmap_offset &&
+           a->fd == b->fd;
+}
+
+static bool vhost_tables_equal(const VhostMemoryRegion *a, unsigned na,
+                               const VhostMemoryRegion *b, unsigned nb)
 {
     if (na != nb) {
         return false;
     }
     for (unsigned i = 0; i < na; i++) {
-        if (a[i].guest_phys_addr != b[i].guest_phys_addr ||
-            a[i].memory_size != b[i].memory_size ||
-            a[i].userspace_addr != b[i].userspace_addr ||
-            a[i].mmap_offset != b[i].mmap_offset || a[i].fd != b[i].fd) {
+        if (!vhost_region_equal(&a[i], &b[i])) {
             return false;
         }
     }
@@ -209,7 +226,6 @@ bool vhost_dev_send_mem_table(struct vhost_dev *dev, Error **errp)
         return false;
     }
     dev->mem_table_sends++;
-    dev->mem_changed = true;
     return true;
 }
 
@@ -299,8 +315,8 @@ static void vhost_commit(MemoryListener *l)
 {
     struct vhost_dev *dev = listener_dev(l);
 
-    if (vhost_regions_equal(dev->tmp_regions, dev->n_tmp_regions,
-                            dev->regions, dev->n_regions)) {
+    if (vhost_tables_equal(dev->tmp_regions, dev->n_tmp_regions,
+                           dev->regions, dev->n_regions)) {
         vhost_tmp_reset(dev);
         return;
     }
@@ -314,9 +330,12 @@ static void vhost_commit(MemoryListener *l)
     }
 }
 
-/* Migration: logging on the whole address space.  A device that connects
- * while migration runs joins through here too (the memory API calls
- * log_global_start on a listener registered during logging). */
+/* Migration: logging on the whole address space.  This is the only switch
+ * of the vhost log for migration (migration/ram.c starts global logging
+ * before the savevm setup hooks, stops it before the cleanup hooks).  A
+ * device that connects while migration runs joins through here too (the
+ * memory API calls log_global_start on a listener registered during
+ * logging). */
 static bool vhost_log_global_start(MemoryListener *l, Error **errp)
 {
     return vhost_dev_migration_log(listener_dev(l), true, errp);

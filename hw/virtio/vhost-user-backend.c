@@ -21,10 +21,22 @@
  * backend asked for a reply (NEED_REPLY), otherwise only logged.  Every
  * fd received is closed (a mapping keeps its file by itself).
  *
- * The channel is served from the main loop, never while the frontend
- * waits for a reply on the main socket (no nested loop): a backend that
- * holds back a reply until its own NEED_REPLY request here is answered
- * makes that wait time out and the connection drop.
+ * Locking.  The channel is watched on the main loop, and each message is
+ * read, handled and answered with the machine lock held (u->lock, handed
+ * over by the device; NULL in tests without a machine), as vCPU threads
+ * hold it around MMIO dispatch.  So the GET_CONFIG a CONFIG_CHANGE_MSG
+ * sends on the main socket never interleaves with a vCPU's request there
+ * (a guest's config write sends SET_CONFIG and reads its ack: without the
+ * lock either thread could read the other's reply), and u->notifiers
+ * and u->devs change under the lock that device cleanup holds.  The handler
+ * is a main-loop callback and nothing iterates the main loop with the
+ * lock held (no nested loop), so it never finds the lock taken by its own
+ * thread.  A vCPU waiting for a reply holds the lock: a backend that
+ * holds back that reply until its own NEED_REPLY request here is answered
+ * makes the vCPU's wait time out (u->timeout_ms) and the connection drop;
+ * only then is the request handled (a GET_CONFIG then fails: not
+ * connected).  A message cut short holds the lock up to u->timeout_ms,
+ * as a slow reply to a vCPU's request does.
  */
 #include "vhost-user-internal.h"
 
@@ -356,15 +368,26 @@ static bool vu_backend_handle(VhostUserState *u)
     return u->backend_fd >= 0;
 }
 
+/* One message, with the machine lock held (see the file comment). */
 static gboolean vu_backend_ready(gint fd, GIOCondition cond, gpointer opaque)
 {
     VhostUserState *u = opaque;
+    GMutex *lock = u->lock;
+    guint self = g_source_get_id(g_main_current_source());
+    bool alive = false;
 
-    if (!vu_backend_handle(u)) {
-        /* The source was removed by vu_backend_channel_close(). */
-        return G_SOURCE_REMOVE;
+    if (lock) {
+        g_mutex_lock(lock);
     }
-    return G_SOURCE_CONTINUE;
+    /* Whoever held the lock may have closed this channel meanwhile. */
+    if (u->backend_watch == self) {
+        alive = vu_backend_handle(u);
+    }
+    if (lock) {
+        g_mutex_unlock(lock);
+    }
+    /* Not alive: the source was removed by vu_backend_channel_close(). */
+    return alive ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 bool vu_backend_channel_open(VhostUserState *u, Error **errp)

@@ -142,6 +142,7 @@ VhostConn *vhost_user_conn_new(Chardev *chr, const char *owner, GMutex *lock,
     u->chr = chr;
     u->owner = g_strdup(owner);
     u->state.backend_fd = -1;
+    u->state.lock = lock;       /* the backend channel serves under it */
     vhost_conn_setup(&u->parent, &vhost_user_conn_class, chr->id, &u->state,
                      lock);
     return &u->parent;

@@ -75,10 +75,7 @@ void vu_fds_close(VuFds *fds);
 
 /* --- vhost-user-mem.c --- */
 unsigned vu_memslots_limit(struct vhost_dev *dev);
-bool vu_mem_section_filter(struct vhost_dev *dev,
-                           const MemoryRegionSection *section);
-bool vu_can_merge(struct vhost_dev *dev, const VhostMemoryRegion *a,
-                  const VhostMemoryRegion *b);
+bool vu_needs_fd_memory(struct vhost_dev *dev);
 bool vu_set_mem_table(struct vhost_dev *dev, const VhostMemoryRegion *regions,
                       unsigned n, Error **errp);
 /* GET_MAX_MEM_SLOTS during negotiation (or the default of 8). */

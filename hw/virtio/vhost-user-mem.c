@@ -10,36 +10,33 @@
  * backend.  The shadow is updated after each acknowledged message, so a
  * failure half-way leaves it telling the truth.
  *
- * Only fd-backed RAM can be shared with a backend (mem_section_filter);
- * two neighbouring regions merge only when they are one contiguous piece
- * of the same file (can_merge).
+ * The decisions about the table are the vhost core's
+ * (hw/virtio/vhost-mem.c): vhost-user answers needs_fd_memory (only
+ * fd-backed RAM, one mapping of one fd per region) and memslots_limit
+ * (8 for one SET_MEM_TABLE, else what GET_MAX_MEM_SLOTS said), and every
+ * table that reaches vu_set_mem_table obeys both.
  */
 #include "vhost-user-internal.h"
 
 #include <inttypes.h>
 #include <string.h>
 
+/* Without CONFIGURE_MEM_SLOTS the whole table travels in one
+ * SET_MEM_TABLE, so the limit is what that message carries.  The core
+ * never sends a table over this limit, which is what keeps
+ * vu_send_mem_table inside its arrays: no second check here. */
 unsigned vu_memslots_limit(struct vhost_dev *dev)
 {
     VhostUserState *u = vu_state(dev);
 
-    return u->memory_slots ? u->memory_slots : VHOST_USER_DEFAULT_MEM_SLOTS;
+    return vu_has(u, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) ?
+           u->memory_slots : VHOST_USER_MAX_RAM_SLOTS;
 }
 
-bool vu_mem_section_filter(struct vhost_dev *dev,
-                           const MemoryRegionSection *section)
+/* The backend mmaps every region from the fd sent with it. */
+bool vu_needs_fd_memory(struct vhost_dev *dev)
 {
-    return memory_region_is_ram(section->mr) &&
-           memory_region_get_fd(section->mr) >= 0;
-}
-
-/* One region must describe one mapping of one fd: same file, and b's
- * offset in it continues a's (the core checked the addresses). */
-bool vu_can_merge(struct vhost_dev *dev, const VhostMemoryRegion *a,
-                  const VhostMemoryRegion *b)
-{
-    return a->fd >= 0 && a->fd == b->fd &&
-           b->mmap_offset == a->mmap_offset + a->memory_size;
+    return true;
 }
 
 bool vu_mem_negotiate(VhostUserState *u, Error **errp)
@@ -80,21 +77,11 @@ static void vu_region_to_wire(VhostUserMemoryRegion *w,
     w->mmap_offset = r->mmap_offset;
 }
 
-static bool vu_region_equal(const VhostMemoryRegion *a,
-                            const VhostMemoryRegion *b)
-{
-    return a->guest_phys_addr == b->guest_phys_addr &&
-           a->memory_size == b->memory_size &&
-           a->userspace_addr == b->userspace_addr &&
-           a->mmap_offset == b->mmap_offset &&
-           a->fd == b->fd;
-}
-
 static bool vu_region_in(const VhostMemoryRegion *r,
                          const VhostMemoryRegion *set, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
-        if (vu_region_equal(r, &set[i])) {
+        if (vhost_region_equal(r, &set[i])) {
             return true;
         }
     }
@@ -110,11 +97,8 @@ static bool vu_send_mem_table(VhostUserState *u,
     VhostUserMsg msg = { .hdr.request = VHOST_USER_SET_MEM_TABLE };
     int fds[VHOST_USER_MAX_RAM_SLOTS];
 
-    if (n > VHOST_USER_MAX_RAM_SLOTS) {
-        error_setg(errp, "SET_MEM_TABLE: %u memory regions, the message "
-                   "carries at most %u", n, VHOST_USER_MAX_RAM_SLOTS);
-        return false;
-    }
+    /* n <= VHOST_USER_MAX_RAM_SLOTS: vu_memslots_limit, checked by the
+     * core. */
     msg.payload.memory.nregions = n;
     for (unsigned i = 0; i < n; i++) {
         vu_region_to_wire(&msg.payload.memory.regions[i], &regions[i]);
@@ -186,34 +170,13 @@ static bool vu_mem_add_new(VhostUserState *u,
 
 /* --- the op -------------------------------------------------------------- */
 
-static bool vu_check_table(VhostUserState *u,
-                           const VhostMemoryRegion *regions, unsigned n,
-                           unsigned limit, Error **errp)
-{
-    if (n > limit) {
-        error_setg(errp, "memory table: %u regions, the backend accepts at "
-                   "most %u", n, limit);
-        return false;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        if (regions[i].fd < 0) {
-            error_setg(errp, "memory table: region 0x%" PRIx64 "+0x%" PRIx64
-                       " is not fd-backed (vhost-user needs shared memory)",
-                       regions[i].guest_phys_addr, regions[i].memory_size);
-            return false;
-        }
-    }
-    return true;
-}
-
+/* The core made the table: at most vu_memslots_limit regions, each one
+ * mapping of one fd (needs_fd_memory). */
 bool vu_set_mem_table(struct vhost_dev *dev, const VhostMemoryRegion *regions,
                       unsigned n, Error **errp)
 {
     VhostUserState *u = vu_state(dev);
 
-    if (!vu_check_table(u, regions, n, vu_memslots_limit(dev), errp)) {
-        return false;
-    }
     if (!vu_has(u, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS)) {
         return vu_send_mem_table(u, regions, n, errp);
     }

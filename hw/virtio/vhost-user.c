@@ -23,12 +23,15 @@
 bool vhost_user_init(VhostUserState *u, Chardev *chr, const char *dev_label,
                      Error **errp)
 {
+    GMutex *lock = u->lock;
+
     vhost_user_cleanup(u);
     if (!chr) {
         error_setg(errp, "vhost-user: no chardev");
         return false;
     }
     memset(u, 0, sizeof(*u));
+    u->lock = lock;
     u->chr = chr;
     u->dev_label = g_strdup(dev_label ? dev_label : chr->id);
     u->timeout_ms = VHOST_USER_REPLY_TIMEOUT_MS;
@@ -41,6 +44,8 @@ bool vhost_user_init(VhostUserState *u, Chardev *chr, const char *dev_label,
 
 void vhost_user_cleanup(VhostUserState *u)
 {
+    GMutex *lock = u->lock;
+
     if (!u->inited) {
         return;
     }
@@ -53,6 +58,7 @@ void vhost_user_cleanup(VhostUserState *u)
     g_free(u->dev_label);
     memset(u, 0, sizeof(*u));
     u->backend_fd = -1;
+    u->lock = lock;
 }
 
 static bool vu_set_owner_once(VhostUserState *u, Error **errp)
@@ -356,16 +362,6 @@ static bool vu_vq_get_addr(struct vhost_dev *dev, struct vhost_vring_addr *a,
     return true;
 }
 
-bool vhost_user_set_vring_endian(struct vhost_dev *dev, unsigned index,
-                                 bool big_endian, Error **errp)
-{
-    struct vhost_vring_state s = { .index = index, .num = big_endian };
-
-    return vu_require(vu_state(dev), VHOST_USER_PROTOCOL_F_CROSS_ENDIAN,
-                      VHOST_USER_SET_VRING_ENDIAN, "CROSS_ENDIAN", errp) &&
-           vu_vring_state(dev, VHOST_USER_SET_VRING_ENDIAN, &s, errp);
-}
-
 /* --- config space -------------------------------------------------------- */
 
 static bool vu_get_config(struct vhost_dev *dev, uint8_t *config,
@@ -543,7 +539,10 @@ static const char *vu_log_blocker(struct vhost_dev *dev)
  * The log is device-wide: sent once, by the vhost_dev of queue 0.  The
  * reply is the acknowledgement whatever REPLY_ACK says; DPDK sends it
  * with an empty payload, libvhost-user with 8 bytes (not necessarily
- * zero), so both sizes pass and the value is ignored.
+ * zero), so both sizes pass and the value is ignored.  The core only
+ * logs after vu_log_blocker said yes (LOG_SHMFD negotiated) and puts the
+ * log in a memfd because vu_requires_shm_log says so: nothing to check
+ * again here.
  */
 static bool vu_set_log_base(struct vhost_dev *dev, struct vhost_log *log,
                             Error **errp)
@@ -562,28 +561,9 @@ static bool vu_set_log_base(struct vhost_dev *dev, struct vhost_log *log,
     if (dev->vq_index != 0) {
         return true;
     }
-    if (!vu_require(u, VHOST_USER_PROTOCOL_F_LOG_SHMFD,
-                    VHOST_USER_SET_LOG_BASE, "LOG_SHMFD", errp)) {
-        return false;
-    }
-    if (!log || log->fd < 0) {
-        error_setg(errp, "SET_LOG_BASE: the log is not in shared memory");
-        return false;
-    }
     msg.payload.log.mmap_size = log->size * sizeof(uint64_t);
     msg.payload.log.mmap_offset = 0;
     return vu_get_fds(u, &msg, -1, &log->fd, 1, &exp, &reply, NULL, errp);
-}
-
-bool vhost_user_set_log_fd(struct vhost_dev *dev, int fd, Error **errp)
-{
-    VhostUserMsg msg = { .hdr.request = VHOST_USER_SET_LOG_FD };
-
-    if (fd < 0) {
-        error_setg(errp, "SET_LOG_FD: no fd");
-        return false;
-    }
-    return vu_set(vu_state(dev), &msg, -1, &fd, 1, errp);
 }
 
 /* --- device-specific requests -------------------------------------------- */
@@ -641,8 +621,7 @@ const VhostOps vhost_user_ops = {
     .backend_init = vu_backend_init,
     .backend_cleanup = vu_backend_cleanup,
     .memslots_limit = vu_memslots_limit,
-    .mem_section_filter = vu_mem_section_filter,
-    .can_merge = vu_can_merge,
+    .needs_fd_memory = vu_needs_fd_memory,
     .set_mem_table = vu_set_mem_table,
     .vq_get_addr = vu_vq_get_addr,
     .get_features = vu_get_features,

@@ -2,22 +2,18 @@
 /*
  * The generic vhost core: connects one struct vhost_dev to its backend,
  * binds the queues' host notifiers, starts and stops the vrings (features,
- * memory table, ring layout, kick and call fds, enable, status), switches
- * guest notifiers between the irqfd and a private "masked" eventfd, and
+ * memory table, ring layout, kick and call fds, enable, status), and
  * forwards feature, config and inflight requests.  It talks to the backend
  * only through dev->vhost_ops and never asks which backend that is: the
- * backend states what it can do (section filter, merge policy, slot limit,
- * shared log).  The memory listener and table live in vhost-mem.c, the dirty
- * log in vhost-log.c.
+ * backend states what it can do (fd-backed memory, slot limit, shared log,
+ * whether it can log).  The memory listener and table live in vhost-mem.c,
+ * the dirty log in vhost-log.c.
  */
 #include "hw/virtio/vhost.h"
 #include "qemu/log.h"
 
-#include <assert.h>
 #include <endian.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -42,24 +38,15 @@ static int vhost_backend_index(struct vhost_dev *dev, unsigned n)
 
 /* --- init / cleanup ---------------------------------------------------- */
 
-static bool vhost_dev_alloc_vqs(struct vhost_dev *dev, Error **errp)
+static void vhost_dev_alloc_vqs(struct vhost_dev *dev)
 {
     dev->vqs = g_new0(struct vhost_virtqueue, dev->nvqs);
     for (unsigned i = 0; i < dev->nvqs; i++) {
         struct vhost_virtqueue *vq = &dev->vqs[i];
 
-        vq->dev = dev;
         vq->index = dev->vq_index + i;
         vq->kick_fd = vq->call_fd = -1;
-        event_notifier_init_fd(&vq->masked_notifier, -1);
     }
-    for (unsigned i = 0; i < dev->nvqs; i++) {
-        if (!event_notifier_init(&dev->vqs[i].masked_notifier, false,
-                                 errp)) {
-            return false;
-        }
-    }
-    return true;
 }
 
 static bool vhost_dev_connect(struct vhost_dev *dev, void *opaque,
@@ -86,8 +73,8 @@ bool vhost_dev_init(struct vhost_dev *dev, void *opaque, const VhostOps *ops,
     dev->opaque = opaque;
     dev->inflight = (VhostInflight) { .fd = -1 };
     dev->started = false;
-    if (!vhost_dev_alloc_vqs(dev, errp) ||
-        !vhost_dev_connect(dev, opaque, errp)) {
+    vhost_dev_alloc_vqs(dev);
+    if (!vhost_dev_connect(dev, opaque, errp)) {
         goto fail;
     }
     if (as) {
@@ -116,9 +103,6 @@ void vhost_dev_cleanup(struct vhost_dev *dev)
     if (dev->listener_registered) {
         memory_listener_unregister(&dev->memory_listener);
         dev->listener_registered = false;
-    }
-    for (unsigned i = 0; dev->vqs && i < dev->nvqs; i++) {
-        event_notifier_cleanup(&dev->vqs[i].masked_notifier);
     }
     g_clear_pointer(&dev->vqs, g_free);
     vhost_tmp_reset(dev);
@@ -274,12 +258,6 @@ static bool vhost_vring_file(struct vhost_dev *dev,
     return !op || op(dev, &f, errp);
 }
 
-static int vhost_call_fd(struct vhost_virtqueue *vq, VirtQueue *q)
-{
-    return vq->masked ? event_notifier_get_fd(&vq->masked_notifier)
-                      : event_notifier_get_fd(&q->guest_notifier);
-}
-
 /* Kick and call fds, after the ring is fully described. */
 static bool vhost_virtqueue_set_fds(struct vhost_dev *dev,
                                     struct vhost_virtqueue *vq, VirtQueue *q,
@@ -287,7 +265,7 @@ static bool vhost_virtqueue_set_fds(struct vhost_dev *dev,
 {
     const VhostOps *ops = dev->vhost_ops;
     int kick = event_notifier_get_fd(&q->host_notifier);
-    int call = vhost_call_fd(vq, q);
+    int call = event_notifier_get_fd(&q->guest_notifier);
 
     if (!vhost_vring_file(dev, ops->set_vring_kick, vq->index, kick, errp)) {
         return false;
@@ -300,8 +278,6 @@ static bool vhost_virtqueue_set_fds(struct vhost_dev *dev,
     return true;
 }
 
-/* NUM, BASE, ADDR, KICK, CALL for one ring.  A queue the driver did not
- * set up (size or descriptor address 0) is left alone. */
 /* Stop never fails.  Its errors mostly mean the backend is already gone,
  * which the device reports once ("backend disconnected"), and a backend
  * that breaks the protocol is disconnected with the reason logged by its
@@ -332,6 +308,8 @@ static void vhost_virtqueue_kick_pending(struct vhost_virtqueue *vq,
     }
 }
 
+/* NUM, BASE, ADDR, KICK, CALL for one ring.  A queue the driver did not
+ * set up (size or descriptor address 0) is left alone. */
 static bool vhost_virtqueue_start(struct vhost_dev *dev, VirtIODevice *vdev,
                                   struct vhost_virtqueue *vq, Error **errp)
 {
@@ -446,7 +424,6 @@ bool vhost_dev_start(struct vhost_dev *dev, VirtIODevice *vdev, bool vrings,
         return false;
     }
     dev->vdev = vdev;
-    dev->mem_changed = false;
     if (!vhost_dev_set_features(dev, dev->log_enabled, errp) ||
         !vhost_dev_send_mem_table(dev, errp) ||
         (dev->log_enabled && !vhost_dev_log_prepare(dev, true, errp))) {
@@ -487,7 +464,6 @@ void vhost_dev_stop(struct vhost_dev *dev, VirtIODevice *vdev, bool vrings)
     }
     vhost_dev_stop_vqs(dev, vdev, dev->nvqs);
     dev->started = false;
-    dev->mem_changed = false;
     dev->vdev = NULL;
 }
 
@@ -529,56 +505,6 @@ void vhost_ack_features(struct vhost_dev *dev, const int *bits,
             dev->acked_features |= mask;
         }
     }
-}
-
-/* --- guest-notifier masking -------------------------------------------- */
-
-static struct vhost_virtqueue *vhost_dev_vq(struct vhost_dev *dev,
-                                            unsigned n)
-{
-    assert(n >= dev->vq_index && n - dev->vq_index < dev->nvqs);
-    return &dev->vqs[n - dev->vq_index];
-}
-
-/* Switch the call fd first, then forward what the masked notifier caught
- * meanwhile: a signal before the switch is forwarded, one after it goes
- * to the guest notifier directly, so none is lost. */
-void vhost_virtqueue_mask(struct vhost_dev *dev, VirtIODevice *vdev,
-                          unsigned n, bool mask)
-{
-    struct vhost_virtqueue *vq = vhost_dev_vq(dev, n);
-    VirtQueue *q = &vdev->vq[n];
-    Error *err = NULL;
-    int fd;
-
-    vq->masked = mask;
-    if (!dev->started || !vq->started) {
-        return;         /* start sends the fd matching vq->masked */
-    }
-    fd = vhost_call_fd(vq, q);
-    if (!vhost_vring_file(dev, dev->vhost_ops->set_vring_call, n, fd,
-                          &err)) {
-        error_prepend(&err, "%s: queue %u: %s: ", vhost_dev_name(dev), n,
-                      mask ? "mask" : "unmask");
-        error_report_err(err);
-        return;
-    }
-    vq->call_fd = fd;
-    if (!mask && event_notifier_test_and_clear(&vq->masked_notifier)) {
-        event_notifier_set(&q->guest_notifier);
-    }
-}
-
-/* Peeks with poll(): the signal stays for unmask to forward. */
-bool vhost_virtqueue_pending(struct vhost_dev *dev, unsigned n)
-{
-    struct vhost_virtqueue *vq = vhost_dev_vq(dev, n);
-    struct pollfd pfd = {
-        .fd = event_notifier_get_fd(&vq->masked_notifier),
-        .events = POLLIN,
-    };
-
-    return pfd.fd >= 0 && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
 }
 
 /* --- config space ------------------------------------------------------ */

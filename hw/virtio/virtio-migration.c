@@ -2,8 +2,9 @@
 /*
  * Live migration of virtio-mmio devices: the section of one device
  * (transport registers, virtio core state, the model's own part) and the
- * hooks that log, stop, restart and start its vhost backends around the
- * switch-over (see include/hw/virtio/virtio-migration.h for the order).
+ * hooks that stop, restart and start its vhost backends around the
+ * switch-over (see include/hw/virtio/virtio-migration.h for the order;
+ * the backends' dirty log is the vhost core's memory listener's).
  *
  * Section layout, version 2, big-endian (migration/stream.h; version 1
  * was little-endian):
@@ -23,10 +24,8 @@
 #include "hw/virtio/virtio-migration.h"
 
 #include <inttypes.h>
-#include <limits.h>
 #include <string.h>
 
-#include "hw/virtio/vhost.h"
 #include "migration/register.h"
 
 #define VIRTIO_MIG_VERSION 2
@@ -43,18 +42,6 @@ static const VirtioMigrationOps *mig_ops(VirtIODevice *vdev)
     return vdev->cls->migration;
 }
 
-/* Dirty logging off on the device's first n vhost_devs. */
-static void mig_log_off(VirtIODevice *vdev, unsigned n)
-{
-    const VirtioMigrationOps *ops = mig_ops(vdev);
-    struct vhost_dev *dev;
-
-    for (unsigned i = 0; ops && ops->vhost_dev && i < n &&
-         (dev = ops->vhost_dev(vdev, i)); i++) {
-        vhost_dev_migration_log(dev, false, NULL);
-    }
-}
-
 static bool mig_state_change(VirtIODevice *vdev, Error **errp)
 {
     const VirtioMigrationOps *ops = mig_ops(vdev);
@@ -64,23 +51,17 @@ static bool mig_state_change(VirtIODevice *vdev, Error **errp)
 
 /* --- outgoing ------------------------------------------------------------ */
 
+/* The vhost dirty log is not switched here: the vhost core's memory
+ * listener does it when migration starts logging, before this hook runs
+ * (see include/hw/virtio/virtio-migration.h). */
 bool virtio_migration_setup(void *opaque, Error **errp)
 {
     VirtIODevice *vdev = mig_vdev(opaque);
-    const VirtioMigrationOps *ops = mig_ops(vdev);
-    struct vhost_dev *dev;
 
-    if (!ops) {
+    if (!mig_ops(vdev)) {
         error_setg(errp, "%s '%s': the device does not support migration",
                    vdev->cls->name, vdev->id);
         return false;
-    }
-    for (unsigned n = 0; ops->vhost_dev && (dev = ops->vhost_dev(vdev, n));
-         n++) {
-        if (!vhost_dev_migration_log(dev, true, errp)) {
-            mig_log_off(vdev, n);
-            return false;
-        }
     }
     ((VirtIOMMIOProxy *)opaque)->mig_outgoing = true;
     return true;
@@ -171,7 +152,6 @@ void virtio_migration_cleanup(void *opaque, bool completed)
     VirtIODevice *vdev = proxy->vdev;
     Error *err = NULL;
 
-    mig_log_off(vdev, UINT_MAX);
     if (!proxy->mig_outgoing) {
         return;     /* a failed destination never runs the device */
     }

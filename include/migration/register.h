@@ -4,11 +4,11 @@
  * owner) registers a section with a unique name; the migration framework
  * (migration/) calls the hooks in this order:
  *
- *   outgoing: setup (start dirty logging, refuse with a reason) ...
+ *   outgoing: [dirty logging on] setup (refuse with a reason) ...
  *             RAM rounds ... [vCPUs paused] save (a device stops its
  *             backend here, so that nothing writes guest memory after)
- *             ... final dirty sync and RAM ... cleanup (always, also on
- *             failure/cancel)
+ *             ... final dirty sync and RAM ... [dirty logging off]
+ *             cleanup (always, also on failure/cancel)
  *   incoming: load (devices not started yet), then post_load after every
  *             section has loaded and RAM is complete (start backends from
  *             the loaded state); cleanup on failure.

@@ -365,17 +365,18 @@ static void fvu_mig_stop(FvuRun *r)
     }
 }
 
-/* The migration fails: logging off, the VM runs again. */
+/* The migration fails: logging off, the VM runs again (in the order of
+ * migration/migration.c: logging stops before the cleanup hooks). */
 static void fvu_mig_cancel(FvuRun *r)
 {
     if (!r->migrating) {
         return;
     }
+    address_space_log_global_stop(&r->ms->address_space_memory);
+    fvu_ram_log(r, false);
     if (r->dev) {
         virtio_migration_cleanup(fvu_proxy(r), false);
     }
-    address_space_log_global_stop(&r->ms->address_space_memory);
-    fvu_ram_log(r, false);
     r->migrating = false;
 }
 

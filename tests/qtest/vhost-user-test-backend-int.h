@@ -129,6 +129,7 @@ struct Vub {
     VubFault faults[VUB_MAX_FAULTS];
     unsigned nfaults;
     unsigned drop_at;
+    unsigned interleaved;       /* see vub_interleaved() */
 
     uint64_t features, protocol_features;           /* offered */
     uint64_t acked_features, acked_protocol_features;
@@ -198,7 +199,8 @@ typedef enum VubResult {
 
 /* Handle one message: validate, run its handler, reply or ack. */
 void vub_dispatch(Vub *b, VubReq *req);
-/* Send a reply to req (faults applied). */
+/* Send a reply to req (faults applied; VUB_FAULT_REPLY_DELAY drops
+ * b->lock while it waits). */
 void vub_reply(Vub *b, const VubReq *req, const void *payload,
                uint32_t size, int fd);
 /* Forget negotiated state for a new connection. */

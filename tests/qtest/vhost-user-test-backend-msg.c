@@ -9,10 +9,12 @@
  * NEED_REPLY is set), VUB_REPLIED after sending its own reply, or
  * VUB_PROTOCOL_ERROR after vub_set_error(), and the connection is dropped
  * as a real backend would.  Everything runs on the backend thread with
- * b->lock held, except the vub_backend_send() family (test thread).
+ * b->lock held, except the vub_backend_send() family (test thread); a
+ * reply held back (VUB_FAULT_REPLY_DELAY) drops the lock while it waits.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -54,6 +56,40 @@ static bool vub_fault(Vub *b, uint32_t request, VubFaultKind kind,
     return false;
 }
 
+/*
+ * VUB_FAULT_REPLY_DELAY: hold the reply until the frontend's next message
+ * is readable (counted: it came while a reply was owed) or max_ms pass.
+ * b->lock is dropped meanwhile and b->cond broadcast, so that a test
+ * thread waiting for the request sees it while its reply is held.  The
+ * connection cannot go away meanwhile: only this thread drops it.
+ */
+static void vub_hold_reply(Vub *b, uint64_t max_ms)
+{
+    struct pollfd pfd = { .fd = b->conn_fd, .events = POLLIN };
+    char byte;
+    int r;
+
+    g_cond_broadcast(&b->cond);
+    g_mutex_unlock(&b->lock);
+    do {
+        r = poll(&pfd, 1, (int)MIN(max_ms, INT_MAX));
+    } while (r < 0 && errno == EINTR);
+    g_mutex_lock(&b->lock);
+    if (r == 1 && recv(b->conn_fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 1) {
+        b->interleaved++;
+    }
+}
+
+unsigned vub_interleaved(Vub *b)
+{
+    unsigned n;
+
+    g_mutex_lock(&b->lock);
+    n = b->interleaved;
+    g_mutex_unlock(&b->lock);
+    return n;
+}
+
 void vub_reply(Vub *b, const VubReq *req, const void *payload,
                uint32_t size, int fd)
 {
@@ -68,6 +104,9 @@ void vub_reply(Vub *b, const VubReq *req, const void *payload,
 
     if (vub_fault(b, hdr.request, VUB_FAULT_NO_REPLY, &v)) {
         return;
+    }
+    if (vub_fault(b, hdr.request, VUB_FAULT_REPLY_DELAY, &v)) {
+        vub_hold_reply(b, v);
     }
     if (vub_fault(b, req->msg.hdr.request, VUB_FAULT_REPLY_REQUEST, &v)) {
         hdr.request = v;

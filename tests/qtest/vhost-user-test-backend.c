@@ -5,8 +5,10 @@
  * the public accessors that are not about memory, rings or the disk.
  *
  * The thread iterates its own GMainContext until b->stopping is set; every
- * callback takes b->lock for its whole run and broadcasts b->cond when it
- * changed something, so a test thread waiting in vub_wait_*() re-checks.
+ * callback takes b->lock for its whole run (a reply held back with
+ * VUB_FAULT_REPLY_DELAY drops it while it waits) and broadcasts b->cond
+ * when it changed something, so a test thread waiting in vub_wait_*()
+ * re-checks.
  * A message is read in one go once its header is readable (the socket has
  * a receive timeout, so a frontend that sends half a message cannot hang
  * the backend).

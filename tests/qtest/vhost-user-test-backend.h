@@ -28,8 +28,9 @@
  *
  * Threading: every function here may be called from any thread; state is
  * guarded by one mutex that the backend thread holds while it handles a
- * message or a kick.  The vub_wait_*() functions block the caller (not
- * the backend) up to a timeout and return false if it expired.
+ * message or a kick (but not while it holds a reply back,
+ * VUB_FAULT_REPLY_DELAY).  The vub_wait_*() functions block the caller
+ * (not the backend) up to a timeout and return false if it expired.
  */
 #ifndef TESTS_QTEST_VHOST_USER_TEST_BACKEND_H
 #define TESTS_QTEST_VHOST_USER_TEST_BACKEND_H
@@ -310,6 +311,10 @@ typedef enum VubFaultKind {
     VUB_FAULT_REPLY_FD,         /* an eventfd rides along with the reply */
     VUB_FAULT_NO_REPLY,         /* the reply (or ack) is never sent */
     VUB_FAULT_ACK_STATUS,       /* REPLY_ACK carries status = value */
+    VUB_FAULT_REPLY_DELAY,      /* the reply (or ack) waits until another
+                                 * message from the frontend is readable
+                                 * or value ms have passed (a backend slow
+                                 * to answer): see vub_interleaved() */
 } VubFaultKind;
 
 #define VUB_ANY_REQUEST UINT32_MAX
@@ -325,6 +330,11 @@ void vub_clear_faults(Vub *b);
 /* Close the connection when the nth message (from 1) of the current or
  * next connection arrives, without handling it.  One-shot; 0 cancels. */
 void vub_drop_at(Vub *b, unsigned n);
+/* Messages the frontend sent while a reply was held back
+ * (VUB_FAULT_REPLY_DELAY): a frontend that waits for each reply before
+ * its next request, as the protocol requires, never sends one.  While a
+ * reply is held, the request is in the log (vub_wait_*() see it). */
+unsigned vub_interleaved(Vub *b);
 
 /* --- the backend channel (SET_BACKEND_REQ_FD) ----------------------------- */
 

@@ -84,8 +84,15 @@ static void test_merge_with_next(void)
     g_assert_cmphex(f.dev.regions[0].guest_phys_addr, ==, MiB);
     s = section(&f, &f.lo, 0);
     g_assert_true(vhost_dev_can_add_region(&f.dev, &s, NULL));
-    f.fake.no_merge = true;     /* the backend's policy is asked */
+    /* The same host memory from another fd: the backend's capability is
+     * asked, one that maps fds cannot merge it, one that takes any RAM
+     * can. */
+    memory_region_init_ram_ptr(&f.extra, "other-fd", MiB, f.ram.ram_ptr,
+                               f.ram2.ram_fd, 0);
+    s = section(&f, &f.extra, 0);
     g_assert_false(vhost_dev_can_add_region(&f.dev, &s, NULL));
+    f.fake.any_ram = true;
+    g_assert_true(vhost_dev_can_add_region(&f.dev, &s, NULL));
     fix_cleanup(&f);
 }
 

@@ -8,7 +8,8 @@
  * loaded into the destination as the framework would hand them over.
  * Covers the round trip of transport, core and model state, the checks
  * a destination makes, the stop / restart / start order and the dirty
- * log switched on and off per vhost_dev (with the refusal message).
+ * log switched on and off per vhost_dev by the vhost core's listener in
+ * migrate's order (with the refusal message).
  */
 #include "hw/virtio/virtio-migration.h"
 
@@ -32,7 +33,6 @@ typedef struct Side {
     bool running;               /* what vm_state_change left behind */
     uint32_t model_value;       /* the model's own state */
     uint64_t features;          /* offered */
-    struct vhost_dev *vhost;    /* the device's vhost_dev, or NULL */
 } Side;
 
 static Side *side_of(VirtIODevice *vdev)
@@ -63,11 +63,6 @@ static const AccelOps acc_ops = {
 static uint64_t dev_get_features(VirtIODevice *vdev)
 {
     return side_of(vdev)->features;
-}
-
-static struct vhost_dev *dev_vhost(VirtIODevice *vdev, unsigned n)
-{
-    return n == 0 ? side_of(vdev)->vhost : NULL;
 }
 
 static bool dev_vm_state_change(VirtIODevice *vdev, Error **errp)
@@ -103,7 +98,6 @@ static bool dev_post_load(VirtIODevice *vdev, Error **errp)
 }
 
 static const VirtioMigrationOps dev_mig_ops = {
-    .vhost_dev = dev_vhost,
     .vm_state_change = dev_vm_state_change,
     .save = dev_save,
     .load = dev_load,
@@ -445,6 +439,9 @@ static void test_no_migration_ops(void)
 
 /* --- the dirty log of the device's vhost_dev ------------------------------- */
 
+/* In migrate's order: global logging starts (the vhost core's listener
+ * switches the device's log on), then the setup hook, which leaves the
+ * log alone; at the end logging stops, then the cleanup hook. */
 static void test_setup_starts_log(void)
 {
     Side s;
@@ -455,24 +452,30 @@ static void test_setup_starts_log(void)
     f.fake.shm_log = true;
     fix_start(&f);
     side_init(&s, &dev_class, MIG_NVQS);
-    s.vhost = &f.dev;
-    g_assert_true(virtio_migration_setup(&s.proxy, &err));
+    g_assert_true(address_space_log_global_start(&f.as, &err));
     g_assert_null(err);
     assert_log(&f, "set_log_base shm 1028;set_features 0x4000000;"
                "set_vring_addr 0 " Q0 " flags=0x1 log=0x12000;"
                "set_vring_addr 1 " Q1 " flags=0x1 log=0x10002000;");
     g_assert_true(f.dev.log_enabled);
-    /* Cancel: LOG_ALL cleared, the log freed. */
-    virtio_migration_cleanup(&s.proxy, false);
+    g_assert_true(virtio_migration_setup(&s.proxy, &err));
+    g_assert_null(err);
+    assert_log(&f, "");
+    /* Cancel: LOG_ALL cleared, the log freed; cleanup adds nothing. */
+    address_space_log_global_stop(&f.as);
     assert_log(&f, "set_features 0x0;"
                "set_vring_addr 0 " Q0 " flags=0x0 log=0x12000;"
                "set_vring_addr 1 " Q1 " flags=0x0 log=0x10002000;");
     g_assert_false(f.dev.log_enabled);
     g_assert_null(f.dev.log);
+    virtio_migration_cleanup(&s.proxy, false);
+    assert_log(&f, "");
     side_free(&s);
     fix_cleanup(&f);
 }
 
+/* A backend that cannot log refuses when logging starts, before any
+ * setup hook: migrate fails with the reason. */
 static void test_setup_refused_without_log(void)
 {
     Side s;
@@ -484,11 +487,10 @@ static void test_setup_refused_without_log(void)
     f.fake.blocker = "backend does not support LOG_SHMFD";
     fix_start(&f);
     side_init(&s, &dev_class, MIG_NVQS);
-    s.vhost = &f.dev;
-    g_assert_false(virtio_migration_setup(&s.proxy, &err));
-    g_assert_cmpstr(error_get_pretty(err), ==, "vhost-user-blk 'disk0': "
-                    "backend does not support LOG_SHMFD; migration is not "
-                    "possible");
+    g_assert_false(address_space_log_global_start(&f.as, &err));
+    g_assert_cmpstr(error_get_pretty(err), ==, "vhost: vhost-user-blk "
+                    "'disk0': backend does not support LOG_SHMFD; "
+                    "migration is not possible");
     assert_log(&f, "");
     g_assert_false(f.dev.log_enabled);
     side_free(&s);
@@ -503,9 +505,10 @@ static void test_setup_disconnected(void)
 
     fix_init(&f);
     side_init(&s, &dev_class, MIG_NVQS);
-    s.vhost = &f.dev;
+    g_assert_true(address_space_log_global_start(&f.as, NULL));
     g_assert_true(virtio_migration_setup(&s.proxy, NULL));
     g_assert_false(f.dev.log_enabled);
+    address_space_log_global_stop(&f.as);
     virtio_migration_cleanup(&s.proxy, true);
     side_free(&s);
     fix_cleanup(&f);

@@ -60,11 +60,6 @@ static char *fd_name(struct vhost_dev *dev, int fd)
             return g_strdup_printf("guest%u", i);
         }
     }
-    for (unsigned i = 0; i < dev->nvqs; i++) {
-        if (fd == dev->vqs[i].masked_notifier.fd) {
-            return g_strdup_printf("masked%u", dev->vq_index + i);
-        }
-    }
     return g_strdup("fd?");
 }
 
@@ -104,16 +99,9 @@ static unsigned fake_memslots_limit(struct vhost_dev *dev)
     return f->memslots ? f->memslots : 16;
 }
 
-static bool fake_filter(struct vhost_dev *dev, const MemoryRegionSection *s)
+static bool fake_needs_fd_memory(struct vhost_dev *dev)
 {
-    return memory_region_get_fd(s->mr) >= 0;
-}
-
-static bool fake_can_merge(struct vhost_dev *dev, const VhostMemoryRegion *a,
-                           const VhostMemoryRegion *b)
-{
-    return !fake_of(dev)->no_merge && a->fd == b->fd &&
-           a->mmap_offset + a->memory_size == b->mmap_offset;
+    return !fake_of(dev)->any_ram;
 }
 
 static bool fake_set_mem_table(struct vhost_dev *dev,
@@ -323,8 +311,7 @@ const VhostOps fake_ops = {
     .backend_init = fake_backend_init,
     .backend_cleanup = fake_backend_cleanup,
     .memslots_limit = fake_memslots_limit,
-    .mem_section_filter = fake_filter,
-    .can_merge = fake_can_merge,
+    .needs_fd_memory = fake_needs_fd_memory,
     .set_mem_table = fake_set_mem_table,
     .vq_get_addr = fake_vq_get_addr,
     .get_features = fake_get_features,

@@ -2,10 +2,10 @@
 /*
  * Test doubles for the vhost core unit tests: a recording VhostOps whose
  * every call lands in a string ("op args;") so tests can compare the
- * sequence on the wire exactly, with injectable failures, a slot limit,
- * a merge policy and a section filter (no fd-less RAM); a transport that
- * records set_host_notifier; and a fixture with real guest memory (memfd
- * RAM, fd-less RAM, MMIO) and a two-queue VirtIODevice.
+ * sequence on the wire exactly, with injectable failures, a slot limit
+ * and the fd-memory capability (on by default, as vhost-user); a
+ * transport that records set_host_notifier; and a fixture with real guest
+ * memory (memfd RAM, fd-less RAM, MMIO) and a two-queue VirtIODevice.
  */
 #ifndef TESTS_UNIT_VHOST_FAKE_H
 #define TESTS_UNIT_VHOST_FAKE_H
@@ -24,7 +24,7 @@ typedef struct Fake {
     const char *fail_op;        /* this op fails ... */
     int fail_index;             /* ... for this ring only (-1: any call) */
     unsigned memslots;          /* 0: no memslots_limit answer (none) */
-    bool no_merge;              /* can_merge refuses everything */
+    bool any_ram;               /* needs_fd_memory false (vhost-kernel) */
     bool shm_log;
     const char *blocker;
     int index_base;             /* get_vq_index: idx - index_base */

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * VhostOps: the only way the vhost core (hw/virtio/vhost.c) talks to a
- * backend.  Three implementations: vhost-user (hw/virtio/vhost-user*.c),
- * vhost-kernel (hw/virtio/vhost-backend.c) and vhost-vdpa
- * (hw/virtio/vhost-vdpa.c).  The core never asks which one it has: a
- * backend states capabilities (fd-backed RAM needed, regions mergeable,
- * slot limit, shared-memory log) through these hooks.
+ * VhostOps: the only way the vhost core (hw/virtio/vhost*.c) talks to a
+ * backend.  One implementation today, vhost-user (hw/virtio/vhost-user*.c);
+ * vhost-kernel and vhost-vdpa are to come.  The core never asks which one
+ * it has: a backend states capabilities (fd-backed RAM needed, slot
+ * limit, shared-memory log, why it cannot log) through these hooks, and
+ * the core makes every decision from them (which RAM, which regions
+ * merge, whether a table fits, whether migration may log).
  *
  * The table covers queue and memory life cycle only; device-specific
  * requests (NET_SET_MTU, SEND_RARP, GET_QUEUE_NUM) are functions of the
@@ -35,7 +36,10 @@ typedef enum VhostBackendType {
     VHOST_BACKEND_TYPE_VDPA,
 } VhostBackendType;
 
-/* One region of the memory table the core hands a backend. */
+/* One region of the memory table the core hands a backend.  fd and
+ * mmap_offset describe the whole region only for a backend that needs fd
+ * memory; for one that takes any RAM a region may span several fds (it
+ * was merged on addresses alone) and they are the first piece's. */
 typedef struct VhostMemoryRegion {
     uint64_t guest_phys_addr;
     uint64_t memory_size;
@@ -63,17 +67,19 @@ typedef struct VhostOps {
     void (*backend_cleanup)(struct vhost_dev *dev);
 
     /* --- memory --- */
-    /* How many regions the backend accepts in its table. */
+    /* How many regions the backend accepts in its table (NULL: no
+     * limit).  The core never hands set_mem_table more. */
     unsigned (*memslots_limit)(struct vhost_dev *dev);
-    /* Can this RAM section be given to the backend at all? */
-    bool (*mem_section_filter)(struct vhost_dev *dev,
-                               const MemoryRegionSection *section);
-    /* May a region [..) be extended by its neighbour b (contiguous in
-     * guest-physical and host-virtual space, checked by the core)? */
-    bool (*can_merge)(struct vhost_dev *dev, const VhostMemoryRegion *a,
-                      const VhostMemoryRegion *b);
+    /* Does the backend map guest memory from fds (vhost-user)?  Then the
+     * core gives it only fd-backed RAM, and merges two neighbours only
+     * when they are one mapping of one fd (same fd, contiguous offsets).
+     * NULL or false (vhost-kernel, vDPA): any writable RAM, merged on
+     * guest-physical and host-virtual contiguity alone. */
+    bool (*needs_fd_memory)(struct vhost_dev *dev);
     /* Send the whole table (the backend may send only the difference,
-     * e.g. ADD/REM_MEM_REG with CONFIGURE_MEM_SLOTS). */
+     * e.g. ADD/REM_MEM_REG with CONFIGURE_MEM_SLOTS).  The core made it:
+     * at most memslots_limit regions, each with an fd when
+     * needs_fd_memory says so. */
     bool (*set_mem_table)(struct vhost_dev *dev,
                           const VhostMemoryRegion *regions, unsigned n,
                           Error **errp);

@@ -143,8 +143,6 @@ bool vhost_device_enable_rings(VhostDevice *d, Error **errp);
 /* VirtioMigrationOps.vm_state_change: stop the backend while
  * vdev->vm_stopped, start it again when cleared (if it should run). */
 bool vhost_device_vm_state_change(VirtIODevice *vdev, Error **errp);
-/* VirtioMigrationOps.vhost_dev: the n-th vhost_dev, NULL past the last. */
-struct vhost_dev *vhost_device_mig_vhost_dev(VirtIODevice *vdev, unsigned n);
 /* Log "LABEL: what: reason" and free err. */
 void vhost_device_report(VhostDevice *d, Error *err, const char *what);
 

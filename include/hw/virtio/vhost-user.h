@@ -38,12 +38,24 @@
  * not connected, every request fails at once.
  *
  * Requests never sent: IOTLB_MSG (kvmini has no vIOMMU), the crypto,
- * GPU and postcopy requests, and SET_VRING_ENDIAN from modern (VIRTIO
- * 1.0, little-endian) devices — vhost_user_set_vring_endian() exists for
- * a legacy device only.
+ * GPU and postcopy requests, SET_LOG_FD (nothing waits for the backend's
+ * log signal) and SET_VRING_ENDIAN (kvmini's devices are VIRTIO 1.0,
+ * always little-endian).
  *
- * Threading: everything runs on the main thread with the machine lock
- * held, like the rest of the vhost core.
+ * Threading: every call runs with the machine lock held (or before the
+ * vCPUs start and after they stop), like the rest of the vhost core: on
+ * the main thread (chardev events, QMP), the migration thread or a vCPU
+ * thread (a guest's config write sends SET_CONFIG, a status write starts
+ * or stops the device).  So one request and its reply never interleave
+ * with another's on the socket.  The backend channel is watched on the
+ * main loop; its handler takes the same lock (VhostUserState.lock) around
+ * each message, so that the GET_CONFIG of a CONFIG_CHANGE_MSG and the
+ * host-notifier mappings are serialised with the vCPUs too.  Without a
+ * lock (unit tests, no machine) everything must run on one thread.  A
+ * vCPU waiting for a reply holds the lock: a backend that answers only
+ * after its own channel request is answered makes that wait time out
+ * (timeout_ms) and the connection drop; the channel request is handled
+ * after that.
  */
 #ifndef HW_VIRTIO_VHOST_USER_H
 #define HW_VIRTIO_VHOST_USER_H
@@ -103,6 +115,12 @@ typedef struct VhostUserState {
     /* Wait for one reply, in ms.  Tests may lower it after init. */
     int timeout_ms;
     bool inited;
+    /* The machine lock (MachineState.lock), which the backend channel's
+     * handler takes around each message.  Not owned; set by the device
+     * that owns the connection, kept by vhost_user_init() and
+     * vhost_user_cleanup().  NULL: no locking (tests without a machine,
+     * where everything runs on one thread). */
+    GMutex *lock;
 
     /* --- negotiated by the first backend_init (read-only outside) --- */
     bool negotiated;
@@ -139,15 +157,16 @@ extern const VhostOps vhost_user_ops;
  * Prepare u (zeroed, or cleaned up) for the connection on chr.
  * dev_label names the device in log lines ("vhost-user-blk 'disk0'"; the
  * chardev id if NULL).  Sends nothing: the negotiation happens in the
- * first backend_init.  Returns false with errp set if chr is NULL.
+ * first backend_init.  u->lock is kept.  Returns false with errp set if
+ * chr is NULL.
  */
 bool vhost_user_init(VhostUserState *u, Chardev *chr, const char *dev_label,
                      Error **errp);
 /*
  * Release what the connection holds: the backend channel, host-notifier
  * mappings, the memory shadow.  Leaves the chardev alone (the device owns
- * it).  Safe twice and on a zeroed or half-initialised u; call it after
- * vhost_dev_cleanup() of every vhost_dev using u.
+ * it) and keeps u->lock.  Safe twice and on a zeroed or half-initialised
+ * u; call it after vhost_dev_cleanup() of every vhost_dev using u.
  */
 void vhost_user_cleanup(VhostUserState *u);
 
@@ -190,11 +209,5 @@ bool vhost_user_reset_device(struct vhost_dev *dev, Error **errp);
 /* GET_STATUS (STATUS protocol feature required). */
 bool vhost_user_get_status(struct vhost_dev *dev, uint8_t *status,
                            Error **errp);
-/* SET_LOG_FD: an eventfd the backend may signal after logging. */
-bool vhost_user_set_log_fd(struct vhost_dev *dev, int fd, Error **errp);
-/* SET_VRING_ENDIAN for a legacy device (CROSS_ENDIAN required).  kvmini's
- * devices are VIRTIO 1.0 (always little-endian) and never call it. */
-bool vhost_user_set_vring_endian(struct vhost_dev *dev, unsigned index,
-                                 bool big_endian, Error **errp);
 
 #endif

@@ -2,23 +2,41 @@
 /*
  * The generic vhost core: one struct vhost_dev per backend connection
  * (a multiqueue net device has one per queue pair).  It follows guest
- * memory through a MemoryListener, starts and stops vrings, masks guest
- * notifiers, forwards config access, tracks inflight I/O and owns the
- * dirty log — all through dev->vhost_ops, never knowing which backend it
- * drives.
+ * memory through a MemoryListener, starts and stops vrings, forwards
+ * config access, tracks inflight I/O and owns the dirty log — all through
+ * dev->vhost_ops, never knowing which backend it drives.
  *
  * Memory listener: `begin` starts a fresh region list; `region_add` and
- * `region_nop` keep the writable RAM sections the backend accepts
- * (mem_section_filter) and merge a section into the previous region when
- * both are contiguous in guest-physical and host-virtual space and
- * can_merge agrees (without can_merge: same fd, contiguous offsets);
- * `commit` compares the list with the table in force and only if it
+ * `region_nop` keep the writable RAM sections the backend can use (only
+ * fd-backed ones if ops->needs_fd_memory) and merge a section into the
+ * previous region when both are contiguous in guest-physical and
+ * host-virtual space (and, for a backend that needs fd memory, are one
+ * mapping of one fd: same fd, contiguous offsets); `commit` compares the
+ * list with the table in force (vhost_region_equal) and only if it
  * changed, and only while the device is started, checks it against
  * memslots_limit, sends it (set_mem_table) and re-verifies that every
  * started ring still lies inside one region (a ring that moved host-side
  * gets its address re-sent; one that left is reported and marked
- * `unmapped`).  Implemented in hw/virtio/vhost-mem.c; the dirty log in
+ * `unmapped`).  These rules are decided here only: a backend answers the
+ * capability questions of VhostOps and receives tables that obey them.
+ * Implemented in hw/virtio/vhost-mem.c; the dirty log in
  * hw/virtio/vhost-log.c.
+ *
+ * Dirty log and migration — one switch, one question.  The memory
+ * listener's log_global_start/stop is the only thing that turns a
+ * vhost_dev's log on and off for migration.  migration/ram.c starts
+ * global logging on the guest's address space before it calls the savevm
+ * setup hooks, and stops it before the cleanup hooks, so the log is on
+ * before any device hook runs and off before a device restarts after a
+ * failed migration; a listener registered while logging is on (a backend
+ * that connects during migration) is started by the memory API on
+ * registration.  Whether the backend can log at all (ops->log_blocker) is
+ * asked in one function (vhost-log.c) each time logging is enabled; for
+ * migration a refusal fails the start of logging, and with it `migrate`,
+ * with "ID: REASON; migration is not possible" (for a backend that
+ * connects during migration the memory API can only warn).  While the
+ * log is on, the listener's log_sync moves its bits into the RAM regions'
+ * dirty bitmaps (memory_region_set_dirty).
  *
  * Life cycle (device side):
  *   vhost_dev_init → [connected] → vhost_dev_enable_notifiers →
@@ -53,11 +71,9 @@ struct vhost_log {
     uint64_t size;              /* number of 64-bit chunks */
     uint64_t *log;
     int fd;                     /* memfd, -1 for private memory */
-    unsigned refcnt;
 };
 
 struct vhost_virtqueue {
-    struct vhost_dev *dev;
     unsigned index;             /* device-global queue index */
     uint16_t num;
     hwaddr desc_phys, avail_phys, used_phys;
@@ -65,10 +81,6 @@ struct vhost_virtqueue {
     hwaddr desc_size, avail_size, used_size;
     int kick_fd;                /* last fd sent, -1 if none */
     int call_fd;
-    /* Guest-notifier masking: while masked, the backend signals this
-     * private notifier instead of the irqfd; unmasking re-checks it. */
-    EventNotifier masked_notifier;
-    bool masked;
     bool started;
     /* A memory change moved a started ring out of the table: an error
      * was reported and the backend keeps the old addresses until a later
@@ -93,7 +105,6 @@ struct vhost_dev {
     unsigned n_tmp_regions;
     VhostMemoryRegion *regions;
     unsigned n_regions;
-    bool mem_changed;           /* table sent at least once since start */
     uint64_t mem_table_sends;   /* counter: how many tables were sent */
     /* Tables are collected on every commit but sent only while started
      * (and once by vhost_dev_start), and only when they changed. */
@@ -110,7 +121,6 @@ struct vhost_dev {
     bool started;
     bool log_enabled;
     struct vhost_log *log;
-    uint64_t log_size;          /* chunks needed for current memory */
 
     VhostInflight inflight;
 
@@ -119,6 +129,12 @@ struct vhost_dev {
     const VhostDevConfigOps *config_ops;
     void *config_opaque;        /* for config_ops: the device */
 };
+
+/* Do a and b describe the same region (every field, the fd included)?
+ * The one equality the core's table comparison and a backend's
+ * incremental update (vhost-user CONFIGURE_MEM_SLOTS) both use. */
+bool vhost_region_equal(const VhostMemoryRegion *a,
+                        const VhostMemoryRegion *b);
 
 /* Memory hotplug asks before it maps anything: would dev's memory table
  * still fit the backend's slot limit (memslots_limit) if section s (a
@@ -156,7 +172,7 @@ void vhost_dev_disable_notifiers(struct vhost_dev *dev, VirtIODevice *vdev);
 
 /* features (acked | backend, + LOG_ALL when logging), mem table, log base
  * (when logging), each vring (num, base = VirtQueue.last_avail_idx, addr,
- * kick, call: the masked notifier if masked), enable (if vrings), status
+ * kick, call: the guest notifier), enable (if vrings), status
  * (dev_start).  Queues the driver did not set up (num or desc 0) are
  * skipped; rings must lie inside the table.  On failure everything
  * started is stopped again and errp says "ID: queue N: ..." where it
@@ -182,16 +198,6 @@ uint64_t vhost_get_features(struct vhost_dev *dev, const int *bits,
 /* Record the bits of `bits` the guest acked. */
 void vhost_ack_features(struct vhost_dev *dev, const int *bits,
                         uint64_t features);
-
-/* Mask/unmask the guest notifier of device queue n (vq_index <= n <
- * vq_index + nvqs).  Masked, the backend signals a private eventfd;
- * unmasking switches back and forwards a signal caught meanwhile to the
- * guest notifier.  On a stopped device only the state is recorded (start
- * sends the matching fd).  pending: true if the private eventfd is
- * signalled; it only peeks (poll), unmask consumes it. */
-void vhost_virtqueue_mask(struct vhost_dev *dev, VirtIODevice *vdev,
-                          unsigned n, bool mask);
-bool vhost_virtqueue_pending(struct vhost_dev *dev, unsigned n);
 
 /* Config space: forwarded to the backend; an error if it has no config
  * ops. */
@@ -220,8 +226,8 @@ void vhost_dev_free_inflight(VhostInflight *inflight);
 /* Chunks needed to cover every region of the table. */
 uint64_t vhost_get_log_size(const struct vhost_dev *dev);
 /* A zeroed log of size chunks (at least one), shared (memfd with
- * MFD_CLOEXEC, mapped MAP_SHARED) if share, else private memory.  One
- * reference; free drops one and releases on the last (NULL-safe). */
+ * MFD_CLOEXEC, mapped MAP_SHARED) if share, else private memory; the
+ * caller owns it.  free unmaps, closes and frees it (NULL-safe). */
 struct vhost_log *vhost_log_alloc(uint64_t size, bool share, Error **errp);
 void vhost_log_free(struct vhost_log *log);
 /* Walk pages [first_page, first_page + npages) of log (clipped to its
@@ -233,27 +239,18 @@ uint64_t vhost_log_sync_range(struct vhost_log *log, uint64_t first_page,
                               uint64_t npages,
                               void (*mark)(uint64_t gpa, void *opaque),
                               void *opaque);
-/* Start/stop logging.  On a started device: enable allocates a log of
- * vhost_get_log_size() chunks (shared if ops->requires_shm_log), sends it
- * (set_log_base), sets LOG_ALL and re-sends each started ring's address
- * with VHOST_VRING_F_LOG and log_guest_addr = the used ring; disable
- * re-sends without them and frees the log.  On a stopped device only
- * log_enabled changes (start sets the log up).  Enabling fails with the
- * reason if ops->log_blocker gives one.  The log is kept across stop while
- * enabled and grows with memory (new log sent, old bits carried over). */
+/* Start/stop dev's dirty log by hand (tests).  Migration does not call
+ * this: the memory listener switches the log (see "Dirty log and
+ * migration" above), through the same code.  On a started device: enable
+ * allocates a log of vhost_get_log_size() chunks (shared if
+ * ops->requires_shm_log), sends it (set_log_base), sets LOG_ALL and
+ * re-sends each started ring's address with VHOST_VRING_F_LOG and
+ * log_guest_addr = the used ring; disable re-sends without them and frees
+ * the log.  On a stopped device only log_enabled changes (start sets the
+ * log up).  Enabling fails with errp "ID: cannot log dirty memory: REASON"
+ * if ops->log_blocker gives one.  Idempotent.  The log is kept across
+ * stop while enabled and grows with memory (new log sent, old bits
+ * carried over). */
 bool vhost_dev_set_log(struct vhost_dev *dev, bool enable, Error **errp);
-
-/* Migration's switch for dev's dirty log (the migration setup and cleanup
- * of a device, and the memory listener's log_global_start/stop, which
- * also covers a backend that connects while migration runs).  enable: a
- * backend that cannot log (ops->log_blocker) refuses with errp
- * "ID: REASON; migration is not possible"; else vhost_dev_set_log.
- * A disconnected dev (vhost_ops NULL) has nothing to do: true.
- * disable: vhost_dev_set_log(false) (LOG_ALL cleared on a started
- * device, the log freed).  Idempotent.  While enabled the memory
- * listener's log_sync moves the log's bits into the RAM regions' dirty
- * bitmaps (memory_region_set_dirty). */
-bool vhost_dev_migration_log(struct vhost_dev *dev, bool enable,
-                             Error **errp);
 
 #endif

@@ -6,20 +6,28 @@
  * "virtio-mmio@<base in hex>" (include/migration/register.h).  It carries
  * the transport registers, the virtio core state (status, features,
  * config bytes, per queue its size, addresses and ring indices) and the
- * device model's own part; its hooks:
+ * device model's own part.
  *
- *   setup      every vhost_dev of the device starts dirty logging; one
- *              whose backend cannot log (vhost-user without LOG_SHMFD)
- *              refuses with "LABEL: REASON; migration is not possible".
- *              A device class without migration ops refuses too.
+ * Dirty logging of the vhost backends is not switched by these hooks: the
+ * vhost core's memory listener does it (log_global_start/stop, see
+ * include/hw/virtio/vhost.h), because migration starts global logging
+ * (migration/ram.c) before it calls the setup hooks and stops it before
+ * the cleanup hooks, and because the listener also covers a backend that
+ * connects while migration runs.  A backend that cannot log (vhost-user
+ * without LOG_SHMFD) makes the start of logging, and so `migrate`, fail
+ * with "LABEL: REASON; migration is not possible" before setup runs.
+ *
+ * The hooks:
+ *
+ *   setup      a device class without migration ops refuses.
  *   save       vCPUs are paused, the final dirty sync comes next: first
  *              vdev->vm_stopped is set and the model stops its backend
  *              (GET_VRING_BASE puts each ring's last avail index into
  *              VirtQueue), so nothing writes guest memory after that
  *              sync; then the section's bytes.
- *   cleanup    dirty logging off and the log freed; unless the migration
+ *   cleanup    (dirty logging is already off) unless the migration
  *              completed, vm_stopped is cleared and the backend restarted
- *              (the source runs on).
+ *              without the log (the source runs on).
  *   load       destination: everything restored, vm_stopped set (the
  *              backend must not start before RAM is complete).
  *   post_load  vm_stopped cleared, the backend started from the loaded
@@ -37,13 +45,9 @@
 #include "hw/virtio/virtio-mmio.h"
 #include "migration/stream.h"
 
-struct vhost_dev;
-
 /* --- what a device model provides --------------------------------------- */
 
 typedef struct VirtioMigrationOps {
-    /* The device's n-th vhost_dev (n = 0, 1, ...), NULL past the last. */
-    struct vhost_dev *(*vhost_dev)(VirtIODevice *vdev, unsigned n);
     /* vdev->vm_stopped changed: stop the backend (saving ring indices
      * into VirtQueue) or, when cleared, start it if the driver runs and
      * the backend is connected.  Models also keep the backend stopped
