@@ -5,8 +5,8 @@
  * memory transaction; unplug unmaps it the same way.
  */
 #include "hw/mem/pc-dimm.h"
-#include "qemu/compiler.h"
 #include "migration/stream.h"
+#include "qemu/compiler.h"
 #include "qemu/option.h"
 
 #include <inttypes.h>
