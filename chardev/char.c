@@ -113,6 +113,32 @@ void qemu_chr_free(Chardev *chr)
     g_free(chr);
 }
 
+bool qemu_chr_fe_claim(Chardev *chr, const char *owner, Error **errp)
+{
+    if (chr->fe_owner) {
+        error_setg(errp, "chardev '%s' is already in use by %s", chr->id,
+                   chr->fe_owner);
+        return false;
+    }
+    chr->fe_owner = g_strdup(owner);
+    return true;
+}
+
+char *qemu_chr_socket_path(const Chardev *chr)
+{
+    g_autoptr(GHashTable) opts = NULL;
+
+    if (!chr || strcmp(chr->cls->type, "socket") || !chr->label) {
+        return NULL;
+    }
+    if (g_str_has_prefix(chr->label, "unix:")) {
+        opts = qemu_opts_parse(chr->label + 5, "path", NULL);
+    } else {
+        opts = qemu_opts_parse(chr->label, "backend", NULL);
+    }
+    return opts ? g_strdup(qemu_opt_get(opts, "path")) : NULL;
+}
+
 void qemu_chr_fe_set_handlers(Chardev *chr, ChrReceiveFn *receive,
                               ChrEventFn *event, void *opaque)
 {

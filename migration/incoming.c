@@ -14,7 +14,6 @@
  * as QEMU does when an incoming migration fails.
  */
 #include "migration-internal.h"
-#include "hw/mem/memory-device.h"
 
 #include <errno.h>
 #include <string.h>
@@ -102,8 +101,8 @@ static gboolean incoming_plug_main(gpointer opaque)
     Error *err = NULL;
 
     g_mutex_lock(&mig->ms->lock);
-    memory_device_load_plug(mig->ms, in->plug->data->data,
-                            in->plug->data->len, &err);
+    ram_plug_load(mig->ms, in->plug->data->data, in->plug->data->len,
+                  &err);
     g_mutex_unlock(&mig->ms->lock);
     g_mutex_lock(&mig->lock);
     in->plug_idle = 0;

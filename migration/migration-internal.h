@@ -2,8 +2,9 @@
 /*
  * Private interface between the files of migration/: the state machine
  * (migration.c), its QMP commands (migration-qmp.c), channels and URIs
- * (channel.c), RAM precopy (ram.c), the stream format and the section
- * registry (savevm.c) and the destination (incoming.c).
+ * (channel.c), RAM precopy (ram.c), the stream format and the calls of
+ * the registered sections' hooks (savevm.c) and the destination
+ * (incoming.c).
  *
  * Threads.  An outgoing migration runs in a migration thread that writes
  * the stream with blocking I/O; the main loop keeps running.  The thread
@@ -180,13 +181,7 @@ void ram_load_prepare(RamState *rs);
 /* Destination: one RAM section (after its type byte). */
 bool ram_load_section(RamState *rs, MigChannel *ch, Error **errp);
 
-/* --- sections and registry (savevm.c) ------------------------------------ */
-
-typedef struct SaveStateEntry {
-    char *name;
-    const SaveStateHandlers *ops;
-    void *opaque;
-} SaveStateEntry;
+/* --- sections (savevm.c; the registry is migration/register.c) ----------- */
 
 /* A device (or accel) section held between the stop and the sending, or
  * between reading and loading. */
@@ -196,8 +191,6 @@ typedef struct MigBlob {
 } MigBlob;
 
 void mig_blob_free(gpointer p);
-/* GDestroyNotify for mig->handlers. */
-void savevm_entry_free(gpointer p);
 
 /* The machine configuration the destination must match.  Lock held. */
 GByteArray *savevm_config_build(MigrationState *mig, RamState *rs);
@@ -241,7 +234,6 @@ typedef struct IncomingState IncomingState;
 
 struct MigrationState {
     MachineState *ms;
-    GPtrArray *handlers;            /* SaveStateEntry * */
     GHashTable *fds;                /* getfd: name -> fd */
 
     GMutex lock;                    /* the fields below */

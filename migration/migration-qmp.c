@@ -10,7 +10,7 @@
  */
 #include "migration-internal.h"
 #include "chardev/char.h"
-#include "monitor/qmp.h"
+#include "qapi/qmp-command.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -337,7 +337,7 @@ static const QmpArg args_fdname[] = {
     { NULL }
 };
 
-const QmpCommand qmp_migration_commands[] = {
+static const QmpCommand qmp_migration_commands[] = {
     { "migrate", qmp_migrate, args_migrate },
     { "migrate-incoming", qmp_migrate_incoming, args_uri },
     { "migrate_cancel", qmp_migrate_cancel },
@@ -352,3 +352,4 @@ const QmpCommand qmp_migration_commands[] = {
     { "closefd", qmp_closefd, args_fdname },
     { NULL }
 };
+QMP_COMMANDS_REGISTER(qmp_migration_commands);

@@ -23,8 +23,8 @@
  * the thread publishes counters under mig->lock.
  */
 #include "migration-internal.h"
-#include "monitor/monitor.h"
 
+#include <json-glib/json-glib.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -63,7 +63,6 @@ MigrationState *migration_get(MachineState *ms)
     if (!mig) {
         mig = g_new0(MigrationState, 1);
         mig->ms = ms;
-        mig->handlers = g_ptr_array_new_with_free_func(savevm_entry_free);
         mig->fds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                          fd_close);
         g_mutex_init(&mig->lock);
@@ -88,7 +87,7 @@ void migration_set_status(MigrationState *mig, MigrationStatus s)
     json_node_init_object(data, o);
     json_object_unref(o);
     if (mig->cap_events) {
-        monitor_emit_event(mig->ms, "MIGRATION", data);
+        event_bus_emit(&mig->ms->events, "MIGRATION", data);
     } else {
         json_node_unref(data);
     }
@@ -679,7 +678,6 @@ void migration_cleanup(MachineState *ms)
     }
     migration_abort(mig);
     migration_incoming_cleanup(mig);
-    g_ptr_array_free(mig->handlers, TRUE);
     g_hash_table_destroy(mig->fds);
     g_free(mig->error_desc);
     g_mutex_clear(&mig->lock);

@@ -16,10 +16,10 @@
  *
  * Memory plugged during the migration (a pc-dimm) shows up as a new RAM
  * section at the next sync: it starts logging, its memory device record
- * goes out ahead of the round, which sends it whole.
+ * (from the RAM plug hooks, migration/register.h) goes out ahead of the
+ * round, which sends it whole.
  */
 #include "migration-internal.h"
-#include "hw/mem/memory-device.h"
 
 #include <errno.h>
 #include <string.h>
@@ -305,7 +305,7 @@ static bool ram_pick_up_plugged(MigrationState *mig, Error **errp)
         RamBlock *b = &rs->blocks[i];
 
         b->plug = g_byte_array_new();
-        if (!memory_device_save_plug(ms, b->mr, b->plug)) {
+        if (!ram_plug_save(ms, b->mr, b->plug)) {
             error_setg(errp, "RAM at 0x%" PRIx64 " (0x%" PRIx64 " bytes) "
                        "appeared during the migration and belongs to no "
                        "memory device", b->gpa, b->size);

@@ -2,8 +2,8 @@
 /*
  * The migration stream's frame and its non-RAM sections: the header
  * (magic "KVMINIMG", version), the machine configuration the destination
- * must match, the registry of device sections (migration/register.h) with
- * the calls of their hooks, and the length-prefixed blob sections that
+ * must match, the calls of the hooks of the device sections registered
+ * with the machine (migration/register.h), and the length-prefixed blob sections that
  * carry device and accelerator state.  docs/migration.md describes the
  * format byte by byte.
  */
@@ -11,67 +11,14 @@
 
 #include <string.h>
 
-/* --- registry ----------------------------------------------------------- */
-
-void savevm_entry_free(gpointer p)
-{
-    SaveStateEntry *e = p;
-
-    g_free(e->name);
-    g_free(e);
-}
-
-void register_savevm(MachineState *ms, const char *name,
-                     const SaveStateHandlers *ops, void *opaque)
-{
-    MigrationState *mig = migration_get(ms);
-    SaveStateEntry *e;
-
-    for (guint i = 0; i < mig->handlers->len; i++) {
-        e = g_ptr_array_index(mig->handlers, i);
-        /* Two owners of one name would load each other's bytes. */
-        g_assert(strcmp(e->name, name) != 0);
-    }
-    e = g_new0(SaveStateEntry, 1);
-    e->name = g_strdup(name);
-    e->ops = ops;
-    e->opaque = opaque;
-    g_ptr_array_add(mig->handlers, e);
-}
-
-void unregister_savevm(MachineState *ms, void *opaque)
-{
-    MigrationState *mig = ms->migration;
-
-    for (guint i = 0; mig && i < mig->handlers->len;) {
-        SaveStateEntry *e = g_ptr_array_index(mig->handlers, i);
-
-        if (e->opaque == opaque) {
-            g_ptr_array_remove_index(mig->handlers, i);
-        } else {
-            i++;
-        }
-    }
-}
-
-static SaveStateEntry *entry_find(MigrationState *mig, const char *name)
-{
-    for (guint i = 0; i < mig->handlers->len; i++) {
-        SaveStateEntry *e = g_ptr_array_index(mig->handlers, i);
-
-        if (!strcmp(e->name, name)) {
-            return e;
-        }
-    }
-    return NULL;
-}
-
 /* --- hooks --------------------------------------------------------------- */
 
 bool savevm_setup(MigrationState *mig, Error **errp)
 {
-    for (guint i = 0; i < mig->handlers->len; i++) {
-        SaveStateEntry *e = g_ptr_array_index(mig->handlers, i);
+    GPtrArray *sections = savevm_sections(mig->ms);
+
+    for (guint i = 0; i < sections->len; i++) {
+        SaveStateEntry *e = g_ptr_array_index(sections, i);
 
         if (e->ops->setup && !e->ops->setup(e->opaque, errp)) {
             return false;
@@ -82,8 +29,10 @@ bool savevm_setup(MigrationState *mig, Error **errp)
 
 void savevm_cleanup(MigrationState *mig, bool completed)
 {
-    for (guint i = 0; i < mig->handlers->len; i++) {
-        SaveStateEntry *e = g_ptr_array_index(mig->handlers, i);
+    GPtrArray *sections = savevm_sections(mig->ms);
+
+    for (guint i = 0; i < sections->len; i++) {
+        SaveStateEntry *e = g_ptr_array_index(sections, i);
 
         if (e->ops->cleanup) {
             e->ops->cleanup(e->opaque, completed);
@@ -106,8 +55,10 @@ void mig_blob_free(gpointer p)
 
 bool savevm_save(MigrationState *mig, GPtrArray *blobs, Error **errp)
 {
-    for (guint i = 0; i < mig->handlers->len; i++) {
-        SaveStateEntry *e = g_ptr_array_index(mig->handlers, i);
+    GPtrArray *sections = savevm_sections(mig->ms);
+
+    for (guint i = 0; i < sections->len; i++) {
+        SaveStateEntry *e = g_ptr_array_index(sections, i);
         MigBlob *b = g_new0(MigBlob, 1);
 
         b->name = g_strdup(e->name);
@@ -125,7 +76,7 @@ bool savevm_load(MigrationState *mig, GPtrArray *blobs, Error **errp)
 {
     for (guint i = 0; i < blobs->len; i++) {
         MigBlob *b = g_ptr_array_index(blobs, i);
-        SaveStateEntry *e = entry_find(mig, b->name);
+        SaveStateEntry *e = savevm_section_find(mig->ms, b->name);
 
         if (!e) {
             error_setg(errp, "unknown device section '%s'", b->name);
@@ -142,8 +93,10 @@ bool savevm_load(MigrationState *mig, GPtrArray *blobs, Error **errp)
 
 bool savevm_post_load(MigrationState *mig, Error **errp)
 {
-    for (guint i = 0; i < mig->handlers->len; i++) {
-        SaveStateEntry *e = g_ptr_array_index(mig->handlers, i);
+    GPtrArray *sections = savevm_sections(mig->ms);
+
+    for (guint i = 0; i < sections->len; i++) {
+        SaveStateEntry *e = g_ptr_array_index(sections, i);
 
         if (e->ops->post_load && !e->ops->post_load(e->opaque, errp)) {
             error_prepend(errp, "starting '%s': ", e->name);
@@ -182,9 +135,11 @@ GByteArray *savevm_config_build(MigrationState *mig, RamState *rs)
         mig_put_be64(b, rs->blocks[i].gpa);
         mig_put_be64(b, rs->blocks[i].size);
     }
-    for (guint i = 0; i < mig->handlers->len; i++) {
+    GPtrArray *sections = savevm_sections(ms);
+
+    for (guint i = 0; i < sections->len; i++) {
         g_ptr_array_add(names,
-            ((SaveStateEntry *)g_ptr_array_index(mig->handlers, i))->name);
+            ((SaveStateEntry *)g_ptr_array_index(sections, i))->name);
     }
     g_ptr_array_sort(names, str_cmp);
     mig_put_be32(b, names->len);

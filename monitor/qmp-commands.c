@@ -8,26 +8,25 @@
  * (they wait for the vCPUs, which may be waiting for it).
  */
 #include "qmp-internal.h"
+#include "hw/core/boot.h"
 #include "hw/mem/pc-dimm.h"
 #include "migration/migration.h"
 #include "hw/qdev.h"
 #include "net/net.h"
+#include "sysemu/accel.h"
 #include "qemu/option.h"
 
 #include <string.h>
 #include <unistd.h>
 
-/* Every command table, searched in this order. */
-static const QmpCommand *const qmp_command_tables[] = {
-    qmp_core_commands,
-    qmp_vhost_commands,
-    qmp_migration_commands,
-};
+/* Every registered command table (QMP_COMMANDS_REGISTER), in link
+ * order. */
+KVMINI_REGISTRY_DECLARE(kvmini_qmp_commands, const QmpCommand *);
 
 const QmpCommand *qmp_find_command(const char *name)
 {
-    for (size_t t = 0; t < G_N_ELEMENTS(qmp_command_tables); t++) {
-        for (const QmpCommand *c = qmp_command_tables[t]; c->name; c++) {
+    KVMINI_REGISTRY_FOREACH(kvmini_qmp_commands, const QmpCommand *, t) {
+        for (const QmpCommand *c = *t; c->name; c++) {
             if (!strcmp(c->name, name)) {
                 return c;
             }
@@ -39,8 +38,8 @@ const QmpCommand *qmp_find_command(const char *name)
 void qmp_foreach_command(void (*fn)(const QmpCommand *cmd, void *opaque),
                          void *opaque)
 {
-    for (size_t t = 0; t < G_N_ELEMENTS(qmp_command_tables); t++) {
-        for (const QmpCommand *c = qmp_command_tables[t]; c->name; c++) {
+    KVMINI_REGISTRY_FOREACH(kvmini_qmp_commands, const QmpCommand *, t) {
+        for (const QmpCommand *c = *t; c->name; c++) {
             fn(c, opaque);
         }
     }
@@ -112,7 +111,7 @@ static bool qmp_query_kvm(QmpRequest *req, Error **errp)
     g_autoptr(JsonObject) o = json_object_new();
 
     json_object_set_boolean_member(o, "enabled",
-                                   req->ms->accel == &kvm_accel_ops);
+                                   kvm_enabled(req->ms));
     json_object_set_boolean_member(o, "present",
                                    access("/dev/kvm", R_OK | W_OK) == 0);
     req->ret = qmp_node_object(o);
@@ -173,7 +172,7 @@ static gboolean qmp_reset_idle(gpointer opaque)
     }
     json_object_set_boolean_member(data, "guest", false);
     json_object_set_string_member(data, "reason", "host-qmp-system-reset");
-    monitor_emit_event(ms, "RESET", qmp_node_object(data));
+    event_bus_emit(&ms->events, "RESET", qmp_node_object(data));
     return G_SOURCE_REMOVE;
 }
 
@@ -474,7 +473,7 @@ static const QmpArg args_device_add[] = {
     { NULL }
 };
 
-const QmpCommand qmp_core_commands[] = {
+static const QmpCommand qmp_core_commands[] = {
     { "qmp_capabilities", qmp_capabilities, args_capabilities },
     { "query-version", qmp_query_version },
     { "query-commands", qmp_query_commands },
@@ -494,3 +493,4 @@ const QmpCommand qmp_core_commands[] = {
     { "announce-self", qmp_announce_self, args_announce },
     { NULL }
 };
+QMP_COMMANDS_REGISTER(qmp_core_commands);

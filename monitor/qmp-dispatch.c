@@ -12,13 +12,6 @@
 
 /* --- replies -------------------------------------------------------------- */
 
-JsonNode *qmp_node_object(JsonObject *o)
-{
-    JsonNode *node = json_node_alloc();
-
-    return json_node_init_object(node, o);
-}
-
 char *qmp_hex64(uint64_t v)
 {
     return g_strdup_printf("0x%016" PRIx64, v);

@@ -9,7 +9,7 @@
 
 #include "chardev/char.h"
 #include "monitor/monitor.h"
-#include "monitor/qmp.h"
+#include "qapi/qmp-command.h"
 
 /* Limits as QEMU's JSON lexer/parser: a larger value or deeper nesting
  * is answered with an error and dropped. */
@@ -74,6 +74,15 @@ struct MonitorSet {
     guint pending_idle;
     guint reset_idle;           /* system_reset requested, not yet done */
 };
+
+/* The command called name in any registered table (QMP_COMMANDS_REGISTER),
+ * or NULL. */
+const QmpCommand *qmp_find_command(const char *name);
+/* Calls fn for every registered command, tables in link order. */
+void qmp_foreach_command(void (*fn)(const QmpCommand *cmd, void *opaque),
+                         void *opaque);
+/* "0x%016" PRIx64, newly allocated. */
+char *qmp_hex64(uint64_t v);
 
 /* node as QEMU writes it (qmp-json.c); newly allocated. */
 char *qmp_json_to_string(JsonNode *node, bool pretty);

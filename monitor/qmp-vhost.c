@@ -126,3 +126,4 @@ const QmpCommand qmp_vhost_commands[] = {
     { "x-query-vhost", qmp_x_query_vhost },
     { NULL }
 };
+QMP_COMMANDS_REGISTER(qmp_vhost_commands);

@@ -8,11 +8,12 @@
  * the client leaves, the monitor forgets everything about it and the
  * next one (a server socket accepts one peer at a time) starts afresh.
  *
- * Everything runs on the main loop.  Events raised on another thread are
- * queued and sent from an idle callback.
+ * Everything runs on the main loop.  Events come from the machine's event
+ * bus (qapi/event.h), which the monitors subscribe to when the first one
+ * is created; events raised on another thread are queued and sent from an
+ * idle callback.
  */
 #include "qmp-internal.h"
-#include "hw/qdev.h"
 #include "qemu/option.h"
 
 #include <errno.h>
@@ -271,15 +272,16 @@ static JsonNode *monitor_event_node(const char *name, JsonNode *data)
     return json_builder_get_root(b);
 }
 
-void monitor_emit_event(MachineState *ms, const char *name, JsonNode *data)
+/* The monitors' sink on the event bus (ms->events): what QEMU sends, to
+ * every client that negotiated; off the main thread the event waits for
+ * the main loop. */
+static void monitor_event_sink(void *opaque, const char *name,
+                               JsonNode *data)
 {
-    MonitorSet *set = ms->monitors;
-    JsonNode *event = monitor_event_node(name, data);
+    MonitorSet *set = opaque;
+    JsonNode *event = monitor_event_node(name,
+                                         data ? json_node_copy(data) : NULL);
 
-    if (!set) {
-        json_node_unref(event);
-        return;
-    }
     if (g_thread_self() == set->main_thread) {
         monitor_broadcast(set, event);
         json_node_unref(event);
@@ -308,6 +310,7 @@ static MonitorSet *monitor_set(MachineState *ms)
             (GDestroyNotify)json_node_unref);
         g_mutex_init(&set->pending_lock);
         ms->monitors = set;
+        event_bus_subscribe(&ms->events, monitor_event_sink, set);
     }
     return set;
 }
@@ -382,7 +385,7 @@ bool monitor_add(MachineState *ms, const char *option, const char *optstr,
     } else {
         chr = monitor_mon_chardev(ms, optstr, &pretty, errp);
     }
-    if (!chr || !qdev_claim_chardev(ms, chr, "monitor", errp)) {
+    if (!chr || !qemu_chr_fe_claim(chr, "monitor", errp)) {
         return false;
     }
     mon = g_new0(Monitor, 1);
@@ -426,6 +429,9 @@ void monitor_cleanup(MachineState *ms)
     if (!set) {
         return;
     }
+    /* No event reaches the monitors from here on (nor is one being
+     * queued while they go). */
+    event_bus_unsubscribe(&ms->events, monitor_event_sink, set);
     for (guint i = 0; i < set->monitors->len; i++) {
         Monitor *mon = g_ptr_array_index(set->monitors, i);
 

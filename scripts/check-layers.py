@@ -61,20 +61,15 @@ LAYERS = [
                        'include/hw/virtio/vhost-user*.h']),
     (8, 'memory-device', ['hw/mem/memory-device.c',
                           'include/hw/mem/memory-device.h']),
-    # The backend-neutral device life cycle; today's VHostUserBase
-    # (vhost-user-base.[ch]) until it becomes vhost-device.[ch].
+    # The backend-neutral device life cycle.
     (9, 'vhost-device', ['hw/virtio/vhost-device.c',
-                         'include/hw/virtio/vhost-device.h',
-                         'hw/virtio/vhost-user-base.c',
-                         'include/hw/virtio/vhost-user-base.h']),
+                         'include/hw/virtio/vhost-device.h']),
     (9, 'net', ['net/', 'include/net/']),
-    # include/hw/virtio/vhost-user-net.h: today's name of virtio-net.h.
     (10, 'devices', ['hw/block/', 'hw/net/', 'hw/mem/pc-dimm.c',
                      'hw/virtio/vhost-user-device.c',
                      'include/hw/mem/pc-dimm.h',
                      'include/hw/virtio/vhost-user-blk.h',
                      'include/hw/virtio/virtio-net.h',
-                     'include/hw/virtio/vhost-user-net.h',
                      'include/hw/virtio/vhost-user-device.h']),
     # The engine (not stream.c or register.c).
     (11, 'migration', ['migration/', 'include/migration/migration.h']),
@@ -84,41 +79,11 @@ LAYERS = [
                   'include/sysemu/sysemu.h']),
 ]
 
-# Includes that break the rule today, each "includer -> included".  The
-# refactors of issue 10 remove them; delete an entry when its include
-# goes (the check fails on an entry that no longer occurs).  They are
-# printed as "known" on every run so that they stay in sight.
-KNOWN_VIOLATIONS = {
-    # The device table in qdev.c (moves to a registry each device file
-    # joins) and the vhost events it emits (through the event bus).
-    'hw/core/qdev.c -> include/hw/mem/pc-dimm.h',
-    'hw/core/qdev.c -> include/hw/virtio/vhost-user-base.h',
-    'hw/core/qdev.c -> include/hw/virtio/vhost-user-blk.h',
-    'hw/core/qdev.c -> include/hw/virtio/vhost-user-net.h',
-    'hw/core/qdev.c -> include/monitor/monitor.h',
-    # Memory-device plug state (reaches migration through the register
-    # interface instead).
-    'hw/mem/memory-device.c -> include/hw/mem/pc-dimm.h',
-    # Migration events and the QMP commands' types (event bus,
-    # include/qapi/qmp-command.h).
-    'migration/migration-qmp.c -> include/monitor/qmp.h',
-    'migration/migration.c -> include/monitor/monitor.h',
-    # machine.c is both the services and the composition root (split into
-    # machine.c and machine-build.c); boards.h takes BootInfo from the
-    # loader.
-    'include/hw/boards.h -> include/hw/core/loader.h',
-    'system/machine.c -> include/sysemu/sysemu.h',
-    'system/machine.c -> include/hw/char/serial.h',
-    'system/machine.c -> include/hw/core/debug-exit.h',
-    'system/machine.c -> include/hw/core/fdt.h',
-    'system/machine.c -> include/hw/mem/memory-device.h',
-    'system/machine.c -> include/hw/qdev.h',
-    'system/machine.c -> include/migration/migration.h',
-    'system/machine.c -> include/monitor/monitor.h',
-    'system/machine.c -> include/net/net.h',
-    # The OS helpers include the root's header.
-    'system/os-posix.c -> include/sysemu/sysemu.h',
-}
+# Includes allowed to break the rule, each "includer -> included", with a
+# comment saying why and until when.  None today; an entry that no longer
+# occurs fails the check.  They are printed as "known" on every run so
+# that they stay in sight.
+KNOWN_VIOLATIONS = set()
 
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * kvmini entry point: parse, build, run, report.  This is the one place
- * where errors are printed and the process exits.
+ * kvmini entry point: parse, daemonize (after checking that nothing needs
+ * stdio), build, run, report.  This is the one place where errors are
+ * printed and the process exits.
  */
 #include "sysemu/sysemu.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Make sure fds 0-2 exist, so no file we open later lands on them and is
  * mistaken for stdio (CI may start us with stdin closed). */
@@ -19,6 +21,43 @@ static void ensure_std_fds(void)
             (void)nfd;
         }
     }
+}
+
+/* -daemonize: nothing may use stdio, which the daemon gives up. */
+static bool daemonize_check(MachineState *ms, Error **errp)
+{
+    const char *serial = ms->serial_spec ? ms->serial_spec : "stdio";
+
+    if (!strcmp(serial, "stdio")) {
+        error_setg(errp, "the serial port is on stdio, which a daemon does "
+                   "not have (use -serial none, file:PATH or chardev:ID)");
+        return false;
+    }
+    if (ms->qtest_chardev && !strcmp(ms->qtest_chardev, "stdio")) {
+        error_setg(errp, "-qtest stdio cannot be used with -daemonize");
+        return false;
+    }
+    for (guint i = 0; i < ms->options->len; i++) {
+        const MachineOption *o = g_ptr_array_index(ms->options, i);
+
+        if ((!strcmp(o->option, "-chardev") &&
+             g_str_has_prefix(o->value, "stdio")) ||
+            (!strcmp(o->option, "-qmp") && !strcmp(o->value, "stdio"))) {
+            error_setg(errp, "%s %s: stdio cannot be used with -daemonize",
+                       o->option, o->value);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool daemonize_start(MachineState *ms, Error **errp)
+{
+    if (ms->os.daemonize && !daemonize_check(ms, errp)) {
+        error_prepend(errp, "-daemonize: ");
+        return false;
+    }
+    return os_daemonize_start(&ms->os, errp);
 }
 
 int main(int argc, char **argv)
@@ -39,7 +78,7 @@ int main(int argc, char **argv)
         return 1;
     }
     /* Before anything is created: a KVM VM belongs to its process. */
-    if (!os_daemonize_start(ms, &err) ||
+    if (!daemonize_start(ms, &err) ||
         !os_pidfile_create(&ms->os, &err)) {
         error_report_err(err);
         machine_free(ms);

@@ -3,7 +3,6 @@
  * -daemonize, -pidfile and the process name (include/sysemu/os-posix.h).
  */
 #include "sysemu/os-posix.h"
-#include "sysemu/sysemu.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,44 +40,13 @@ _Noreturn static void daemon_parent(pid_t child, int fd)
     _exit(1);
 }
 
-static bool daemonize_check(MachineState *ms, Error **errp)
-{
-    const char *serial = ms->serial_spec ? ms->serial_spec : "stdio";
-
-    if (!strcmp(serial, "stdio")) {
-        error_setg(errp, "the serial port is on stdio, which a daemon does "
-                   "not have (use -serial none, file:PATH or chardev:ID)");
-        return false;
-    }
-    if (ms->qtest_chardev && !strcmp(ms->qtest_chardev, "stdio")) {
-        error_setg(errp, "-qtest stdio cannot be used with -daemonize");
-        return false;
-    }
-    for (guint i = 0; i < ms->options->len; i++) {
-        const MachineOption *o = g_ptr_array_index(ms->options, i);
-
-        if ((!strcmp(o->option, "-chardev") &&
-             g_str_has_prefix(o->value, "stdio")) ||
-            (!strcmp(o->option, "-qmp") && !strcmp(o->value, "stdio"))) {
-            error_setg(errp, "%s %s: stdio cannot be used with -daemonize",
-                       o->option, o->value);
-            return false;
-        }
-    }
-    return true;
-}
-
-bool os_daemonize_start(MachineState *ms, Error **errp)
+bool os_daemonize_start(OsState *os, Error **errp)
 {
     int fds[2];
     pid_t pid;
 
-    if (!ms->os.daemonize) {
+    if (!os->daemonize) {
         return true;
-    }
-    if (!daemonize_check(ms, errp)) {
-        error_prepend(errp, "-daemonize: ");
-        return false;
     }
     if (pipe2(fds, O_CLOEXEC) < 0) {
         error_setg_errno(errp, errno, "-daemonize: pipe");
@@ -97,17 +65,17 @@ bool os_daemonize_start(MachineState *ms, Error **errp)
         daemon_parent(pid, fds[0]);
     }
     close(fds[0]);
-    ms->os.daemon_fd = fds[1];
+    os->daemon_fd = fds[1];
     setsid();
     return true;
 }
 
-void os_daemonize_finish(MachineState *ms)
+void os_daemonize_finish(OsState *os)
 {
     char c = DAEMON_READY;
     int null;
 
-    if (ms->os.daemon_fd < 0) {
+    if (os->daemon_fd < 0) {
         return;
     }
     null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -119,11 +87,11 @@ void os_daemonize_finish(MachineState *ms)
         }
         close(null);
     }
-    if (write(ms->os.daemon_fd, &c, 1) != 1) {
+    if (write(os->daemon_fd, &c, 1) != 1) {
         /* The parent is gone: nobody waits for the word. */
     }
-    close(ms->os.daemon_fd);
-    ms->os.daemon_fd = -1;
+    close(os->daemon_fd);
+    os->daemon_fd = -1;
 }
 
 /* --- -pidfile -------------------------------------------------------- */

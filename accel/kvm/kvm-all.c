@@ -517,6 +517,7 @@ static void kvm_cleanup(MachineState *ms)
 
 const AccelOps kvm_accel_ops = {
     .name = "kvm",
+    .has_vcpus = true,
     .init = kvm_init,
     .setup_boot_cpu = kvm_setup_boot_cpu,
     .start = kvm_start,

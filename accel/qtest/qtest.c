@@ -235,6 +235,7 @@ static void qtest_cleanup(MachineState *ms)
 
 const AccelOps qtest_accel_ops = {
     .name = "qtest",
+    .has_vcpus = false,
     .init = qtest_init,
     .setup_boot_cpu = qtest_setup_boot_cpu,
     .start = qtest_start,

@@ -344,3 +344,4 @@ const DeviceModel vhost_user_blk_model = {
     .create = vub_create,
     .reset = vub_qdev_reset,
 };
+DEVICE_MODEL_REGISTER(vhost_user_blk_model);

@@ -1,17 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * -device: look the model up by name and let it build itself.  The
- * registry of created devices (id, model, teardown), device_del and
- * system_reset over it.
+ * -device: look the model up by name (in the registry the models add
+ * themselves to) and let it build itself.  The registry of created
+ * devices (id, model, teardown), device_del and system_reset over it.
  */
 #include "hw/qdev.h"
-#include "hw/mem/pc-dimm.h"
-#include "hw/virtio/vhost-user-blk.h"
-#include "hw/virtio/vhost-user-device.h"
-#include "hw/virtio/virtio-net.h"
-#include "monitor/monitor.h"
 #include "qemu/option.h"
 
+#include <json-glib/json-glib.h>
 #include <string.h>
 
 typedef struct QdevEntry {
@@ -29,20 +25,14 @@ static void qdev_entry_free(gpointer p)
     g_free(e);
 }
 
-/* Device models, NULL-terminated. */
-static const DeviceModel *const device_models[] = {
-    &vhost_user_blk_model,
-    &virtio_net_device_model,
-    &vhost_user_device_model,
-    &pc_dimm_model,
-    NULL,
-};
+/* Every model registered with DEVICE_MODEL_REGISTER. */
+KVMINI_REGISTRY_DECLARE(kvmini_device_models, const DeviceModel *);
 
 const DeviceModel *qdev_find_model(const char *name)
 {
-    for (size_t i = 0; device_models[i]; i++) {
-        if (!strcmp(device_models[i]->name, name)) {
-            return device_models[i];
+    KVMINI_REGISTRY_FOREACH(kvmini_device_models, const DeviceModel *, m) {
+        if (!strcmp((*m)->name, name)) {
+            return *m;
         }
     }
     return NULL;
@@ -166,7 +156,7 @@ static void qdev_emit_deleted(MachineState *ms, const char *id)
     json_object_set_string_member(data, "path", path);
     json_node_init_object(node, data);
     json_object_unref(data);
-    monitor_emit_event(ms, "DEVICE_DELETED", node);
+    event_bus_emit(&ms->events, "DEVICE_DELETED", node);
 }
 
 bool qdev_unplug(MachineState *ms, const char *id, Error **errp)
@@ -214,31 +204,4 @@ void qdev_foreach_device(MachineState *ms, const DeviceModel *model,
             fn(e->dev, opaque);
         }
     }
-}
-
-bool qdev_claim_chardev(MachineState *ms, Chardev *chr, const char *owner,
-                        Error **errp)
-{
-    if (chr->fe_owner) {
-        error_setg(errp, "chardev '%s' is already in use by %s", chr->id,
-                   chr->fe_owner);
-        return false;
-    }
-    chr->fe_owner = g_strdup(owner);
-    return true;
-}
-
-char *qdev_chardev_socket_path(const Chardev *chr)
-{
-    g_autoptr(GHashTable) opts = NULL;
-
-    if (!chr || strcmp(chr->cls->type, "socket") || !chr->label) {
-        return NULL;
-    }
-    if (g_str_has_prefix(chr->label, "unix:")) {
-        opts = qemu_opts_parse(chr->label + 5, "path", NULL);
-    } else {
-        opts = qemu_opts_parse(chr->label, "backend", NULL);
-    }
-    return opts ? g_strdup(qemu_opt_get(opts, "path")) : NULL;
 }

@@ -2,12 +2,13 @@
 /*
  * The memory hotplug area (see include/hw/mem/memory-device.h): its place
  * in the guest-physical map, first-fit placement of memory devices inside
- * it with the slot and maxmem limits, and the question every connected
- * vhost backend is asked before a device is mapped.
+ * it with the slot and maxmem limits, the question every connected vhost
+ * backend is asked before a device is mapped, and the RAM plug hooks
+ * through which migration carries devices plugged while it runs.
  */
 #include "hw/mem/memory-device.h"
-#include "hw/mem/pc-dimm.h"
 #include "hw/virtio/vhost.h"
+#include "migration/register.h"
 #include "migration/stream.h"
 
 #include <inttypes.h>
@@ -21,11 +22,16 @@ static hwaddr device_memory_base(const MachineState *ms)
                          MACHINE_DEVICE_MEM_ALIGN);
 }
 
+static const RamPlugHandlers memory_device_ram_plug;
+
 bool device_memory_init(MachineState *ms, Error **errp)
 {
     DeviceMemoryState *dms;
     uint64_t size;
 
+    /* Also without the area: a destination without slots= then refuses
+     * a device the source plugged with the same reason as device_add. */
+    register_ram_plug(ms, &memory_device_ram_plug, ms);
     if (!ms->ram_slots) {
         return true;
     }
@@ -41,7 +47,7 @@ bool device_memory_init(MachineState *ms, Error **errp)
     size = ROUND_UP_POW2(size, MACHINE_DEVICE_MEM_ALIGN);
     dms = g_new0(DeviceMemoryState, 1);
     dms->base = device_memory_base(ms);
-    dms->dimms = g_ptr_array_new();
+    dms->devices = g_ptr_array_new();
     memory_region_init(&dms->mr, "device-memory", size);
     memory_region_add_subregion(&ms->system_memory, dms->base, &dms->mr);
     ms->device_memory = dms;
@@ -52,15 +58,26 @@ void device_memory_cleanup(MachineState *ms)
 {
     DeviceMemoryState *dms = ms->device_memory;
 
+    unregister_ram_plug(ms, &memory_device_ram_plug, ms);
     if (!dms) {
         return;
     }
-    g_assert(dms->dimms->len == 0);
+    g_assert(dms->devices->len == 0);
     memory_region_del_subregion(&ms->system_memory, &dms->mr);
     memory_region_finalize(&dms->mr);
-    g_ptr_array_free(dms->dimms, TRUE);
+    g_ptr_array_free(dms->devices, TRUE);
     g_free(dms);
     ms->device_memory = NULL;
+}
+
+void memory_device_plug(MachineState *ms, MemoryDeviceState *md)
+{
+    g_ptr_array_add(ms->device_memory->devices, md);
+}
+
+void memory_device_unplug(MachineState *ms, MemoryDeviceState *md)
+{
+    g_ptr_array_remove(ms->device_memory->devices, md);
 }
 
 uint64_t device_memory_plugged_size(const MachineState *ms)
@@ -68,10 +85,10 @@ uint64_t device_memory_plugged_size(const MachineState *ms)
     const DeviceMemoryState *dms = ms->device_memory;
     uint64_t sum = 0;
 
-    for (guint i = 0; dms && i < dms->dimms->len; i++) {
-        const PCDIMMDevice *d = g_ptr_array_index(dms->dimms, i);
+    for (guint i = 0; dms && i < dms->devices->len; i++) {
+        const MemoryDeviceState *md = g_ptr_array_index(dms->devices, i);
 
-        sum += pc_dimm_size(d);
+        sum += md->size;
     }
     return sum;
 }
@@ -79,14 +96,15 @@ uint64_t device_memory_plugged_size(const MachineState *ms)
 /* --- placement ---------------------------------------------------------- */
 
 /* The plugged device overlapping [addr, addr + size), or NULL. */
-static const PCDIMMDevice *device_memory_overlap(const DeviceMemoryState *dms,
-                                                 hwaddr addr, uint64_t size)
+static const MemoryDeviceState *
+device_memory_overlap(const DeviceMemoryState *dms, hwaddr addr,
+                      uint64_t size)
 {
-    for (guint i = 0; i < dms->dimms->len; i++) {
-        const PCDIMMDevice *d = g_ptr_array_index(dms->dimms, i);
+    for (guint i = 0; i < dms->devices->len; i++) {
+        const MemoryDeviceState *md = g_ptr_array_index(dms->devices, i);
 
-        if (addr < d->addr + pc_dimm_size(d) && d->addr < addr + size) {
-            return d;
+        if (addr < md->addr + md->size && md->addr < addr + size) {
+            return md;
         }
     }
     return NULL;
@@ -100,10 +118,10 @@ static bool device_memory_first_fit(const DeviceMemoryState *dms,
     hwaddr end = dms->base + memory_region_size(&dms->mr);
     hwaddr best = end;
 
-    for (guint i = 0; i <= dms->dimms->len; i++) {
-        const PCDIMMDevice *d = i ? g_ptr_array_index(dms->dimms, i - 1)
-                                  : NULL;
-        hwaddr cand = d ? d->addr + pc_dimm_size(d) : dms->base;
+    for (guint i = 0; i <= dms->devices->len; i++) {
+        const MemoryDeviceState *md =
+            i ? g_ptr_array_index(dms->devices, i - 1) : NULL;
+        hwaddr cand = md ? md->addr + md->size : dms->base;
 
         cand = ROUND_UP_POW2(cand, align);
         if (cand < best && cand + size <= end &&
@@ -123,7 +141,7 @@ static bool device_memory_check_addr(const DeviceMemoryState *dms,
                                      hwaddr addr, Error **errp)
 {
     hwaddr end = dms->base + memory_region_size(&dms->mr);
-    const PCDIMMDevice *d;
+    const MemoryDeviceState *md;
 
     if (addr & (align - 1)) {
         error_setg(errp, "address 0x%" PRIx64 " must be aligned to 0x%"
@@ -136,11 +154,11 @@ static bool device_memory_check_addr(const DeviceMemoryState *dms,
                    PRIx64 "]", addr, size, dms->base, end - 1);
         return false;
     }
-    d = device_memory_overlap(dms, addr, size);
-    if (d) {
+    md = device_memory_overlap(dms, addr, size);
+    if (md) {
         error_setg(errp, "address range [0x%" PRIx64 ":0x%" PRIx64 "] "
                    "conflicts with memory device '%s'", addr, size,
-                   d->id ? d->id : "");
+                   md->id ? md->id : "");
         return false;
     }
     return true;
@@ -154,7 +172,7 @@ bool device_memory_has_free_slot(MachineState *ms, Error **errp)
                    "slots=N,maxmem=MAX)");
         return false;
     }
-    if (ms->device_memory->dimms->len >= ms->ram_slots) {
+    if (ms->device_memory->devices->len >= ms->ram_slots) {
         error_setg(errp, "all memory slots (%u) are in use", ms->ram_slots);
         return false;
     }
@@ -214,36 +232,51 @@ bool device_memory_vhost_check(MachineState *ms, MemoryRegion *mr,
     return true;
 }
 
-/* --- plugged while migrating ---------------------------------------------- */
+/* --- plugged while migrating (RAM plug hooks, migration/register.h) ----- */
 
-bool memory_device_save_plug(MachineState *ms, const MemoryRegion *ram,
-                             GByteArray *out)
+/* The record: the model's name, then what its save_plug writes. */
+static bool memory_device_save_plug(void *opaque, const MemoryRegion *ram,
+                                    GByteArray *out)
 {
-    guint len = out->len;
+    MachineState *ms = opaque;
+    DeviceMemoryState *dms = ms->device_memory;
 
-    mig_put_str(out, pc_dimm_model.name);
-    if (!pc_dimm_save_plug(ms, ram, out)) {
-        g_byte_array_set_size(out, len);
-        return false;
+    for (guint i = 0; dms && i < dms->devices->len; i++) {
+        MemoryDeviceState *md = g_ptr_array_index(dms->devices, i);
+
+        if (md->ram == ram) {
+            mig_put_str(out, md->model->name);
+            md->model->memory_device->save_plug(md, out);
+            return true;
+        }
     }
-    return true;
+    return false;
 }
 
-bool memory_device_load_plug(MachineState *ms, const uint8_t *buf, size_t len,
-                             Error **errp)
+static bool memory_device_load_plug(void *opaque, const uint8_t *buf,
+                                    size_t len, Error **errp)
 {
+    MachineState *ms = opaque;
     MigReader r;
-    g_autofree char *model = NULL;
+    g_autofree char *name = NULL;
+    const DeviceModel *model;
 
     mig_reader_init(&r, buf, len);
-    model = mig_get_str(&r);
+    name = mig_get_str(&r);
     if (!mig_reader_check_short(&r, errp)) {
         error_prepend(errp, "memory device record: ");
         return false;
     }
-    if (strcmp(model, pc_dimm_model.name)) {
-        error_setg(errp, "memory device record: unknown model '%s'", model);
+    model = qdev_find_model(name);
+    if (!model || !model->memory_device) {
+        error_setg(errp, "memory device record: unknown model '%s'", name);
         return false;
     }
-    return pc_dimm_load_plug(ms, buf + r.pos, len - r.pos, errp);
+    return model->memory_device->load_plug(ms, buf + r.pos, len - r.pos,
+                                           errp);
 }
+
+static const RamPlugHandlers memory_device_ram_plug = {
+    .save = memory_device_save_plug,
+    .load = memory_device_load_plug,
+};

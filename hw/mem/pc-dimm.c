@@ -6,6 +6,7 @@
  */
 #include "hw/mem/pc-dimm.h"
 #include "migration/stream.h"
+#include "qemu/compiler.h"
 #include "qemu/option.h"
 
 #include <inttypes.h>
@@ -21,9 +22,23 @@ typedef struct PCDIMMOpts {
     uint64_t addr, slot;
 } PCDIMMOpts;
 
-uint64_t pc_dimm_size(const PCDIMMDevice *d)
+/* The device's size: its backend's. */
+static uint64_t pc_dimm_size(const PCDIMMDevice *d)
 {
     return d->backend->size;
+}
+
+/* The DIMM md belongs to; NULL for another kind of memory device. */
+static PCDIMMDevice *pc_dimm_of(MemoryDeviceState *md)
+{
+    return md->model == &pc_dimm_model ? container_of(md, PCDIMMDevice, md)
+                                       : NULL;
+}
+
+/* The i-th plugged memory device if it is a DIMM. */
+static PCDIMMDevice *pc_dimm_at(MachineState *ms, guint i)
+{
+    return pc_dimm_of(g_ptr_array_index(ms->device_memory->devices, i));
 }
 
 static bool pc_dimm_parse(MachineState *ms, GHashTable *opts, PCDIMMOpts *o,
@@ -50,12 +65,10 @@ static bool pc_dimm_parse(MachineState *ms, GHashTable *opts, PCDIMMOpts *o,
 
 static PCDIMMDevice *pc_dimm_in_slot(MachineState *ms, unsigned slot)
 {
-    GPtrArray *dimms = ms->device_memory->dimms;
+    for (guint i = 0; i < ms->device_memory->devices->len; i++) {
+        PCDIMMDevice *d = pc_dimm_at(ms, i);
 
-    for (guint i = 0; i < dimms->len; i++) {
-        PCDIMMDevice *d = g_ptr_array_index(dimms, i);
-
-        if (d->slot == slot) {
+        if (d && d->slot == slot) {
             return d;
         }
     }
@@ -141,7 +154,14 @@ static void pc_dimm_map(PCDIMMDevice *d)
     address_space_transaction_commit(&ms->address_space_memory);
     d->mapped = true;
     d->backend->used = true;
-    g_ptr_array_add(dms->dimms, d);
+    d->md = (MemoryDeviceState){
+        .model = &pc_dimm_model,
+        .id = d->id,
+        .addr = d->addr,
+        .size = pc_dimm_size(d),
+        .ram = &d->backend->mr,
+    };
+    memory_device_plug(ms, &d->md);
 }
 
 static void pc_dimm_unmap(PCDIMMDevice *d)
@@ -158,7 +178,7 @@ static void pc_dimm_unmap(PCDIMMDevice *d)
     memory_region_finalize(&d->alias);
     d->mapped = false;
     d->backend->used = false;
-    g_ptr_array_remove(dms->dimms, d);
+    memory_device_unplug(ms, &d->md);
 }
 
 static void pc_dimm_free(PCDIMMDevice *d)
@@ -196,37 +216,18 @@ static bool pc_dimm_unplug(MachineState *ms, void *dev, Error **errp)
 
 /* --- a DIMM plugged while migrating ------------------------------------- */
 
-static PCDIMMDevice *pc_dimm_find_by_ram(MachineState *ms,
-                                         const MemoryRegion *ram)
+/* What the destination needs to plug the same DIMM (MemoryDeviceClass
+ * save_plug): the backend's id and size, the device's id, addr, slot. */
+static void pc_dimm_save_plug(MemoryDeviceState *md, GByteArray *out)
 {
-    GPtrArray *dimms = ms->device_memory ? ms->device_memory->dimms : NULL;
+    PCDIMMDevice *d = pc_dimm_of(md);
+    HostMemoryBackend *b = d->backend;
 
-    for (guint i = 0; dimms && i < dimms->len; i++) {
-        PCDIMMDevice *d = g_ptr_array_index(dimms, i);
-
-        if (&d->backend->mr == ram) {
-            return d;
-        }
-    }
-    return NULL;
-}
-
-bool pc_dimm_save_plug(MachineState *ms, const MemoryRegion *ram,
-                       GByteArray *out)
-{
-    PCDIMMDevice *d = pc_dimm_find_by_ram(ms, ram);
-    HostMemoryBackend *b;
-
-    if (!d) {
-        return false;
-    }
-    b = d->backend;
     mig_put_str(out, b->id);
     mig_put_be64(out, b->size);
     mig_put_str(out, d->id ? d->id : "");
     mig_put_be64(out, d->addr);
     mig_put_be32(out, d->slot);
-    return true;
 }
 
 /* What pc_dimm_save_plug wrote. */
@@ -303,8 +304,10 @@ static bool pc_dimm_plug_device(MachineState *ms, const PCDIMMPlug *p,
     return qdev_device_add_opts(ms, opts, errp);
 }
 
-bool pc_dimm_load_plug(MachineState *ms, const uint8_t *buf, size_t len,
-                       Error **errp)
+/* MemoryDeviceClass load_plug: the backend (pc_dimm_plug_backend), then
+ * the device as device_add would create it. */
+static bool pc_dimm_load_plug(MachineState *ms, const uint8_t *buf,
+                              size_t len, Error **errp)
 {
     PCDIMMPlug p = { 0 };
     bool created = false, ok;
@@ -364,15 +367,24 @@ static void pc_dimm_query_one(JsonBuilder *b, const PCDIMMDevice *d)
 JsonNode *pc_dimm_query_all(MachineState *ms)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
-    GPtrArray *dimms = ms->device_memory ? ms->device_memory->dimms : NULL;
+    guint n = ms->device_memory ? ms->device_memory->devices->len : 0;
 
     json_builder_begin_array(b);
-    for (guint i = 0; dimms && i < dimms->len; i++) {
-        pc_dimm_query_one(b, g_ptr_array_index(dimms, i));
+    for (guint i = 0; i < n; i++) {
+        PCDIMMDevice *d = pc_dimm_at(ms, i);
+
+        if (d) {
+            pc_dimm_query_one(b, d);
+        }
     }
     json_builder_end_array(b);
     return json_builder_get_root(b);
 }
+
+static const MemoryDeviceClass pc_dimm_memory_device = {
+    .save_plug = pc_dimm_save_plug,
+    .load_plug = pc_dimm_load_plug,
+};
 
 const DeviceModel pc_dimm_model = {
     .name = "pc-dimm",
@@ -381,4 +393,6 @@ const DeviceModel pc_dimm_model = {
     .create = pc_dimm_create,
     .unplug = pc_dimm_unplug,
     .plug_during_migration = true,
+    .memory_device = &pc_dimm_memory_device,
 };
+DEVICE_MODEL_REGISTER(pc_dimm_model);

@@ -459,3 +459,4 @@ const DeviceModel virtio_net_device_model = {
     .create = vnet_create,
     .reset = vnet_qdev_reset,
 };
+DEVICE_MODEL_REGISTER(virtio_net_device_model);

@@ -7,9 +7,9 @@
  * vhost core.  Everything runs with the machine lock held.
  */
 #include "hw/virtio/vhost-device.h"
-#include "monitor/monitor.h"
 
 #include <assert.h>
+#include <json-glib/json-glib.h>
 #include <string.h>
 
 void vhost_device_report(VhostDevice *d, Error *err, const char *what)
@@ -191,8 +191,8 @@ static void vhd_emit_connected(VhostDevice *d, bool up)
     json_object_set_string_member(data, "device", d->id);
     json_object_set_string_member(data, "backend", d->conn->cls->type);
     json_object_set_string_member(data, "backend-name", d->conn->name);
-    monitor_emit_event(d->ms, name,
-                       json_node_init_object(json_node_alloc(), data));
+    event_bus_emit(&d->ms->events, name,
+                   json_node_init_object(json_node_alloc(), data));
     json_object_unref(data);
 }
 

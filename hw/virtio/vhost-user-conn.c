@@ -17,7 +17,6 @@
  * frontend per socket) and given back when the connection is freed.
  */
 #include "hw/virtio/vhost-user.h"
-#include "hw/qdev.h"
 #include "qemu/compiler.h"
 #include "qemu/option.h"
 
@@ -101,7 +100,7 @@ static void vu_conn_query(VhostConn *c, VhostConnInfo *info)
 {
     VhostUserConn *u = vu_conn(c);
 
-    info->socket_path = qdev_chardev_socket_path(u->chr);
+    info->socket_path = qemu_chr_socket_path(u->chr);
     info->protocol_features = u->state.protocol_features;
 }
 
@@ -136,7 +135,7 @@ VhostConn *vhost_user_conn_new(Chardev *chr, const char *owner, GMutex *lock,
 {
     VhostUserConn *u;
 
-    if (!qdev_claim_chardev(NULL, chr, owner, errp)) {
+    if (!qemu_chr_fe_claim(chr, owner, errp)) {
         return NULL;
     }
     u = g_new0(VhostUserConn, 1);

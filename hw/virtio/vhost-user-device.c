@@ -273,3 +273,4 @@ const DeviceModel vhost_user_device_model = {
             "[,id=ID]",
     .create = vudev_create,
 };
+DEVICE_MODEL_REGISTER(vhost_user_device_model);

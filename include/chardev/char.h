@@ -76,6 +76,16 @@ Chardev *qemu_chr_new_from_opts(const char *optstr, Error **errp);
 Chardev *qemu_chr_new_simple(const char *id, const char *spec, Error **errp);
 void qemu_chr_free(Chardev *chr);
 
+/* A chardev serves one frontend: claim it for owner (recorded in
+ * chr->fe_owner, for messages) or fail with "chardev 'ID' is already in
+ * use by OWNER".  Main thread. */
+bool qemu_chr_fe_claim(Chardev *chr, const char *owner, Error **errp);
+
+/* The path= of a unix socket chardev (-chardev socket,path= or the
+ * "unix:PATH" short form), newly allocated; NULL for other chardevs and
+ * for chr == NULL. */
+char *qemu_chr_socket_path(const Chardev *chr);
+
 /* Attach a frontend; input starts flowing on the next main-loop turn.
  * Passing NULL handlers detaches. */
 void qemu_chr_fe_set_handlers(Chardev *chr, ChrReceiveFn *receive,

@@ -2,7 +2,11 @@
 /*
  * The machine object: the one owner of all VM-wide state (address spaces,
  * RAM, devices, chardevs, the accelerator, the main loop).  There is no
- * other mutable global state in kvmini.
+ * other mutable global state in kvmini.  This header has the services
+ * that code running in the machine calls (interrupts, shutdown requests,
+ * virtio-mmio slots, the memory map, pause/resume, memory backends);
+ * building and running a machine is the composition root's
+ * (sysemu/sysemu.h), booting and system_reset hw/core/boot.h's.
  *
  * Locking: `lock` serialises device emulation.  vCPU threads take it around
  * every MMIO/PIO dispatch; main-loop handlers that touch devices take it
@@ -13,13 +17,14 @@
 
 #include <glib.h>
 #include "exec/memory.h"
-#include "hw/core/loader.h"
+#include "qapi/event.h"
 #include "sysemu/os-posix.h"
 
 typedef struct MachineState MachineState;
 typedef struct DeviceMemoryState DeviceMemoryState;
 typedef struct Chardev Chardev;
 typedef struct SerialState SerialState;
+typedef struct SaveStateRegistry SaveStateRegistry;
 
 /* x86 microvm-like layout (see docs/architecture.md). */
 #define MACHINE_RAM_BELOW_4G_MAX   0xC0000000ULL   /* 32-bit hole from 3 GiB */
@@ -35,10 +40,41 @@ typedef struct SerialState SerialState;
 #define MACHINE_MAX_RAM_SLOTS      32              /* -m ...,slots=N */
 #define MACHINE_DEVICE_MEM_ALIGN   0x40000000ULL   /* hotplug area: 1 GiB */
 
+/* The guest memory map (machine_e820_table), as the loaders and the
+ * device tree describe it to the guest. */
+#define E820_RAM       1
+#define E820_RESERVED  2
+
+typedef struct E820Entry {
+    uint64_t addr;
+    uint64_t size;
+    uint32_t type;
+} E820Entry;
+
+typedef enum BootCpuMode {
+    BOOT_CPU_PVH32,     /* 32-bit flat protected mode, paging off, ebx=info */
+    BOOT_CPU_LINUX64,   /* long mode, identity map, rsi=boot_params */
+} BootCpuMode;
+
+/* Initial state of the boot vCPU; the accelerator applies it. */
+typedef struct BootCpuState {
+    BootCpuMode mode;
+    uint64_t rip;
+    uint64_t rbx;           /* PVH: hvm_start_info address */
+    uint64_t rsi;           /* Linux: boot_params address */
+    uint64_t cr3;           /* LINUX64: identity page tables */
+    uint64_t gdt_base;      /* LINUX64: GDT written by the loader */
+    uint16_t gdt_limit;
+} BootCpuState;
+
 /* An accelerator runs the guest: KVM (vCPU threads) or qtest (a test
- * program drives memory and I/O, no vCPU). */
+ * program drives memory and I/O, no vCPU); the instances are declared in
+ * sysemu/accel.h, for the code that picks one. */
 typedef struct AccelOps {
     const char *name;
+    /* Guest code runs (vCPUs), so the machine needs a kernel to boot
+     * (-kernel).  false: qtest, where no kernel is loaded. */
+    bool has_vcpus;
     /* Create the VM and register memory listeners; called before RAM is
      * mapped into the address space. */
     bool (*init)(MachineState *ms, Error **errp);
@@ -79,9 +115,6 @@ typedef struct AccelOps {
     void (*cleanup)(MachineState *ms);
 } AccelOps;
 
-extern const AccelOps kvm_accel_ops;
-extern const AccelOps qtest_accel_ops;
-
 /* A RAM backend object (-object memory-backend-memfd|file,...). */
 typedef struct HostMemoryBackend {
     char *id;
@@ -92,6 +125,14 @@ typedef struct HostMemoryBackend {
     MemoryRegion mr;
     bool used;                /* attached to the machine */
 } HostMemoryBackend;
+
+/* A shared memfd backend of size bytes (the machine's implicit RAM),
+ * not registered anywhere; NULL with errp set if the memory cannot be
+ * had. */
+HostMemoryBackend *memory_backend_new_memfd(const char *id, uint64_t size,
+                                            Error **errp);
+/* Free a backend (GDestroyNotify for ms->objects). */
+void memory_backend_free(gpointer b);
 
 /* One virtio-mmio slot in use (device models fill it). */
 typedef struct VirtioMmioSlot {
@@ -150,7 +191,9 @@ struct MachineState {
      * each about its backend's slot limit). */
     GPtrArray *vhost_devices;
     GPtrArray *vhost_devs;
+    EventBus events;                /* QMP events (qapi/event.h) */
     void *monitors;                 /* monitor/ state, NULL if none */
+    SaveStateRegistry *savevm;      /* migration/register.h */
     void *migration;                /* migration/ state, NULL until used */
     char *incoming;                 /* -incoming URI|defer */
     char *serial_spec;              /* -serial ARG (default "stdio") */
@@ -194,12 +237,6 @@ void machine_request_shutdown_reason(MachineState *ms, int status,
  * machine lock not held. */
 void machine_pause(MachineState *ms);
 void machine_resume(MachineState *ms);
-/* system_reset: the vCPUs and interrupt controllers to their power-on
- * state (AccelOps.reset), every device reset (qdev reset hooks), the
- * kernel loaded again and the boot vCPU's registers set (RAM is not
- * cleared, as on QEMU).  Pauses running vCPUs around it.  Main loop,
- * machine lock not held. */
-bool machine_reset(MachineState *ms, Error **errp);
 /* object-add/object-del: a -object memory-backend-* option string
  * ("qom-type=memory-backend-memfd,id=m1,size=1G"), created and registered
  * as on the command line.  del refuses a backend in use ("object 'ID' is

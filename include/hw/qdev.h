@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * -device: a table of device models, each created from its option string.
+ * -device: device models, each created from its option string.  A model
+ * registers itself in its own file with DEVICE_MODEL_REGISTER(model); the
+ * core looks models up by name and names none of them.
  * Errors read "'NAME' is not a valid device model name" or the model's own
  * reason; main() prefixes them with "-device ARG: ".
  */
@@ -9,6 +11,7 @@
 
 #include "chardev/char.h"
 #include "hw/boards.h"
+#include "qemu/compiler.h"
 
 typedef struct DeviceModel {
     const char *name;
@@ -28,23 +31,28 @@ typedef struct DeviceModel {
      * destination (pc-dimm: migration/ram.c).  Other models wait until
      * the migration has ended. */
     bool plug_during_migration;
+    /* A memory device (pc-dimm): what the memory hotplug area asks of
+     * the model (hw/mem/memory-device.h).  NULL for other models. */
+    const struct MemoryDeviceClass *memory_device;
 } DeviceModel;
+
+/* Make model (a `const DeviceModel`, defined in the same file) known to
+ * -device and device_add: a link-time registry (qemu/compiler.h). */
+#define DEVICE_MODEL_REGISTER(model) \
+    KVMINI_REGISTER(kvmini_device_models, const DeviceModel *, \
+                    device_model_##model, &(model))
 
 typedef void QdevCleanupFn(void *dev);
 
 bool qdev_device_add(MachineState *ms, const char *optstr, Error **errp);
 /* The same from parsed options ("driver" and the properties). */
 bool qdev_device_add_opts(MachineState *ms, GHashTable *opts, Error **errp);
-/* The model called name; NULL if there is none. */
+/* The registered model called name; NULL if there is none. */
 const DeviceModel *qdev_find_model(const char *name);
 /* Remember a created device; cleanup(dev) runs at machine teardown. */
 void qdev_register(MachineState *ms, void *dev, QdevCleanupFn *cleanup);
 /* Release every device (reverse order of creation); safe twice. */
 void qdev_cleanup(MachineState *ms);
-/* A chardev serves one frontend: claim it for owner or fail with
- * "chardev 'ID' is already in use by OWNER". */
-bool qdev_claim_chardev(MachineState *ms, Chardev *chr, const char *owner,
-                        Error **errp);
 
 /* Devices created by qdev_device_add() carry the -device/device_add id
  * and their model; dev is what the model gave qdev_register().  NULL if
@@ -65,9 +73,5 @@ void qdev_reset_all(MachineState *ms);
  * held. */
 void qdev_foreach_device(MachineState *ms, const DeviceModel *model,
                          void (*fn)(void *dev, void *opaque), void *opaque);
-
-/* The path= of a unix socket chardev (-chardev socket,path= or the
- * "unix:PATH" short form), newly allocated; NULL for other chardevs. */
-char *qdev_chardev_socket_path(const Chardev *chr);
 
 #endif

@@ -3,10 +3,11 @@
  * Live migration (docs/migration.md): what the rest of kvmini calls.
  *
  * The migration state hangs off the machine (ms->migration), created on
- * first use: by a device registering its state (migration/register.h), a
- * QMP command, or -incoming.  Outgoing migration is driven by QMP
- * (migrate, migrate_cancel, query-migrate, ...: qmp_migration_commands in
- * monitor/qmp.h); incoming by -incoming URI or migrate-incoming.
+ * first use: by a QMP command or -incoming.  Devices register their state
+ * with the machine (migration/register.h), not here.  Outgoing migration is driven by QMP
+ * (migrate, migrate_cancel, query-migrate, ...: migration/migration-qmp.c,
+ * registered with qapi/qmp-command.h); incoming by -incoming URI or
+ * migrate-incoming.
  *
  * URIs: unix:PATH, fd:NAME (a descriptor passed with the QMP command
  * getfd; on the command line fd:N, an inherited descriptor), file:PATH;
@@ -44,7 +45,7 @@ bool migration_allows_plug(MachineState *ms);
 
 /* Stop any migration (cancelled; threads joined, logging stopped), close
  * passed fds and free the state.  machine_free() calls it before the
- * devices go (unregister_savevm is a no-op afterwards).  Safe twice. */
+ * devices go.  Safe twice. */
 void migration_cleanup(MachineState *ms);
 
 #endif

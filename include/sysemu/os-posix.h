@@ -23,8 +23,6 @@
 
 #include "qemu/error.h"
 
-typedef struct MachineState MachineState;
-
 typedef struct OsState {
     bool daemonize;             /* -daemonize */
     int daemon_fd;              /* child: the pipe to the waiting parent */
@@ -34,12 +32,13 @@ typedef struct OsState {
 } OsState;
 
 void os_state_init(OsState *os);
-/* Check that the options allow it (no stdio chardevs) and fork; only the
- * child returns (true), the parent exits with the child's verdict. */
-bool os_daemonize_start(MachineState *ms, Error **errp);
+/* Fork (the caller checked that the options allow it: no stdio
+ * chardevs); only the child returns (true), the parent exits with the
+ * child's verdict.  No-op without -daemonize. */
+bool os_daemonize_start(OsState *os, Error **errp);
 /* The child has started the machine: let the parent exit 0, detach from
  * the terminal.  No-op without -daemonize. */
-void os_daemonize_finish(MachineState *ms);
+void os_daemonize_finish(OsState *os);
 bool os_pidfile_create(OsState *os, Error **errp);
 void os_pidfile_remove(OsState *os);
 /* -name process=: the name ps and top show. */

@@ -25,7 +25,13 @@
 #include "qemu/error.h"
 
 typedef struct MachineState MachineState;
+typedef struct AccelOps AccelOps;
 typedef struct QTestServer QTestServer;
+
+/* The qtest accelerator (accel/qtest/qtest.c): the server on the
+ * -qtest chardev, no vCPU.  Picked by name in system/vl.c
+ * (sysemu/accel.h). */
+extern const AccelOps qtest_accel_ops;
 
 /* Largest transfer of read/write/b64read/b64write/memset, in bytes. */
 #define QTEST_MAX_XFER   (16u * 1024 * 1024)

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Machine life cycle, called by main(): parse the command line into a
- * MachineState, build it, run the main loop, tear it down.
+ * MachineState (system/vl.c), build it, run the main loop, tear it down
+ * (system/machine-build.c).  This is the composition root: the one layer
+ * that knows every subsystem (devices, netdevs, monitors, migration).
  */
 #ifndef SYSEMU_SYSEMU_H
 #define SYSEMU_SYSEMU_H
 
 #include "hw/boards.h"
+#include "sysemu/accel.h"
 
 /* Parse argv into a new machine (not yet built).  Returns NULL with errp
  * set to "<option>: <reason>" on bad input; *exit_now is set (with

@@ -28,7 +28,7 @@
  *   4  one device section for the virtio-mmio device's load hook, then
  *      post_load and the guest's kicks as in 0
  * Memory-device sections are read but not plugged (that needs a machine
- * with a hotplug area; pc_dimm_load_plug is not covered here).
+ * with a hotplug area; pc-dimm's load_plug is not covered here).
  *
  * Two builds, as fuzz-loader.c: with KVMINI_LIBFUZZER this file is a
  * libFuzzer target (LLVMFuzzerTestOneInput); otherwise it is linked with

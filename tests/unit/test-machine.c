@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The machine without an accelerator: command-line parsing into the
- * machine, the memory map, virtio-mmio slots and the kernel command line.
+ * machine, the memory map, virtio-mmio slots, the kernel command line and
+ * the device models -device finds.
  */
+#include "hw/qdev.h"
 #include "sysemu/sysemu.h"
 
 #include <string.h>
@@ -106,6 +108,25 @@ static void test_mmio_slots_cmdline(void)
     machine_free(ms);
 }
 
+/* Every device model registers itself (DEVICE_MODEL_REGISTER): all of
+ * them must be in the program, whichever build links it. */
+static void test_device_models(void)
+{
+    static const char *const names[] = {
+        "vhost-user-blk", "virtio-net-device", "vhost-user-device",
+        "pc-dimm",
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        const DeviceModel *m = qdev_find_model(names[i]);
+
+        g_assert_nonnull(m);
+        g_assert_cmpstr(m->name, ==, names[i]);
+        g_assert_nonnull(m->create);
+    }
+    g_assert_null(qdev_find_model("nope"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -113,5 +134,6 @@ int main(int argc, char **argv)
     g_test_add_func("/machine/parse-errors", test_parse_errors);
     g_test_add_func("/machine/e820-split", test_e820_split);
     g_test_add_func("/machine/mmio-slots-cmdline", test_mmio_slots_cmdline);
+    g_test_add_func("/machine/device-models", test_device_models);
     return g_test_run();
 }

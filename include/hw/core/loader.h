@@ -11,15 +11,7 @@
 #define HW_CORE_LOADER_H
 
 #include "exec/memory.h"
-
-#define E820_RAM       1
-#define E820_RESERVED  2
-
-typedef struct E820Entry {
-    uint64_t addr;
-    uint64_t size;
-    uint32_t type;
-} E820Entry;
+#include "hw/boards.h"        /* E820Entry, BootCpuState */
 
 /* What the machine hands a loader. */
 typedef struct BootInfo {
@@ -31,22 +23,6 @@ typedef struct BootInfo {
     const void *dtb;              /* optional, bzImage gets it as setup_data */
     size_t dtb_size;
 } BootInfo;
-
-typedef enum BootCpuMode {
-    BOOT_CPU_PVH32,     /* 32-bit flat protected mode, paging off, ebx=info */
-    BOOT_CPU_LINUX64,   /* long mode, identity map, rsi=boot_params */
-} BootCpuMode;
-
-/* Initial state of the boot vCPU; the accelerator applies it. */
-typedef struct BootCpuState {
-    BootCpuMode mode;
-    uint64_t rip;
-    uint64_t rbx;           /* PVH: hvm_start_info address */
-    uint64_t rsi;           /* Linux: boot_params address */
-    uint64_t cr3;           /* LINUX64: identity page tables */
-    uint64_t gdt_base;      /* LINUX64: GDT written by the loader */
-    uint16_t gdt_limit;
-} BootCpuState;
 
 /* Fixed low-memory layout used by the loaders (all below 1 MiB). */
 #define BOOT_GDT_ADDR         0x0500

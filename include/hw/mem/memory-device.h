@@ -9,6 +9,11 @@
  * (pc-dimm) are aliases of a memory backend mapped inside it; each takes
  * one of the N slots, and RAM plus all of them stays within MAX.
  *
+ * The area knows its devices only as MemoryDeviceState (where, how big,
+ * which RAM) and their models' MemoryDeviceClass (DeviceModel
+ * .memory_device): a memory device model embeds the state and plugs it
+ * with memory_device_plug(), as QEMU's memory-device interface.
+ *
  * The guest learns nothing from the firmware tables about the area (the
  * e820 map lists the boot RAM only): hotplugged RAM is for vhost backends
  * and guests that are told where it is.
@@ -19,24 +24,56 @@
 #define HW_MEM_MEMORY_DEVICE_H
 
 #include "hw/boards.h"
+#include "hw/qdev.h"
 
 #define DEVICE_MEM_MIN_ALIGN  0x200000ULL   /* 2 MiB: device placement */
 
-typedef struct PCDIMMDevice PCDIMMDevice;
+typedef struct MemoryDeviceState MemoryDeviceState;
+
+/*
+ * What the area asks of a memory device model (DeviceModel.memory_device).
+ * Memory plugged while an outgoing migration copies RAM travels in the
+ * stream (migration/ram.c sends its record before its pages): save_plug
+ * appends what the destination needs to plug the same device there;
+ * load_plug plugs it on the destination from those bytes (len bytes at
+ * buf), leaving nothing behind on failure.  Machine lock held.
+ */
+typedef struct MemoryDeviceClass {
+    void (*save_plug)(MemoryDeviceState *md, GByteArray *out);
+    bool (*load_plug)(MachineState *ms, const uint8_t *buf, size_t len,
+                      Error **errp);
+} MemoryDeviceClass;
+
+/* A memory device as the area sees it, embedded in the device. */
+struct MemoryDeviceState {
+    const DeviceModel *model;   /* model->memory_device is its class */
+    const char *id;             /* -device id, NULL if none */
+    hwaddr addr;                /* guest-physical, inside the area */
+    uint64_t size;
+    const MemoryRegion *ram;    /* the RAM it maps (its backend's) */
+};
 
 struct DeviceMemoryState {
     hwaddr base;                /* guest-physical start of the area */
     MemoryRegion mr;            /* container "device-memory" */
-    GPtrArray *dimms;           /* PCDIMMDevice *, plug order */
+    GPtrArray *devices;         /* MemoryDeviceState *, plug order */
 };
 
 /* Check slots/maxmem against the final RAM size and map the empty area
- * into system memory (inside the caller's memory transaction).  A no-op
- * without slots=; false with errp if maxmem is below the RAM size. */
+ * into system memory (inside the caller's memory transaction); register
+ * the RAM plug hooks (migration/register.h) that carry devices plugged
+ * during a migration.  The area is not created without slots=; false with
+ * errp if maxmem is below the RAM size. */
 bool device_memory_init(MachineState *ms, Error **errp);
-/* Unmap and free the area; every memory device must be gone already.
- * Safe twice and when the area was never created. */
+/* Unmap and free the area (every memory device must be gone already) and
+ * unregister the hooks.  Safe twice and when the area was never
+ * created. */
 void device_memory_cleanup(MachineState *ms);
+
+/* A memory device mapped its RAM at md->addr (inside the area): count it
+ * (slots, maxmem, placement), in plug order.  unplug: it is unmapped. */
+void memory_device_plug(MachineState *ms, MemoryDeviceState *md);
+void memory_device_unplug(MachineState *ms, MemoryDeviceState *md);
 
 /* Bytes of RAM the memory devices plugged now add to the machine. */
 uint64_t device_memory_plugged_size(const MachineState *ms);
@@ -60,17 +97,5 @@ bool device_memory_find_range(MachineState *ms, uint64_t size,
  * slot limit (vhost_dev_can_add_region); false with the first refusal. */
 bool device_memory_vhost_check(MachineState *ms, MemoryRegion *mr,
                                hwaddr addr, Error **errp);
-
-/*
- * Memory plugged while an outgoing migration copies RAM (migration/ram.c
- * sends it before its pages): save appends a record naming the model and
- * everything needed to plug the same device on the destination, or
- * returns false if no memory device maps RAM region ram; load plugs it
- * there (pc_dimm_load_plug).  Machine lock held.
- */
-bool memory_device_save_plug(MachineState *ms, const MemoryRegion *ram,
-                             GByteArray *out);
-bool memory_device_load_plug(MachineState *ms, const uint8_t *buf, size_t len,
-                             Error **errp);
 
 #endif

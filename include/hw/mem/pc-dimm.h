@@ -26,6 +26,16 @@
  * / SET_MEM_TABLE, slot removed) and takes effect at once: there is no
  * guest-side eject handshake.  The backend is marked used while plugged.
  *
+ * A DIMM plugged while an outgoing migration copies RAM travels in the
+ * stream (its MemoryDeviceClass, hw/mem/memory-device.h): the record
+ * holds the backend's id and size and the device's id, addr and slot;
+ * the destination creates the backend as a memfd of that size (never the
+ * source's mem-path, which on the same host is the source's own file),
+ * unless one of that id exists there already (object-add before the
+ * stream arrives, to choose the backing), free and of the same size, then
+ * the device.  On failure nothing is left behind and the error names the
+ * DIMM.
+ *
  * Machine lock held for everything (device_add/device_del run under it).
  */
 #ifndef HW_MEM_PC_DIMM_H
@@ -36,7 +46,8 @@
 #include "hw/mem/memory-device.h"
 #include "hw/qdev.h"
 
-struct PCDIMMDevice {
+typedef struct PCDIMMDevice {
+    MemoryDeviceState md;       /* what the hotplug area sees, once mapped */
     MachineState *ms;
     char *id;                   /* NULL if none was given */
     HostMemoryBackend *backend;
@@ -45,29 +56,9 @@ struct PCDIMMDevice {
     bool hotplugged;            /* added after the machine was built */
     MemoryRegion alias;         /* the backend's RAM, in device-memory */
     bool mapped;
-};
+} PCDIMMDevice;
 
 extern const DeviceModel pc_dimm_model;
-
-/* The device's size: its backend's. */
-uint64_t pc_dimm_size(const PCDIMMDevice *d);
-
-/*
- * A DIMM plugged while an outgoing migration runs travels in the stream
- * (migration/ram.c).  pc_dimm_save_plug appends to out what the
- * destination needs to create the same device: the backend's id and size
- * and the device's id, addr and slot; false if no
- * DIMM maps RAM region ram.  pc_dimm_load_plug creates them on the
- * destination: the backend as a memfd of that size (never the source's
- * mem-path, which on the same host is the source's own file), unless one
- * of that id exists there already (object-add before the stream arrives,
- * to choose the backing), free and of the same size.  On failure nothing
- * is left behind and errp names the DIMM.  Machine lock held.
- */
-bool pc_dimm_save_plug(MachineState *ms, const MemoryRegion *ram,
-                       GByteArray *out);
-bool pc_dimm_load_plug(MachineState *ms, const uint8_t *buf, size_t len,
-                       Error **errp);
 
 /* query-memory-devices: a new JSON array (caller owns it), in plug order,
  * of {"type": "dimm", "data": {"id", "addr", "size", "slot", "node",

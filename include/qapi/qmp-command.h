@@ -1,24 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * QMP commands: how a command is described and implemented.  The
+ * QMP commands: how a command is described and implemented, for any
+ * subsystem that offers commands (the monitor's own, migration's).  The
  * monitor (monitor/qmp*.c) checks a request's arguments against the
  * command's QmpArg list before the handler runs, so handlers read them
  * without re-checking types; it builds the reply from the handler's
  * result.  See docs/qmp.md for the commands kvmini has.
  *
- * Adding commands from another subsystem (e.g. migration): define a
- * `const QmpCommand foo_qmp_commands[]` ending with { NULL }, declare it
- * below and list it in qmp_command_tables (monitor/qmp-commands.c).
+ * Adding commands: define a `const QmpCommand foo_qmp_commands[]` ending
+ * with { NULL } and register it in the same file with
+ * QMP_COMMANDS_REGISTER(foo_qmp_commands).  The monitor finds every
+ * registered table at run time (a link-time registry, qemu/compiler.h)
+ * and searches them in link order; command names are unique.
  *
  * Threading: handlers run on the main loop without the machine lock;
  * they take ms->lock around device and memory state.
  */
-#ifndef MONITOR_QMP_H
-#define MONITOR_QMP_H
+#ifndef QAPI_QMP_COMMAND_H
+#define QAPI_QMP_COMMAND_H
 
 #include <json-glib/json-glib.h>
 
 #include "hw/boards.h"
+#include "qemu/compiler.h"
 
 /* Error classes QEMU clients know. */
 #define QMP_ERROR_GENERIC          "GenericError"
@@ -66,21 +70,17 @@ typedef struct QmpCommand {
     bool extra_args;
 } QmpCommand;
 
-/* Command tables, each ending with { NULL }. */
-extern const QmpCommand qmp_core_commands[];
-extern const QmpCommand qmp_vhost_commands[];
-extern const QmpCommand qmp_migration_commands[];
+/* Add table (a `const QmpCommand []` ending with { NULL }, defined in
+ * the same file) to the commands the monitor offers. */
+#define QMP_COMMANDS_REGISTER(table) \
+    KVMINI_REGISTER(kvmini_qmp_commands, const QmpCommand *, \
+                    qmp_commands_##table, table)
 
-/* The command called name in any table, or NULL. */
-const QmpCommand *qmp_find_command(const char *name);
-/* Calls fn for every command, table order. */
-void qmp_foreach_command(void (*fn)(const QmpCommand *cmd, void *opaque),
-                         void *opaque);
-
-/* A JSON node holding a new empty object / the object o (a reference is
- * taken). */
-JsonNode *qmp_node_object(JsonObject *o);
-/* "0x%016" PRIx64, newly allocated. */
-char *qmp_hex64(uint64_t v);
+/* A JSON node holding the object o (a reference is taken), e.g. for
+ * req->ret. */
+static inline JsonNode *qmp_node_object(JsonObject *o)
+{
+    return json_node_init_object(json_node_alloc(), o);
+}
 
 #endif
