@@ -174,17 +174,6 @@ static bool vu_set_owner(struct vhost_dev *dev, Error **errp)
     return vu_set_owner_once(vu_state(dev), errp);
 }
 
-bool vhost_user_reset_device(struct vhost_dev *dev, Error **errp)
-{
-    VhostUserState *u = vu_state(dev);
-    /* RESET_OWNER is deprecated (some backends dropped the session on
-     * it): only for backends that know nothing better. */
-    uint32_t request = vu_has(u, VHOST_USER_PROTOCOL_F_RESET_DEVICE) ?
-                       VHOST_USER_RESET_DEVICE : VHOST_USER_RESET_OWNER;
-
-    return vu_set_empty(u, request, errp);
-}
-
 /* SET_STATUS once per device: by its last vhost_dev, as QEMU does. */
 static bool vu_dev_start(struct vhost_dev *dev, bool started, Error **errp)
 {
@@ -199,21 +188,6 @@ static bool vu_dev_start(struct vhost_dev *dev, bool started, Error **errp)
         return true;
     }
     return vu_set_u64(u, VHOST_USER_SET_STATUS, started ? status : 0, errp);
-}
-
-bool vhost_user_get_status(struct vhost_dev *dev, uint8_t *status,
-                           Error **errp)
-{
-    VhostUserState *u = vu_state(dev);
-    uint64_t val;
-
-    if (!vu_require(u, VHOST_USER_PROTOCOL_F_STATUS, VHOST_USER_GET_STATUS,
-                    "STATUS", errp) ||
-        !vu_get_u64(u, VHOST_USER_GET_STATUS, &val, errp)) {
-        return false;
-    }
-    *status = (uint8_t)val;
-    return true;
 }
 
 /* --- vrings -------------------------------------------------------------- */
@@ -575,16 +549,6 @@ bool vhost_user_has_protocol_feature(struct vhost_dev *dev, unsigned bit)
     return u && vu_has(u, bit);
 }
 
-bool vhost_user_get_queue_num(struct vhost_dev *dev, uint64_t *queues,
-                              Error **errp)
-{
-    VhostUserState *u = vu_state(dev);
-
-    return vu_require(u, VHOST_USER_PROTOCOL_F_MQ, VHOST_USER_GET_QUEUE_NUM,
-                      "MQ", errp) &&
-           vu_get_u64(u, VHOST_USER_GET_QUEUE_NUM, queues, errp);
-}
-
 bool vhost_user_net_set_mtu(struct vhost_dev *dev, uint16_t mtu,
                             Error **errp)
 {
@@ -616,7 +580,6 @@ bool vhost_user_send_rarp(struct vhost_dev *dev, const uint8_t mac[6],
 /* --- the ops table ------------------------------------------------------- */
 
 const VhostOps vhost_user_ops = {
-    .backend_type = VHOST_BACKEND_TYPE_USER,
     .name = "vhost-user",
     .backend_init = vu_backend_init,
     .backend_cleanup = vu_backend_cleanup,
@@ -627,7 +590,6 @@ const VhostOps vhost_user_ops = {
     .get_features = vu_get_features,
     .set_features = vu_set_features,
     .set_owner = vu_set_owner,
-    .reset_device = vhost_user_reset_device,
     .set_vring_num = vu_set_vring_num,
     .set_vring_base = vu_set_vring_base,
     .get_vring_base = vu_get_vring_base,

@@ -24,7 +24,6 @@ static void test_init_plain(Fixture *f, gconstpointer data)
     static const uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
     FbStep st[] = {
         st_none(VHOST_USER_SET_FEATURES),
-        st_none(VHOST_USER_RESET_OWNER),
     };
     uint64_t features = 0;
     Error *err = NULL;
@@ -51,14 +50,12 @@ static void test_init_plain(Fixture *f, gconstpointer data)
     g_clear_pointer(&err, error_free);
     fb_assert_quiet(f);
 
-    /* No bit 30 to add, no NEED_REPLY; reset falls back to RESET_OWNER. */
+    /* No bit 30 to add, no NEED_REPLY. */
     fb_start(f, st, G_N_ELEMENTS(st));
     g_assert_true(vhost_user_ops.set_features(&f->dev, F_VERSION_1, &err));
-    g_assert_true(vhost_user_reset_device(&f->dev, &err));
     fb_join(f, true);
     rec_check(f, 0, VHOST_USER_SET_FEATURES, VHOST_USER_VERSION, 8, 0);
     g_assert_cmphex(f->rec[0].payload.u64, ==, F_VERSION_1);
-    rec_check(f, 1, VHOST_USER_RESET_OWNER, VHOST_USER_VERSION, 0, 0);
 }
 
 static void test_init_protocol(Fixture *f, gconstpointer data)
@@ -93,42 +90,29 @@ static void test_device_requests(Fixture *f, gconstpointer data)
     static const uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
     FbStep st[] = {
         st_u64(VHOST_USER_SET_FEATURES, 0),
-        st_u64(VHOST_USER_GET_QUEUE_NUM, 4),
         st_u64(VHOST_USER_NET_SET_MTU, 0),
         st_u64(VHOST_USER_SEND_RARP, 0),
-        st_u64(VHOST_USER_RESET_DEVICE, 0),
         st_u64(VHOST_USER_SET_STATUS, 0),
-        st_u64(VHOST_USER_GET_STATUS, 0xf),
     };
-    uint64_t queues = 0;
-    uint8_t status = 0;
     Error *err = NULL;
 
     init_proto(f, PF_ALL);
     fb_start(f, st, G_N_ELEMENTS(st));
     g_assert_true(vhost_user_ops.set_features(&f->dev, F_VERSION_1, &err));
-    g_assert_true(vhost_user_get_queue_num(&f->dev, &queues, &err));
     g_assert_true(vhost_user_net_set_mtu(&f->dev, 1500, &err));
     g_assert_true(vhost_user_send_rarp(&f->dev, mac, &err));
-    g_assert_true(vhost_user_reset_device(&f->dev, &err));
     g_assert_true(vhost_user_ops.dev_start(&f->dev, true, &err));
-    g_assert_true(vhost_user_get_status(&f->dev, &status, &err));
     g_assert_null(err);
     fb_join(f, true);
     /* Bit 30 acked so that the protocol features stay enabled. */
     rec_check(f, 0, VHOST_USER_SET_FEATURES, FL_NEED, 8, 0);
     g_assert_cmphex(f->rec[0].payload.u64, ==, F_VERSION_1 | F_PROTOCOL);
-    rec_check(f, 1, VHOST_USER_GET_QUEUE_NUM, 1, 0, 0);
-    g_assert_cmpuint(queues, ==, 4);
-    rec_check(f, 2, VHOST_USER_NET_SET_MTU, FL_NEED, 8, 0);
-    g_assert_cmpuint(f->rec[2].payload.u64, ==, 1500);
-    rec_check(f, 3, VHOST_USER_SEND_RARP, FL_NEED, 8, 0);
-    g_assert_cmpmem(&f->rec[3].payload.u64, 6, mac, 6);
-    rec_check(f, 4, VHOST_USER_RESET_DEVICE, FL_NEED, 0, 0);
-    rec_check(f, 5, VHOST_USER_SET_STATUS, FL_NEED, 8, 0);
-    g_assert_cmphex(f->rec[5].payload.u64, ==, 0xf);
-    rec_check(f, 6, VHOST_USER_GET_STATUS, 1, 0, 0);
-    g_assert_cmphex(status, ==, 0xf);
+    rec_check(f, 1, VHOST_USER_NET_SET_MTU, FL_NEED, 8, 0);
+    g_assert_cmpuint(f->rec[1].payload.u64, ==, 1500);
+    rec_check(f, 2, VHOST_USER_SEND_RARP, FL_NEED, 8, 0);
+    g_assert_cmpmem(&f->rec[2].payload.u64, 6, mac, 6);
+    rec_check(f, 3, VHOST_USER_SET_STATUS, FL_NEED, 8, 0);
+    g_assert_cmphex(f->rec[3].payload.u64, ==, 0xf);
 }
 
 static void test_reply_ack_failure(Fixture *f, gconstpointer data)

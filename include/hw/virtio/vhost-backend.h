@@ -29,13 +29,6 @@
 struct vhost_dev;
 struct vhost_log;
 
-typedef enum VhostBackendType {
-    VHOST_BACKEND_TYPE_NONE = 0,
-    VHOST_BACKEND_TYPE_KERNEL,
-    VHOST_BACKEND_TYPE_USER,
-    VHOST_BACKEND_TYPE_VDPA,
-} VhostBackendType;
-
 /* One region of the memory table the core hands a backend.  fd and
  * mmap_offset describe the whole region only for a backend that needs fd
  * memory; for one that takes any RAM a region may span several fds (it
@@ -58,7 +51,6 @@ typedef struct VhostInflight {
 } VhostInflight;
 
 typedef struct VhostOps {
-    VhostBackendType backend_type;
     const char *name;                   /* "vhost-user", for reports */
 
     /* Connect state to dev (opaque: the backend's own object). */
@@ -95,7 +87,6 @@ typedef struct VhostOps {
     bool (*set_features)(struct vhost_dev *dev, uint64_t features,
                          Error **errp);
     bool (*set_owner)(struct vhost_dev *dev, Error **errp);
-    bool (*reset_device)(struct vhost_dev *dev, Error **errp);
 
     /* --- vrings; index is the device-global queue index --- */
     bool (*set_vring_num)(struct vhost_dev *dev, struct vhost_vring_state *s,

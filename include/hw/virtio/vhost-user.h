@@ -191,10 +191,6 @@ bool vhost_user_chardev_opt(MachineState *ms, GHashTable *opts,
 /* Was protocol feature bit negotiated on dev's connection? */
 bool vhost_user_has_protocol_feature(struct vhost_dev *dev, unsigned bit);
 
-/* GET_QUEUE_NUM: how many queues the backend supports.  Fails if MQ was
- * not negotiated. */
-bool vhost_user_get_queue_num(struct vhost_dev *dev, uint64_t *queues,
-                              Error **errp);
 /* NET_SET_MTU (checked by the backend with REPLY_ACK).  Fails if the
  * NET_MTU protocol feature was not negotiated. */
 bool vhost_user_net_set_mtu(struct vhost_dev *dev, uint16_t mtu,
@@ -203,11 +199,5 @@ bool vhost_user_net_set_mtu(struct vhost_dev *dev, uint16_t mtu,
  * nothing and fails if the RARP protocol feature was not negotiated. */
 bool vhost_user_send_rarp(struct vhost_dev *dev, const uint8_t mac[6],
                           Error **errp);
-/* RESET_DEVICE, or the deprecated RESET_OWNER when the backend lacks the
- * RESET_DEVICE protocol feature (also the reset_device op). */
-bool vhost_user_reset_device(struct vhost_dev *dev, Error **errp);
-/* GET_STATUS (STATUS protocol feature required). */
-bool vhost_user_get_status(struct vhost_dev *dev, uint8_t *status,
-                           Error **errp);
 
 #endif
