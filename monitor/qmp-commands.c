@@ -35,8 +35,10 @@ const QmpCommand *qmp_find_command(const char *name)
     return NULL;
 }
 
-void qmp_foreach_command(void (*fn)(const QmpCommand *cmd, void *opaque),
-                         void *opaque)
+/* Calls fn for every registered command, tables in link order. */
+static void qmp_foreach_command(void (*fn)(const QmpCommand *cmd,
+                                          void *opaque),
+                                void *opaque)
 {
     KVMINI_REGISTRY_FOREACH(kvmini_qmp_commands, const QmpCommand *, t) {
         for (const QmpCommand *c = *t; c->name; c++) {

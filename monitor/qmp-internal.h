@@ -78,9 +78,6 @@ struct MonitorSet {
 /* The command called name in any registered table (QMP_COMMANDS_REGISTER),
  * or NULL. */
 const QmpCommand *qmp_find_command(const char *name);
-/* Calls fn for every registered command, tables in link order. */
-void qmp_foreach_command(void (*fn)(const QmpCommand *cmd, void *opaque),
-                         void *opaque);
 /* "0x%016" PRIx64, newly allocated. */
 char *qmp_hex64(uint64_t v);
 

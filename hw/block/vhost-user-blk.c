@@ -294,6 +294,16 @@ static bool vub_parse(VHostUserBlk *s, GHashTable *opts, Chardev **chr,
     return true;
 }
 
+static void vhost_user_blk_free(VHostUserBlk *s)
+{
+    if (!s) {
+        return;
+    }
+    vhost_device_unrealize(&s->parent);
+    vhost_dev_free_inflight(&s->inflight);
+    g_free(s);
+}
+
 static void vub_cleanup(void *dev)
 {
     vhost_user_blk_free(dev);
@@ -321,23 +331,13 @@ static bool vub_create(MachineState *ms, GHashTable *opts, Error **errp)
                                 VUB_CONFIG_MAX_SIZE, s, vub_cleanup, errp);
 }
 
-void vhost_user_blk_free(VHostUserBlk *s)
-{
-    if (!s) {
-        return;
-    }
-    vhost_device_unrealize(&s->parent);
-    vhost_dev_free_inflight(&s->inflight);
-    g_free(s);
-}
-
 /* system_reset (QMP): as a driver reset. */
 static void vub_qdev_reset(void *dev)
 {
     virtio_reset(&((VHostUserBlk *)dev)->parent.vdev);
 }
 
-const DeviceModel vhost_user_blk_model = {
+static const DeviceModel vhost_user_blk_model = {
     .name = "vhost-user-blk",
     .help = "chardev=ID[,id=ID][,num-queues=N][,queue-size=N]"
             "[,config-wce=on|off]",

@@ -80,7 +80,7 @@ void memory_device_unplug(MachineState *ms, MemoryDeviceState *md)
     g_ptr_array_remove(ms->device_memory->devices, md);
 }
 
-uint64_t device_memory_plugged_size(const MachineState *ms)
+static uint64_t device_memory_plugged_size(const MachineState *ms)
 {
     const DeviceMemoryState *dms = ms->device_memory;
     uint64_t sum = 0;

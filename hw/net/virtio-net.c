@@ -405,6 +405,16 @@ static void vnet_default_mac(VirtIONet *s)
     memcpy(s->mac, s->perm_mac, sizeof(s->mac));
 }
 
+static void virtio_net_free(VirtIONet *s)
+{
+    if (!s) {
+        return;
+    }
+    vhost_device_unrealize(&s->parent);
+    netdev_release(s->netdev);
+    g_free(s);
+}
+
 static void vnet_cleanup(void *dev)
 {
     virtio_net_free(dev);
@@ -436,23 +446,13 @@ static bool vnet_create(MachineState *ms, GHashTable *opts, Error **errp)
     return vhost_device_connect_first(d, errp);
 }
 
-void virtio_net_free(VirtIONet *s)
-{
-    if (!s) {
-        return;
-    }
-    vhost_device_unrealize(&s->parent);
-    netdev_release(s->netdev);
-    g_free(s);
-}
-
 /* system_reset (QMP): as a driver reset. */
 static void vnet_qdev_reset(void *dev)
 {
     virtio_reset(&((VirtIONet *)dev)->parent.vdev);
 }
 
-const DeviceModel virtio_net_device_model = {
+static const DeviceModel virtio_net_device_model = {
     .name = "virtio-net-device",
     .help = "netdev=ID[,id=ID][,mac=52:54:00:12:34:56][,mq=on|off]"
             "[,mtu=M][,rx_queue_size=N][,tx_queue_size=N]",

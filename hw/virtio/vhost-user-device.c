@@ -234,6 +234,15 @@ static bool vudev_parse(VHostUserDevice *d, GHashTable *opts, Chardev **chr,
     return true;
 }
 
+static void vhost_user_device_free(VHostUserDevice *d)
+{
+    if (!d) {
+        return;
+    }
+    vhost_device_unrealize(&d->parent);
+    g_free(d);
+}
+
 static void vudev_cleanup(void *dev)
 {
     vhost_user_device_free(dev);
@@ -258,16 +267,7 @@ static bool vudev_create(MachineState *ms, GHashTable *opts, Error **errp)
                                 d->config_size, d, vudev_cleanup, errp);
 }
 
-void vhost_user_device_free(VHostUserDevice *d)
-{
-    if (!d) {
-        return;
-    }
-    vhost_device_unrealize(&d->parent);
-    g_free(d);
-}
-
-const DeviceModel vhost_user_device_model = {
+static const DeviceModel vhost_user_device_model = {
     .name = "vhost-user-device",
     .help = "chardev=ID,virtio-id=N,num_vqs=N[,vq_size=N][,config_size=N]"
             "[,id=ID]",

@@ -229,7 +229,9 @@ hwaddr virtio_queue_used_size(uint16_t num)
     return 6 + (hwaddr)sizeof(struct vring_used_elem) * num;
 }
 
-void *virtio_queue_ring_ptr(VirtIODevice *vdev, hwaddr addr, hwaddr len)
+/* Host pointer of a ring inside guest RAM, NULL if not wholly in RAM. */
+static void *virtio_queue_ring_ptr(VirtIODevice *vdev, hwaddr addr,
+                                   hwaddr len)
 {
     if (!vdev->dma_as || !len || addr + len < addr) {
         return NULL;

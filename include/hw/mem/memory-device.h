@@ -75,9 +75,6 @@ void device_memory_cleanup(MachineState *ms);
 void memory_device_plug(MachineState *ms, MemoryDeviceState *md);
 void memory_device_unplug(MachineState *ms, MemoryDeviceState *md);
 
-/* Bytes of RAM the memory devices plugged now add to the machine. */
-uint64_t device_memory_plugged_size(const MachineState *ms);
-
 /* Hotplug is enabled and one of the slots is free; else errp says
  * which. */
 bool device_memory_has_free_slot(MachineState *ms, Error **errp);

@@ -37,9 +37,4 @@ typedef struct VHostUserBlk {
     bool have_config;               /* blkcfg fetched at least once */
 } VHostUserBlk;
 
-extern const DeviceModel vhost_user_blk_model;
-
-/* Stop, disconnect and free the device; safe on a half-built one. */
-void vhost_user_blk_free(VHostUserBlk *s);
-
 #endif

@@ -41,9 +41,4 @@ typedef struct VHostUserDevice {
     bool have_config;
 } VHostUserDevice;
 
-extern const DeviceModel vhost_user_device_model;
-
-/* Stop, disconnect and free the device; safe on a half-built one. */
-void vhost_user_device_free(VHostUserDevice *d);
-
 #endif

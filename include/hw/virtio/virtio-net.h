@@ -75,12 +75,6 @@ typedef struct VirtIONet {
     VirtIONetRxFilter rx;
 } VirtIONet;
 
-extern const DeviceModel virtio_net_device_model;
-
-/* Stop, disconnect, release the netdev and free the device; safe on a
- * half-built one. */
-void virtio_net_free(VirtIONet *s);
-
 /*
  * Announce the device's MAC on the network after migration (called by
  * the migration code on the destination once the guest runs, and by

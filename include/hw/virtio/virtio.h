@@ -173,8 +173,6 @@ void virtio_notify(VirtIODevice *vdev, VirtQueue *vq);
 
 /* Check queue n's programming (size, addresses inside RAM). */
 bool virtio_queue_valid(VirtIODevice *vdev, unsigned n, Error **errp);
-/* Host pointer of a ring inside guest RAM, NULL if not wholly in RAM. */
-void *virtio_queue_ring_ptr(VirtIODevice *vdev, hwaddr addr, hwaddr len);
 /* Ring sizes in bytes for a queue of num entries (split ring). */
 hwaddr virtio_queue_desc_size(uint16_t num);
 hwaddr virtio_queue_avail_size(uint16_t num);
