@@ -392,35 +392,22 @@ static void machine_unmap(MachineState *ms)
     memory_region_finalize(&ms->ram_above_4g);
 }
 
-void machine_free(MachineState *ms)
+/* The address spaces and their roots (after everything mapped left). */
+static void machine_free_address_spaces(MachineState *ms)
 {
-    if (!ms) {
+    if (!ms->system_memory.name) {
         return;
     }
-    if (ms->accel && ms->system_memory.name) {
-        ms->accel->stop(ms);
-    }
-    migration_cleanup(ms);
-    qdev_cleanup(ms);
-    net_cleanup(ms);
-    monitor_cleanup(ms);
-    if (ms->accel && ms->system_memory.name) {
-        machine_unmap(ms);
-        ms->accel->cleanup(ms);
-    }
-    if (ms->system_memory.name) {
-        address_space_destroy(&ms->address_space_memory);
-        address_space_destroy(&ms->address_space_io);
-        memory_region_finalize(&ms->system_memory);
-        memory_region_finalize(&ms->system_io);
-    }
-    savevm_registry_free(ms);
-    g_hash_table_destroy(ms->chardevs);
-    g_hash_table_destroy(ms->objects);
+    address_space_destroy(&ms->address_space_memory);
+    address_space_destroy(&ms->address_space_io);
+    memory_region_finalize(&ms->system_memory);
+    memory_region_finalize(&ms->system_io);
+}
+
+/* What the command line and the process options left on ms. */
+static void machine_free_options(MachineState *ms)
+{
     g_ptr_array_free(ms->options, TRUE);
-    if (ms->main_loop) {
-        g_main_loop_unref(ms->main_loop);
-    }
     g_free(ms->kernel_path);
     g_free(ms->initrd_path);
     g_free(ms->append);
@@ -437,6 +424,34 @@ void machine_free(MachineState *ms)
     }
     g_free(ms->os.pidfile);
     g_free(ms->os.process_name);
+}
+
+/* Top down: what runs, then the devices and their backends, then the
+ * monitors, then memory and the accelerator. */
+void machine_free(MachineState *ms)
+{
+    if (!ms) {
+        return;
+    }
+    if (ms->accel && ms->system_memory.name) {
+        ms->accel->stop(ms);
+    }
+    migration_cleanup(ms);
+    qdev_cleanup(ms);
+    net_cleanup(ms);
+    monitor_cleanup(ms);
+    if (ms->accel && ms->system_memory.name) {
+        machine_unmap(ms);
+        ms->accel->cleanup(ms);
+    }
+    machine_free_address_spaces(ms);
+    savevm_registry_free(ms);
+    g_hash_table_destroy(ms->chardevs);
+    g_hash_table_destroy(ms->objects);
+    if (ms->main_loop) {
+        g_main_loop_unref(ms->main_loop);
+    }
+    machine_free_options(ms);
     event_bus_cleanup(&ms->events);
     g_mutex_clear(&ms->lock);
     g_free(ms);
