@@ -35,7 +35,8 @@ static unsigned vhd_queues_of(VhostDevice *d, unsigned started)
 
 static void vhd_stop_devs(VhostDevice *d, unsigned n)
 {
-    /* The last one sends the device status: it goes first. */
+    /* Reverse order: the last one carries what is device-wide (vhost-user
+     * sends SET_STATUS from it) and stops first, as it started last. */
     while (n-- > 0) {
         vhost_dev_stop(&d->devs[n], &d->vdev, true);
         vhost_dev_disable_notifiers(&d->devs[n], &d->vdev);
@@ -45,7 +46,8 @@ static void vhd_stop_devs(VhostDevice *d, unsigned n)
 static bool vhd_start_dev(VhostDevice *d, struct vhost_dev *dev,
                           unsigned nqueues, Error **errp)
 {
-    /* The vhost_dev owning queue nqueues - 1 sends the device status. */
+    /* Where the device's running queues end: the backend sends what is
+     * device-wide with the vhost_dev owning the last one. */
     dev->vq_index_end = nqueues;
     if (!vhost_dev_enable_notifiers(dev, &d->vdev, errp)) {
         return false;
