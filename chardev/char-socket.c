@@ -167,6 +167,8 @@ static gboolean socket_listen_cb(gint fd, GIOCondition cond, gpointer data)
     return G_SOURCE_CONTINUE;
 }
 
+static bool socket_wait_connected(Chardev *chr, Error **errp);
+
 static bool socket_listen(Chardev *chr, Error **errp)
 {
     SocketChardev *s = sock_of(chr);
@@ -190,12 +192,9 @@ static bool socket_listen(Chardev *chr, Error **errp)
         error_setg_errno(errp, errno, "Failed to listen on '%s'", s->path);
         return false;
     }
-    if (s->wait) {
-        /* Blocking accept; the socket is blocking until now. */
-        if (!socket_accept(chr)) {
-            error_setg_errno(errp, errno, "Failed to accept on '%s'", s->path);
-            return false;
-        }
+    /* wait=on: the first peer before anything else (cancellable). */
+    if (s->wait && !socket_wait_connected(chr, errp)) {
+        return false;
     }
     s->listen_watch = g_unix_fd_add(s->listen_fd, G_IO_IN, socket_listen_cb, chr);
     return true;
@@ -353,6 +352,37 @@ static gboolean socket_hup(gint fd, GIOCondition cond, gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* One step of waiting for a peer: accept or dial; false with errp set
+ * when the wait must end. */
+static bool socket_wait_step(Chardev *chr, Error **errp)
+{
+    SocketChardev *s = sock_of(chr);
+    int r;
+
+    if (s->server) {
+        r = qemu_wait_fd(s->listen_fd, POLLIN, -1, chr->cancel);
+        if (r < 0 && r != -ECANCELED) {
+            error_setg_errno(errp, -r, "waiting for a connection on '%s'",
+                             s->path);
+            return false;
+        }
+        if (r > 0) {
+            socket_accept(chr);
+        }
+    } else if (!socket_connect(chr, NULL)) {
+        if (!s->reconnect) {
+            return socket_connect(chr, errp);
+        }
+        qemu_sleep_cancellable(s->reconnect * G_USEC_PER_SEC, chr->cancel);
+    }
+    if (!chr->connected && qemu_wait_cancelled(chr->cancel)) {
+        error_setg(errp, "interrupted while waiting for a peer on '%s'",
+                   s->path);
+        return false;
+    }
+    return true;
+}
+
 static bool socket_wait_connected(Chardev *chr, Error **errp)
 {
     SocketChardev *s = sock_of(chr);
@@ -362,21 +392,8 @@ static bool socket_wait_connected(Chardev *chr, Error **errp)
      * out, its successor may be queued already. */
     socket_reap_dead_peer(chr);
     while (!chr->connected) {
-        if (s->server) {
-            /* Blocking accept of the first peer. */
-            struct pollfd pfd = { .fd = s->listen_fd, .events = POLLIN };
-
-            if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
-                error_setg_errno(errp, errno, "waiting for a connection on "
-                                 "'%s'", s->path);
-                return false;
-            }
-            socket_accept(chr);
-        } else if (!socket_connect(chr, NULL)) {
-            if (!s->reconnect) {
-                return socket_connect(chr, errp);
-            }
-            g_usleep(s->reconnect * G_USEC_PER_SEC);
+        if (!socket_wait_step(chr, errp)) {
+            return false;
         }
     }
     if (s->reconnect_timer) {
@@ -387,19 +404,16 @@ static bool socket_wait_connected(Chardev *chr, Error **errp)
 }
 
 static ssize_t socket_read_sync(Chardev *chr, uint8_t *buf, size_t len,
-                                int timeout_ms)
+                                gint64 deadline_us)
 {
-    struct pollfd pfd = { .fd = chr->fd_in, .events = POLLIN };
     int r;
 
     if (!chr->connected) {
         return -ENOTCONN;
     }
-    do {
-        r = poll(&pfd, 1, timeout_ms);
-    } while (r < 0 && errno == EINTR);
+    r = qemu_wait_fd(chr->fd_in, POLLIN, deadline_us, chr->cancel);
     if (r < 0) {
-        return -errno;
+        return r;
     }
     if (r == 0) {
         return -ETIMEDOUT;

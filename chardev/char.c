@@ -29,7 +29,8 @@ static const ChardevClass *chardev_class_find(const char *type)
 }
 
 static Chardev *chardev_open(const char *id, const char *label,
-                             GHashTable *opts, Error **errp)
+                             GHashTable *opts, const WaitCancel *cancel,
+                             Error **errp)
 {
     const char *type = qemu_opt_get(opts, "backend");
     const ChardevClass *cls = type ? chardev_class_find(type) : NULL;
@@ -45,6 +46,7 @@ static Chardev *chardev_open(const char *id, const char *label,
     chr->cls = cls;
     chr->fd_in = chr->fd_out = -1;
     chr->recv_fds = g_queue_new();
+    chr->cancel = cancel;
     if (!cls->open(chr, opts, errp)) {
         qemu_chr_free(chr);
         return NULL;
@@ -52,7 +54,8 @@ static Chardev *chardev_open(const char *id, const char *label,
     return chr;
 }
 
-Chardev *qemu_chr_new_from_opts(const char *optstr, Error **errp)
+Chardev *qemu_chr_new_from_opts(const char *optstr, const WaitCancel *cancel,
+                                Error **errp)
 {
     g_autoptr(GHashTable) opts = qemu_opts_parse(optstr, "backend", errp);
 
@@ -64,7 +67,7 @@ Chardev *qemu_chr_new_from_opts(const char *optstr, Error **errp)
         error_setg(errp, "chardev: no id specified");
         return NULL;
     }
-    return chardev_open(id, optstr, opts, errp);
+    return chardev_open(id, optstr, opts, cancel, errp);
 }
 
 /* Turn "file:PATH" / "unix:PATH,opts" / "stdio" into backend options. */
@@ -89,11 +92,12 @@ static GHashTable *simple_spec_to_opts(const char *spec, Error **errp)
     return qemu_opts_parse(optstr, "backend", errp);
 }
 
-Chardev *qemu_chr_new_simple(const char *id, const char *spec, Error **errp)
+Chardev *qemu_chr_new_simple(const char *id, const char *spec,
+                             const WaitCancel *cancel, Error **errp)
 {
     g_autoptr(GHashTable) opts = simple_spec_to_opts(spec, errp);
 
-    return opts ? chardev_open(id, spec, opts, errp) : NULL;
+    return opts ? chardev_open(id, spec, opts, cancel, errp) : NULL;
 }
 
 void qemu_chr_free(Chardev *chr)
@@ -262,6 +266,7 @@ void qemu_chr_fe_disconnect(Chardev *chr)
 ssize_t qemu_chr_read_all_timeout(Chardev *chr, uint8_t *buf, size_t len,
                                   int timeout_ms)
 {
+    gint64 deadline = qemu_deadline_ms(timeout_ms);
     size_t done = 0;
 
     if (!chr->cls->read_sync) {
@@ -269,7 +274,7 @@ ssize_t qemu_chr_read_all_timeout(Chardev *chr, uint8_t *buf, size_t len,
     }
     while (done < len) {
         ssize_t r = chr->cls->read_sync(chr, buf + done, len - done,
-                                        timeout_ms);
+                                        deadline);
         if (r <= 0) {
             return r;
         }

@@ -334,7 +334,7 @@ static Chardev *monitor_qmp_chardev(MachineState *ms, const char *spec,
             g_clear_pointer(&id, g_free);
         }
     }
-    chr = qemu_chr_new_simple(id, spec, errp);
+    chr = qemu_chr_new_simple(id, spec, &ms->wait_cancel, errp);
     if (chr) {
         g_hash_table_insert(ms->chardevs, chr->id, chr);
     }

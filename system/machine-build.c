@@ -44,6 +44,7 @@ MachineState *machine_new(void)
 
     g_mutex_init(&ms->lock);
     event_bus_init(&ms->events);
+    machine_shutdown_init(ms);
     ms->smp_cpus = 1;
     ms->pit = true;
     os_state_init(&ms->os);
@@ -60,7 +61,7 @@ MachineState *machine_new(void)
 
 static bool chardev_add(MachineState *ms, const char *optstr, Error **errp)
 {
-    Chardev *chr = qemu_chr_new_from_opts(optstr, errp);
+    Chardev *chr = qemu_chr_new_from_opts(optstr, &ms->wait_cancel, errp);
 
     if (!chr) {
         return false;
@@ -204,7 +205,7 @@ static bool machine_create_serial(MachineState *ms, Error **errp)
             return false;
         }
     } else {
-        chr = qemu_chr_new_simple("serial0", spec, errp);
+        chr = qemu_chr_new_simple("serial0", spec, &ms->wait_cancel, errp);
         if (!chr) {
             error_prepend(errp, "-serial %s: ", spec);
             return false;
@@ -303,9 +304,13 @@ bool machine_build(MachineState *ms, Error **errp)
 
 /* --- run ------------------------------------------------------------- */
 
-static gboolean machine_signal(gpointer data)
+/* SIGINT, SIGTERM, SIGHUP arrive on the signalfd (blocked everywhere):
+ * shutdown with status 0.  A wait that was blocking the main loop saw
+ * the same fd readable and ended. */
+static gboolean machine_signal_ready(gint fd, GIOCondition cond,
+                                     gpointer data)
 {
-    machine_request_shutdown_reason(data, 0, "host-signal");
+    machine_take_signals(data);
     return G_SOURCE_CONTINUE;
 }
 
@@ -340,15 +345,19 @@ static bool machine_start_paused(MachineState *ms, Error **errp)
 int machine_run(MachineState *ms)
 {
     Error *err = NULL;
-    guint sig[3];
+    guint sig = 0;
 
     if (ms->dumpdtb_path) {
         return 0;
     }
-    sig[0] = g_unix_signal_add(SIGINT, machine_signal, ms);
-    sig[1] = g_unix_signal_add(SIGTERM, machine_signal, ms);
-    sig[2] = g_unix_signal_add(SIGHUP, machine_signal, ms);
-    if (ms->incoming && !migration_incoming_init(ms, &err)) {
+    if (ms->signal_fd >= 0) {
+        sig = g_unix_fd_add(ms->signal_fd, G_IO_IN, machine_signal_ready, ms);
+    }
+    /* A signal during the build. */
+    machine_take_signals(ms);
+    if (g_atomic_int_get(&ms->shutdown_requested)) {
+        /* nothing starts */
+    } else if (ms->incoming && !migration_incoming_init(ms, &err)) {
         error_report_err(err);
         machine_request_shutdown_reason(ms, 1, "host-error");
     } else if (ms->start_paused && !machine_start_paused(ms, &err)) {
@@ -366,8 +375,8 @@ int machine_run(MachineState *ms)
     }
     machine_emit_shutdown(ms);
     ms->accel->stop(ms);
-    for (unsigned i = 0; i < G_N_ELEMENTS(sig); i++) {
-        g_source_remove(sig[i]);
+    if (sig) {
+        g_source_remove(sig);
     }
     return ms->exit_status;
 }
@@ -453,6 +462,7 @@ void machine_free(MachineState *ms)
     }
     machine_free_options(ms);
     event_bus_cleanup(&ms->events);
+    machine_shutdown_cleanup(ms);
     g_mutex_clear(&ms->lock);
     g_free(ms);
 }

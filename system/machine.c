@@ -9,6 +9,8 @@
 #include "hw/boards.h"
 
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 /* --- memory map ------------------------------------------------------- */
 
@@ -45,10 +47,55 @@ void machine_request_shutdown_reason(MachineState *ms, int status,
     if (g_atomic_int_compare_and_exchange(&ms->shutdown_requested, 0, 1)) {
         ms->exit_status = status;
         ms->shutdown_reason = reason;
+        /* Every wait on a peer ends now, in any thread. */
+        event_notifier_set(&ms->shutdown_notifier);
         if (ms->main_loop) {
             g_main_loop_quit(ms->main_loop);
         }
     }
+}
+
+void machine_shutdown_init(MachineState *ms)
+{
+    Error *err = NULL;
+
+    ms->signal_fd = -1;
+    ms->wait_cancel = (WaitCancel) { .fd = { -1, -1 } };
+    if (!event_notifier_init(&ms->shutdown_notifier, false, &err)) {
+        /* Out of fds this early: shutdown still works, but a wait on a
+         * peer then ends only with its own timeout. */
+        warn_report("shutdown notifier: %s", error_get_pretty(err));
+        error_free(err);
+        return;
+    }
+    ms->wait_cancel.fd[0] = event_notifier_get_fd(&ms->shutdown_notifier);
+}
+
+void machine_shutdown_cleanup(MachineState *ms)
+{
+    event_notifier_cleanup(&ms->shutdown_notifier);
+    if (ms->signal_fd >= 0) {
+        close(ms->signal_fd);
+    }
+    ms->signal_fd = -1;
+    ms->wait_cancel = (WaitCancel) { .fd = { -1, -1 } };
+}
+
+void machine_set_signal_fd(MachineState *ms, int signal_fd)
+{
+    ms->signal_fd = signal_fd;
+    ms->wait_cancel.fd[1] = signal_fd;
+}
+
+bool machine_take_signals(MachineState *ms)
+{
+    struct signalfd_siginfo si;
+
+    while (ms->signal_fd >= 0 &&
+           read(ms->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+        machine_request_shutdown_reason(ms, 0, "host-signal");
+    }
+    return g_atomic_int_get(&ms->shutdown_requested);
 }
 
 bool machine_alloc_mmio_slot(MachineState *ms, const char *device_id,

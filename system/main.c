@@ -51,6 +51,19 @@ static bool daemonize_check(MachineState *ms, Error **errp)
     return true;
 }
 
+/* From here on SIGINT, SIGTERM and SIGHUP are shutdown requests, also
+ * while the build waits for a backend. */
+static bool own_shutdown_signals(MachineState *ms, Error **errp)
+{
+    int fd = os_shutdown_signalfd(errp);
+
+    if (fd < 0) {
+        return false;
+    }
+    machine_set_signal_fd(ms, fd);
+    return true;
+}
+
 static bool daemonize_start(MachineState *ms, Error **errp)
 {
     if (ms->os.daemonize && !daemonize_check(ms, errp)) {
@@ -85,10 +98,22 @@ int main(int argc, char **argv)
         return 1;
     }
     os_set_process_name(&ms->os);
-    if (!machine_build(ms, &err)) {
+    if (!own_shutdown_signals(ms, &err)) {
         error_report_err(err);
         machine_free(ms);
         return 1;
+    }
+    if (!machine_build(ms, &err)) {
+        /* A signal or a shutdown request ended a wait of the build (a
+         * backend still to come): not an error, the documented status. */
+        status = machine_take_signals(ms) ? ms->exit_status : 1;
+        if (status) {
+            error_report_err(err);
+        } else {
+            error_free(err);
+        }
+        machine_free(ms);
+        return status;
     }
     status = machine_run(ms);
     machine_free(ms);

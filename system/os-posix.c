@@ -5,11 +5,14 @@
 #include "sysemu/os-posix.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -151,4 +154,24 @@ void os_set_process_name(const OsState *os)
     if (os->process_name) {
         prctl(PR_SET_NAME, os->process_name, 0, 0, 0);
     }
+}
+
+int os_shutdown_signalfd(Error **errp)
+{
+    sigset_t set;
+    int fd;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL)) {
+        error_setg(errp, "cannot block the shutdown signals");
+        return -1;
+    }
+    fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "signalfd");
+    }
+    return fd;
 }

@@ -179,7 +179,8 @@ static bool qtest_start(MachineState *ms, Error **errp)
         !qtest_server_set_log(qa->server, ms->qtest_log, errp)) {
         return false;
     }
-    qa->chr = qemu_chr_new_simple("qtest", ms->qtest_chardev, errp);
+    qa->chr = qemu_chr_new_simple("qtest", ms->qtest_chardev,
+                                  &ms->wait_cancel, errp);
     if (!qa->chr) {
         error_prepend(errp, "-qtest %s: ", ms->qtest_chardev);
         return false;

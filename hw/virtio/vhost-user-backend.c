@@ -90,11 +90,11 @@ static bool vu_collect_fds(struct msghdr *mh, VuFds *fds)
     return fit;
 }
 
-/* Read exactly len bytes (waiting at most timeout_ms for each piece):
- * 1, 0 on EOF before the first byte, -errno (-EMSGSIZE: too many fds,
- * -EBADMSG: EOF after some bytes). */
+/* Read exactly len bytes by deadline_us, unless cancel fires: 1, 0 on
+ * EOF before the first byte, -errno (-EMSGSIZE: too many fds, -EBADMSG:
+ * EOF after some bytes, -ETIMEDOUT, -ECANCELED). */
 static int vu_channel_read(int fd, void *buf, size_t len, VuFds *fds,
-                           int timeout_ms)
+                           gint64 deadline_us, const WaitCancel *cancel)
 {
     char control[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
     size_t done = 0;
@@ -105,15 +105,11 @@ static int vu_channel_read(int fd, void *buf, size_t len, VuFds *fds,
             .msg_iov = &iov, .msg_iovlen = 1,
             .msg_control = control, .msg_controllen = sizeof(control),
         };
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        int r = poll(&pfd, 1, timeout_ms);
+        int r = qemu_wait_fd(fd, POLLIN, deadline_us, cancel);
         ssize_t n;
 
         if (r <= 0) {
-            if (r < 0 && errno == EINTR) {
-                continue;
-            }
-            return r == 0 ? -ETIMEDOUT : -errno;
+            return r == 0 ? -ETIMEDOUT : r;
         }
         n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
         if (n <= 0) {
@@ -137,8 +133,10 @@ static int vu_backend_read(VhostUserState *u, VuBackendMsg *m, char **why)
 {
     VhostUserHeader *h = &m->msg.hdr;
     const uint32_t known = VHOST_USER_VERSION_MASK | VHOST_USER_NEED_REPLY;
+    gint64 deadline = qemu_deadline_ms(u->timeout_ms);
+    const WaitCancel *cancel = u->chr ? u->chr->cancel : NULL;
     int r = vu_channel_read(u->backend_fd, h, VHOST_USER_HDR_SIZE, &m->fds,
-                            u->timeout_ms);
+                            deadline, cancel);
 
     if (r == 0 || r == -ECONNRESET) {
         return 0;               /* the backend went away */
@@ -162,7 +160,7 @@ static int vu_backend_read(VhostUserState *u, VuBackendMsg *m, char **why)
         return -1;
     }
     r = h->size ? vu_channel_read(u->backend_fd, &m->msg.payload, h->size,
-                                  &m->fds, u->timeout_ms) : 1;
+                                  &m->fds, deadline, cancel) : 1;
     if (r <= 0) {
         *why = g_strdup_printf("%s: payload cut short: %s",
                                vhost_user_backend_request_name(h->request),

@@ -100,6 +100,13 @@ static bool vu_read(VhostUserState *u, const char *name, void *buf,
     if (r == (ssize_t)len) {
         return true;
     }
+    if (r == -ECANCELED) {
+        /* kvmini is shutting down.  The reply may still come, so the
+         * stream is out of step: drop it, but this is nobody's fault. */
+        qemu_chr_fe_disconnect(u->chr);
+        error_setg(errp, "%s: interrupted (kvmini is shutting down)", name);
+        return false;
+    }
     if (r == 0) {
         return vu_protocol_error(u, errp, "%s: backend closed the connection",
                                  name);

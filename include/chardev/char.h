@@ -18,6 +18,7 @@
 #include <glib.h>
 
 #include "qemu/error.h"
+#include "qemu/wait.h"
 
 typedef struct Chardev Chardev;
 typedef struct ChardevClass ChardevClass;
@@ -44,11 +45,13 @@ struct ChardevClass {
     void (*start_input)(Chardev *chr);
     /* Drop the connection (optional). */
     void (*disconnect)(Chardev *chr);
-    /* Block until connected (optional; default: already connected). */
+    /* Block until connected (optional; default: already connected);
+     * chr->cancel ends the wait with an error. */
     bool (*wait_connected)(Chardev *chr, Error **errp);
-    /* One blocking read with a timeout: bytes, 0 on EOF, -errno. */
+    /* One blocking read until deadline_us (qemu_deadline_ms(); -1: none):
+     * bytes, 0 on EOF, -ETIMEDOUT, -ECANCELED (chr->cancel), -errno. */
     ssize_t (*read_sync)(Chardev *chr, uint8_t *buf, size_t len,
-                         int timeout_ms);
+                         gint64 deadline_us);
 };
 
 struct Chardev {
@@ -62,6 +65,10 @@ struct Chardev {
     GQueue *recv_fds;       /* fds received with data (int), socket only */
     void *backend;          /* backend-private state */
 
+    /* What ends its blocking waits early (the machine's shutdown
+     * notifier and signalfd); NULL: nothing does. */
+    const WaitCancel *cancel;
+
     char *fe_owner;         /* frontend that claimed it, for messages */
     ChrReceiveFn *fe_receive;
     ChrEventFn *fe_event;
@@ -69,11 +76,14 @@ struct Chardev {
 };
 
 /* -chardev TYPE,id=ID,... (QEMU syntax).  Registers nothing: the caller
- * owns the result. */
-Chardev *qemu_chr_new_from_opts(const char *optstr, Error **errp);
+ * owns the result.  cancel (may be NULL) ends its blocking waits early,
+ * from a server's wait=on at creation on (see Chardev.cancel). */
+Chardev *qemu_chr_new_from_opts(const char *optstr, const WaitCancel *cancel,
+                                Error **errp);
 /* Short forms used by -serial/-qtest/-qmp: "stdio", "null", "file:PATH",
  * "unix:PATH[,server=on][,wait=off]". */
-Chardev *qemu_chr_new_simple(const char *id, const char *spec, Error **errp);
+Chardev *qemu_chr_new_simple(const char *id, const char *spec,
+                             const WaitCancel *cancel, Error **errp);
 void qemu_chr_free(Chardev *chr);
 
 /* A chardev serves one frontend: claim it for owner (recorded in
@@ -114,10 +124,10 @@ void qemu_chr_drop_msgfds(Chardev *chr);
 /*
  * Synchronous reads for request/reply protocols (vhost-user): a frontend
  * that attaches with receive == NULL gets only events (a hang-up watch),
- * and reads replies itself.  Reads exactly len bytes, waiting at most
- * timeout_ms for data each time.  fds that arrive are queued
+ * and reads replies itself.  Reads exactly len bytes within timeout_ms in
+ * all (a signal never restarts the timeout).  fds that arrive are queued
  * (qemu_chr_get_msgfd).  Returns len, 0 if the peer closed, -ETIMEDOUT,
- * or -errno.
+ * -ECANCELED when chr->cancel fired (kvmini is shutting down), or -errno.
  */
 ssize_t qemu_chr_read_all_timeout(Chardev *chr, uint8_t *buf, size_t len,
                                   int timeout_ms);
@@ -129,7 +139,10 @@ bool qemu_chr_is_connected(const Chardev *chr);
 /* Block until the socket has a peer: a client with reconnect= dials every
  * `reconnect` seconds, a server accepts.  A peer that hung up already
  * does not count (it is dropped first).  Used at start-up by devices that
- * need their backend to describe themselves (as QEMU's realize does). */
+ * need their backend to describe themselves (as QEMU's realize does), and
+ * for a server's wait=on.  Fails with "interrupted" when chr->cancel
+ * fires. */
 bool qemu_chr_wait_connected(Chardev *chr, Error **errp);
+
 
 #endif

@@ -18,6 +18,7 @@
 #include <glib.h>
 #include "exec/memory.h"
 #include "qapi/event.h"
+#include "qemu/wait.h"
 #include "sysemu/os-posix.h"
 
 typedef struct MachineState MachineState;
@@ -213,6 +214,13 @@ struct MachineState {
     int exit_status;
     gint shutdown_requested;        /* atomic: first request wins */
     const char *shutdown_reason;    /* QMP SHUTDOWN "reason" (static) */
+    /* Set by the first shutdown request; with the signalfd (SIGINT,
+     * SIGTERM, SIGHUP, blocked in every thread: -1 when kvmini does not
+     * own them) it ends every blocking wait on a peer at once
+     * (wait_cancel, handed to chardevs and vhost backends). */
+    EventNotifier shutdown_notifier;
+    int signal_fd;
+    WaitCancel wait_cancel;
     bool paused;                    /* vCPUs paused (QMP stop) */
     /* query-status while paused for a reason: "prelaunch" (-S),
      * "inmigrate", "finish-migrate", "postmigrate" (static); NULL:
@@ -231,6 +239,16 @@ void machine_request_shutdown(MachineState *ms, int status);
  * loop once the loop has stopped. */
 void machine_request_shutdown_reason(MachineState *ms, int status,
                                      const char *reason);
+/* Prepare the shutdown notifier and wait_cancel (machine_new). */
+void machine_shutdown_init(MachineState *ms);
+void machine_shutdown_cleanup(MachineState *ms);
+/* Use signal_fd (a signalfd for SIGINT, SIGTERM, SIGHUP, owned from now
+ * on) for shutdown requests and to end waits. */
+void machine_set_signal_fd(MachineState *ms, int signal_fd);
+/* Consume the signals pending on the signalfd: each one requests
+ * shutdown with status 0, reason "host-signal".  True if a shutdown has
+ * been requested (by a signal or before).  Any thread. */
+bool machine_take_signals(MachineState *ms);
 
 /* QMP stop/cont: pause or resume the vCPUs (AccelOps pause/resume) and
  * emit STOP / RESUME; a no-op when already in that state.  Main loop,

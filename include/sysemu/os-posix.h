@@ -43,5 +43,11 @@ bool os_pidfile_create(OsState *os, Error **errp);
 void os_pidfile_remove(OsState *os);
 /* -name process=: the name ps and top show. */
 void os_set_process_name(const OsState *os);
+/* Block SIGINT, SIGTERM and SIGHUP in the calling thread (every thread
+ * created later inherits it) and return a signalfd (non-blocking,
+ * close-on-exec) that receives them instead: a shutdown request kvmini
+ * reads from the main loop and that every wait on a peer watches.  Call
+ * before any thread exists.  -1 with errp set on failure. */
+int os_shutdown_signalfd(Error **errp);
 
 #endif

@@ -528,7 +528,7 @@ static FvuPeer *fvu_hook_peer;
 
 /* Let the peer answer, then read what is there: never wait. */
 static ssize_t fvu_read_now(Chardev *chr, uint8_t *buf, size_t len,
-                            int timeout_ms)
+                            gint64 deadline_us)
 {
     if (fvu_hook_peer) {
         fvu_peer_drain(fvu_hook_peer);

@@ -168,7 +168,7 @@ static void fvu_run_init(FvuRun *r, unsigned model)
                                                FVU_RAM_SIZE, &err));
     memory_region_add_subregion(&r->ms->system_memory, 0,
                                 &r->ms->ram_below_4g);
-    r->chr = qemu_chr_new_from_opts(opts, &err);
+    r->chr = qemu_chr_new_from_opts(opts, NULL, &err);
     g_assert_nonnull(r->chr);
     g_hash_table_insert(r->ms->chardevs, r->chr->id, r->chr);
     fvu_peer_init(&r->peer);

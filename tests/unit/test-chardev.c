@@ -100,7 +100,7 @@ static Chardev *chr_new(const char *fmt, const char *path)
 {
     g_autofree char *opts = g_strdup_printf(fmt, path);
     Error *err = NULL;
-    Chardev *chr = qemu_chr_new_from_opts(opts, &err);
+    Chardev *chr = qemu_chr_new_from_opts(opts, NULL, &err);
 
     g_assert_null(err);
     g_assert_nonnull(chr);
@@ -113,7 +113,7 @@ static char *chr_new_error(const char *fmt, const char *path)
     g_autofree char *opts = g_strdup_printf(fmt, path);
     Error *err = NULL;
 
-    g_assert_null(qemu_chr_new_from_opts(opts, &err));
+    g_assert_null(qemu_chr_new_from_opts(opts, NULL, &err));
     g_assert_nonnull(err);
     char *msg = g_strdup(error_get_pretty(err));
     error_free(err);
@@ -732,7 +732,7 @@ static void test_simple_unix(Fixture *f, gconstpointer data)
                                             f->path);
     Error *err = NULL;
 
-    f->chr = qemu_chr_new_simple("q", spec, &err);
+    f->chr = qemu_chr_new_simple("q", spec, NULL, &err);
     g_assert_null(err);
     g_assert_cmpstr(f->chr->id, ==, "q");
     qemu_chr_fe_set_handlers(f->chr, fe_receive, fe_event, f);
@@ -743,7 +743,7 @@ static void test_simple_unix(Fixture *f, gconstpointer data)
     close(cfd);
     PUMP_UNTIL(f->events->len == 2, WAIT_MS);
 
-    g_assert_null(qemu_chr_new_simple("q", "tcp:1234", &err));
+    g_assert_null(qemu_chr_new_simple("q", "tcp:1234", NULL, &err));
     g_assert_cmpstr(error_get_pretty(err), ==,
                     "unknown character device 'tcp:1234'");
     error_free(err);
@@ -820,7 +820,7 @@ static void test_file(Fixture *f, gconstpointer data)
     g_assert_cmpstr((s3 = file_contents(out)), ==, "x");
 
     /* -serial file:PATH takes the path literally, commas included. */
-    Chardev *chr = qemu_chr_new_simple("f", spec, NULL);
+    Chardev *chr = qemu_chr_new_simple("f", spec, NULL, NULL);
     g_assert_nonnull(chr);
     g_assert_cmpint(qemu_chr_write_all(chr, (const uint8_t *)"comma", 5),
                     ==, 5);
@@ -831,7 +831,7 @@ static void test_file(Fixture *f, gconstpointer data)
     g_assert_true(g_file_set_contents(in, "input", -1, NULL));
     g_autofree char *opts = g_strdup_printf("file,id=f,path=%s,in=%s",
                                             out, in);
-    f->chr = qemu_chr_new_from_opts(opts, NULL);
+    f->chr = qemu_chr_new_from_opts(opts, NULL, NULL);
     g_assert_nonnull(f->chr);
     qemu_chr_fe_set_handlers(f->chr, fe_receive, fe_event, f);
     PUMP_UNTIL(f->events->len == 1, WAIT_MS);
@@ -841,7 +841,7 @@ static void test_file(Fixture *f, gconstpointer data)
 
 static void test_null(Fixture *f, gconstpointer data)
 {
-    f->chr = qemu_chr_new_simple("n", "null", NULL);
+    f->chr = qemu_chr_new_simple("n", "null", NULL, NULL);
     g_assert_nonnull(f->chr);
     g_assert_true(qemu_chr_is_connected(f->chr));
     g_assert_cmpint(qemu_chr_write_all(f->chr, (const uint8_t *)"gone", 4),

@@ -213,7 +213,7 @@ void fixture_setup(Fixture *f, gconstpointer data)
                     ==, 0);
     g_assert_cmpint(listen(f->listen_fd, 1), ==, 0);
     opts = g_strdup_printf("socket,id=vu0,path=%s", f->path);
-    f->chr = qemu_chr_new_from_opts(opts, &err);
+    f->chr = qemu_chr_new_from_opts(opts, NULL, &err);
     g_assert_null(err);
     f->be_fd = accept4(f->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     g_assert_cmpint(f->be_fd, >=, 0);
