@@ -30,6 +30,7 @@ typedef struct SocketChardev {
     guint listen_watch;
     guint reconnect_timer;
     guint closed_idle;      /* CLOSED event pending on the main loop */
+    gint64 redial_at;       /* a dropped client dials again from then */
     bool opened_sent;
 } SocketChardev;
 
@@ -317,6 +318,10 @@ static void socket_fe_disconnect(Chardev *chr)
     }
     socket_disconnect(chr);
     chr->connected = false;
+    if (s->reconnect) {
+        s->redial_at = g_get_monotonic_time() +
+                       (gint64)s->reconnect * G_USEC_PER_SEC;
+    }
     if (!s->closed_idle) {
         s->closed_idle = g_idle_add(socket_closed_idle, chr);
     }
@@ -369,6 +374,11 @@ static bool socket_wait_step(Chardev *chr, Error **errp)
         if (r > 0) {
             socket_accept(chr);
         }
+    } else if (g_get_monotonic_time() < s->redial_at) {
+        /* The frontend dropped the last peer: the interval first. */
+        qemu_sleep_cancellable(s->redial_at - g_get_monotonic_time(),
+                               chr->cancel);
+        s->redial_at = 0;
     } else if (!socket_connect(chr, NULL)) {
         if (!s->reconnect) {
             return socket_connect(chr, errp);
@@ -484,6 +494,13 @@ static ssize_t socket_write_nonblock(Chardev *chr, const uint8_t *buf,
     return r < 0 ? -errno : r;
 }
 
+static bool socket_reconnects(const Chardev *chr)
+{
+    const SocketChardev *s = chr->backend;
+
+    return !s->server && s->reconnect;
+}
+
 static void socket_close(Chardev *chr)
 {
     SocketChardev *s = sock_of(chr);
@@ -518,6 +535,7 @@ const ChardevClass chardev_socket_class = {
     .close = socket_close,
     .start_input = socket_start_input,
     .disconnect = socket_fe_disconnect,
+    .reconnects = socket_reconnects,
     .read_sync = socket_read_sync,
     .wait_connected = socket_wait_connected,
 };

@@ -256,6 +256,11 @@ bool qemu_chr_wait_connected(Chardev *chr, Error **errp)
     return true;
 }
 
+bool qemu_chr_reconnects(const Chardev *chr)
+{
+    return chr->cls->reconnects && chr->cls->reconnects(chr);
+}
+
 void qemu_chr_fe_disconnect(Chardev *chr)
 {
     if (chr->cls->disconnect) {

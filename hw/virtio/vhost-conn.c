@@ -94,6 +94,11 @@ void vhost_conn_drop(VhostConn *c)
     }
 }
 
+bool vhost_conn_retries(VhostConn *c)
+{
+    return c->cls->retries && c->cls->retries(c);
+}
+
 bool vhost_conn_max_queues(VhostConn *c, uint64_t *queues)
 {
     return c->opened && c->cls->max_queues &&

@@ -367,11 +367,29 @@ bool vhost_device_plug(VhostDevice *d, const VirtioDeviceClass *cls,
     return virtio_mmio_plug(&d->proxy, &d->vdev, d->ms, errp);
 }
 
+/* As QEMU's realize: the backend describes the device, wait for it.  A
+ * connection that comes back by itself (vhost-user's reconnect=) does
+ * not give up on a backend that fails: it is dropped and the next one
+ * awaited, exactly as for a backend that comes late. */
 bool vhost_device_connect_first(VhostDevice *d, Error **errp)
 {
-    /* As QEMU's realize: the backend describes the device, wait for it. */
-    if (!vhost_conn_wait(d->conn, errp) || !vhd_connect(d, errp)) {
-        return false;
+    Error *err = NULL;
+
+    for (;;) {
+        if (!vhost_conn_wait(d->conn, errp)) {
+            return false;
+        }
+        if (vhd_connect(d, &err)) {
+            break;
+        }
+        if (!vhost_conn_retries(d->conn)) {
+            error_propagate(errp, err);
+            return false;
+        }
+        error_report("%s: backend connection failed: %s; waiting for the "
+                     "next one", d->label, error_get_pretty(err));
+        g_clear_pointer(&err, error_free);
+        vhost_conn_drop(d->conn);
     }
     vhost_conn_attach(d->conn, &vhd_conn_client, d);
     return true;

@@ -8,7 +8,8 @@
  *   open     -> vhost_user_init; the first vhost_dev_init negotiates
  *   close    -> vhost_user_cleanup
  *   drop     -> qemu_chr_fe_disconnect (reconnect= dials again, a server
- *               accepts the next peer)
+ *               accepts the next peer); with reconnect= a backend that
+ *               fails at start-up is dropped and the next one awaited
  *   watch    -> the chardev's OPENED / CLOSED become up / down
  *   capabilities from the negotiated protocol features: the queue count
  *   only with MQ (GET_QUEUE_NUM), config space only with CONFIG.
@@ -54,6 +55,12 @@ static void vu_conn_close(VhostConn *c)
 static void vu_conn_drop(VhostConn *c)
 {
     qemu_chr_fe_disconnect(vu_conn(c)->chr);
+}
+
+/* A client with reconnect= dials again after a drop. */
+static bool vu_conn_retries(VhostConn *c)
+{
+    return qemu_chr_reconnects(vu_conn(c)->chr);
 }
 
 static void vu_conn_chr_event(void *opaque, ChrEvent event)
@@ -123,6 +130,7 @@ static const VhostConnClass vhost_user_conn_class = {
     .open = vu_conn_open,
     .close = vu_conn_close,
     .drop = vu_conn_drop,
+    .retries = vu_conn_retries,
     .watch = vu_conn_watch,
     .max_queues = vu_conn_max_queues,
     .has_config = vu_conn_has_config,

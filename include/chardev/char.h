@@ -45,6 +45,8 @@ struct ChardevClass {
     void (*start_input)(Chardev *chr);
     /* Drop the connection (optional). */
     void (*disconnect)(Chardev *chr);
+    /* Does it come back by itself after a disconnect (optional)? */
+    bool (*reconnects)(const Chardev *chr);
     /* Block until connected (optional; default: already connected);
      * chr->cancel ends the wait with an error. */
     bool (*wait_connected)(Chardev *chr, Error **errp);
@@ -143,6 +145,10 @@ bool qemu_chr_is_connected(const Chardev *chr);
  * for a server's wait=on.  Fails with "interrupted" when chr->cancel
  * fires. */
 bool qemu_chr_wait_connected(Chardev *chr, Error **errp);
+/* Does the chardev come back by itself after a disconnect (a socket
+ * client with reconnect=)?  Its next dial then waits the reconnect
+ * interval, so a backend that keeps failing is not hammered. */
+bool qemu_chr_reconnects(const Chardev *chr);
 
 
 #endif

@@ -82,6 +82,41 @@ static void test_reply_ack_error(void)
 
 /* --- reconnection and ring state ------------------------------------------ */
 
+/* How the first backend fails at start-up. */
+typedef enum FirstFailure {
+    FIRST_BAD_REPLY,            /* GET_FEATURES reply with wrong flags */
+    FIRST_REJECTED,             /* REPLY_ACK status 1 for SET_OWNER */
+    FIRST_HANGUP,               /* hangs up at its first message */
+} FirstFailure;
+
+/* reconnect=1: a backend that fails its first connection is dropped,
+ * logged and the next one awaited; kvmini starts and the device works on
+ * the second connection, exactly as with a late backend.  (Without
+ * reconnect= the same failure is fatal: cmdline tests.) */
+static void test_reconnect_bad_first(gconstpointer data)
+{
+    FirstFailure how = GPOINTER_TO_INT(data);
+    Blk t;
+
+    blk_init(&t, NULL, true);
+    if (how == FIRST_BAD_REPLY) {
+        vub_add_fault(t.b, VUB_FAULT_REPLY_FLAGS, VHOST_USER_GET_FEATURES,
+                      VHOST_USER_VERSION, true);
+    } else if (how == FIRST_REJECTED) {
+        vub_add_fault(t.b, VUB_FAULT_ACK_STATUS, VHOST_USER_SET_OWNER, 1,
+                      true);
+    } else {
+        vub_drop_at(t.b, 1);
+    }
+    blk_launch(&t, ",reconnect=1", NULL, NULL);
+    g_assert_cmpuint(vub_connections(t.b), ==, 2);
+    blk_expect_stderr(&t, "backend connection failed",
+                      "waiting for the next one", NULL);
+    blk_driver_start(&t, 1);
+    blk_write_check(&t, 0, 3, 2048, 4);
+    blk_free(&t);
+}
+
 static gpointer late_backend(gpointer path)
 {
     g_usleep(1500 * 1000);
@@ -576,6 +611,15 @@ int main(int argc, char **argv)
     g_test_add_func("/vhost-user-blk/reply-ack-error", test_reply_ack_error);
     g_test_add_func("/vhost-user-blk/reconnect/late-backend",
                     test_reconnect_late_backend);
+    g_test_add_data_func("/vhost-user-blk/reconnect/bad-first/reply",
+                         GINT_TO_POINTER(FIRST_BAD_REPLY),
+                         test_reconnect_bad_first);
+    g_test_add_data_func("/vhost-user-blk/reconnect/bad-first/rejected",
+                         GINT_TO_POINTER(FIRST_REJECTED),
+                         test_reconnect_bad_first);
+    g_test_add_data_func("/vhost-user-blk/reconnect/bad-first/hang-up",
+                         GINT_TO_POINTER(FIRST_HANGUP),
+                         test_reconnect_bad_first);
     g_test_add_func("/vhost-user-blk/reconnect/resume",
                     test_reconnect_resume);
     g_test_add_func("/vhost-user-blk/inflight/resubmit",

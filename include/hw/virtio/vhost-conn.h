@@ -65,6 +65,9 @@ typedef struct VhostConnClass {
      * client hears down() later, from the main loop.  NULL: nothing to
      * drop (the device just stays disconnected). */
     void (*drop)(VhostConn *c);
+    /* Does a dropped connection come back by itself (a backend that
+     * failed is worth waiting past)?  NULL: no. */
+    bool (*retries)(VhostConn *c);
     /* Start (on) or stop delivering events to c->client. */
     void (*watch)(VhostConn *c, bool on);
     /* Queues the backend serves (for net: queue pairs), if it says;
@@ -116,6 +119,8 @@ bool vhost_conn_init_dev(VhostConn *c, struct vhost_dev *dev,
 void vhost_conn_close(VhostConn *c);
 /* Refuse the current backend (see VhostConnClass.drop). */
 void vhost_conn_drop(VhostConn *c);
+/* Does a dropped connection come back (see VhostConnClass.retries)? */
+bool vhost_conn_retries(VhostConn *c);
 
 /* Capabilities of the open connection. */
 bool vhost_conn_max_queues(VhostConn *c, uint64_t *queues);
