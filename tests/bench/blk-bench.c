@@ -142,8 +142,9 @@ static bool run_all(struct bench *b, double *k, double *q)
                        "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
                        "-object", "memory-backend-memfd,id=mem,size=256M,share=on",
                        "-global", "virtio-mmio.force-legacy=false",
-                       "-chardev", b->chardev, "-device", "vhost-user-blk,chardev=c0",
-                       "-kernel", (char *)b->guest, "-append", b->append, NULL };
+                       "-chardev", b->chardev, "-device",
+                       "vhost-user-blk,chardev=c0", "-kernel",
+                       (char *)b->guest, "-append", b->append, NULL };
 
     snprintf(b->append, sizeof(b->append), "test=blk-bench count=1");
     if (bench_run_capture(k_argv, out, sizeof(out)) != 0) {
