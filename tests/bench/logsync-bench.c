@@ -156,6 +156,106 @@ static double time_memcpy(size_t bytes, double *best)
     return median(t, REPS, best);
 }
 
+/* Medians and bests (seconds) of each case. */
+struct results {
+    double clean_med, clean_best;
+    double dirty_med, dirty_best;
+    double small_med, small_best;       /* memcpy of LOG_BYTES */
+    double big_med, big_best;           /* memcpy of BIG_BYTES */
+};
+
+/* NDIRTY distinct random pages: their bits in expect, their numbers in
+ * dirty. */
+static void pick_dirty_pages(uint64_t *expect, uint32_t *dirty)
+{
+    uint64_t seed = SEED, n = 0;
+
+    while (n < NDIRTY) {
+        uint64_t p = xorshift64(&seed) % NPAGES;
+
+        if (!(expect[p / 64] & (1ULL << (p % 64)))) {
+            expect[p / 64] |= 1ULL << (p % 64);
+            dirty[n++] = p;
+        }
+    }
+}
+
+/* The clean log: REPS walks after one to warm up. */
+static void bench_clean(struct vhost_log *log, struct marker *m,
+                        struct results *r)
+{
+    double tc[REPS];
+
+    timed_walk(log, m, NULL, 0);                  /* warm up */
+    for (int i = 0; i < REPS; i++) {
+        tc[i] = timed_walk(log, m, NULL, 0);
+    }
+    r->clean_med = median(tc, REPS, &r->clean_best);
+}
+
+/* 1% dirty: bits set like a backend would (atomic OR), untimed. */
+static void bench_dirty(struct vhost_log *log, struct marker *m,
+                        const uint64_t *expect, const uint32_t *dirty,
+                        struct results *r)
+{
+    double td[REPS];
+
+    for (int i = -1; i < REPS; i++) {             /* -1: warm up */
+        double t;
+
+        for (uint64_t j = 0; j < NDIRTY; j++) {
+            __atomic_fetch_or(&log->log[dirty[j] / 64],
+                              1ULL << (dirty[j] % 64), __ATOMIC_RELAXED);
+        }
+        t = timed_walk(log, m, expect, NDIRTY);
+        if (i >= 0) {
+            td[i] = t;
+        }
+    }
+    r->dirty_med = median(td, REPS, &r->dirty_best);
+}
+
+static void print_walks(const struct results *r)
+{
+    printf("vhost dirty-log walk: 64 GiB of guest RAM, %" PRIu64
+           " pages, %" PRIu64 " chunks, %zu KiB of log; %d runs each\n",
+           (uint64_t)NPAGES, (uint64_t)NCHUNKS, (size_t)(LOG_BYTES >> 10),
+           REPS);
+    printf("%-34s %12s %12s %16s %16s\n", "", "median", "best",
+           "GiB RAM/s (med)", "GiB RAM/s (best)");
+    printf("%-34s %9.1f us %9.1f us %16.0f %16.0f\n", "clean log",
+           r->clean_med * 1e6, r->clean_best * 1e6, 64 / r->clean_med,
+           64 / r->clean_best);
+    printf("%-34s %9.1f us %9.1f us %16.0f %16.0f\n",
+           "1% dirty (167772 pages)", r->dirty_med * 1e6,
+           r->dirty_best * 1e6, 64 / r->dirty_med, 64 / r->dirty_best);
+    printf("  1%% dirty: %.1f ns per dirty page (median)\n",
+           r->dirty_med * 1e9 / NDIRTY);
+}
+
+static void print_memcpy_and_ratios(const struct results *r)
+{
+    double gib = 1024.0 * 1024 * 1024;
+
+    printf("\n%-34s %12s %12s %16s %16s\n", "memcpy", "median", "best",
+           "GiB/s (med)", "GiB/s (best)");
+    printf("%-34s %9.1f us %9.1f us %16.1f %16.1f\n", "2 MiB (log-sized)",
+           r->small_med * 1e6, r->small_best * 1e6,
+           LOG_BYTES / gib / r->small_med, LOG_BYTES / gib / r->small_best);
+    printf("%-34s %9.1f ms %9.1f ms %16.1f %16.1f\n", "1 GiB",
+           r->big_med * 1e3, r->big_best * 1e3, BIG_BYTES / gib / r->big_med,
+           BIG_BYTES / gib / r->big_best);
+    printf("\nratio, medians (walk: 2 MiB of log read per walk):\n");
+    printf("  clean:    log read at %.1f GiB/s = %.2f x memcpy 2 MiB, "
+           "%.2f x memcpy 1 GiB; walk takes %.1f x a 2 MiB memcpy\n",
+           LOG_BYTES / gib / r->clean_med, r->small_med / r->clean_med,
+           (r->big_med / 512) / r->clean_med, r->clean_med / r->small_med);
+    printf("  1%% dirty: log read at %.1f GiB/s = %.2f x memcpy 2 MiB, "
+           "%.2f x memcpy 1 GiB; walk takes %.1f x a 2 MiB memcpy\n",
+           LOG_BYTES / gib / r->dirty_med, r->small_med / r->dirty_med,
+           (r->big_med / 512) / r->dirty_med, r->dirty_med / r->small_med);
+}
+
 int main(void)
 {
     Error *err = NULL;
@@ -163,9 +263,7 @@ int main(void)
     struct marker m = { .dest = calloc(NCHUNKS, sizeof(uint64_t)) };
     uint64_t *expect = calloc(NCHUNKS, sizeof(uint64_t));
     uint32_t *dirty = malloc(NDIRTY * sizeof(*dirty));
-    uint64_t seed = SEED, n = 0;
-    double tc[REPS], td[REPS], clean_best, clean_med, dirty_best, dirty_med;
-    double small_best, small_med, big_best, big_med, gib = 1024.0 * 1024 * 1024;
+    struct results r;
 
     if (!log) {
         error_report_err(err);
@@ -176,73 +274,13 @@ int main(void)
         return 1;
     }
     check(log->size == NCHUNKS, "log size");
-
-    /* NDIRTY distinct random pages. */
-    while (n < NDIRTY) {
-        uint64_t p = xorshift64(&seed) % NPAGES;
-
-        if (!(expect[p / 64] & (1ULL << (p % 64)))) {
-            expect[p / 64] |= 1ULL << (p % 64);
-            dirty[n++] = p;
-        }
-    }
-
-    /* Clean log. */
-    timed_walk(log, &m, NULL, 0);                 /* warm up */
-    for (int i = 0; i < REPS; i++) {
-        tc[i] = timed_walk(log, &m, NULL, 0);
-    }
-    clean_med = median(tc, REPS, &clean_best);
-
-    /* 1% dirty: bits set like a backend would (atomic OR), untimed. */
-    for (int i = -1; i < REPS; i++) {             /* -1: warm up */
-        double t;
-
-        for (uint64_t j = 0; j < NDIRTY; j++) {
-            __atomic_fetch_or(&log->log[dirty[j] / 64],
-                              1ULL << (dirty[j] % 64), __ATOMIC_RELAXED);
-        }
-        t = timed_walk(log, &m, expect, NDIRTY);
-        if (i >= 0) {
-            td[i] = t;
-        }
-    }
-    dirty_med = median(td, REPS, &dirty_best);
-
-    small_med = time_memcpy(LOG_BYTES, &small_best);
-    big_med = time_memcpy(BIG_BYTES, &big_best);
-
-    printf("vhost dirty-log walk: 64 GiB of guest RAM, %" PRIu64
-           " pages, %" PRIu64 " chunks, %zu KiB of log; %d runs each\n",
-           (uint64_t)NPAGES, (uint64_t)NCHUNKS, (size_t)(LOG_BYTES >> 10),
-           REPS);
-    printf("%-34s %12s %12s %16s %16s\n", "", "median", "best",
-           "GiB RAM/s (med)", "GiB RAM/s (best)");
-    printf("%-34s %9.1f us %9.1f us %16.0f %16.0f\n", "clean log",
-           clean_med * 1e6, clean_best * 1e6, 64 / clean_med,
-           64 / clean_best);
-    printf("%-34s %9.1f us %9.1f us %16.0f %16.0f\n",
-           "1% dirty (167772 pages)", dirty_med * 1e6, dirty_best * 1e6,
-           64 / dirty_med, 64 / dirty_best);
-    printf("  1%% dirty: %.1f ns per dirty page (median)\n",
-           dirty_med * 1e9 / NDIRTY);
-    printf("\n%-34s %12s %12s %16s %16s\n", "memcpy", "median", "best",
-           "GiB/s (med)", "GiB/s (best)");
-    printf("%-34s %9.1f us %9.1f us %16.1f %16.1f\n", "2 MiB (log-sized)",
-           small_med * 1e6, small_best * 1e6, LOG_BYTES / gib / small_med,
-           LOG_BYTES / gib / small_best);
-    printf("%-34s %9.1f ms %9.1f ms %16.1f %16.1f\n", "1 GiB",
-           big_med * 1e3, big_best * 1e3, BIG_BYTES / gib / big_med,
-           BIG_BYTES / gib / big_best);
-    printf("\nratio, medians (walk: 2 MiB of log read per walk):\n");
-    printf("  clean:    log read at %.1f GiB/s = %.2f x memcpy 2 MiB, "
-           "%.2f x memcpy 1 GiB; walk takes %.1f x a 2 MiB memcpy\n",
-           LOG_BYTES / gib / clean_med, small_med / clean_med,
-           (big_med / 512) / clean_med, clean_med / small_med);
-    printf("  1%% dirty: log read at %.1f GiB/s = %.2f x memcpy 2 MiB, "
-           "%.2f x memcpy 1 GiB; walk takes %.1f x a 2 MiB memcpy\n",
-           LOG_BYTES / gib / dirty_med, small_med / dirty_med,
-           (big_med / 512) / dirty_med, dirty_med / small_med);
+    pick_dirty_pages(expect, dirty);
+    bench_clean(log, &m, &r);
+    bench_dirty(log, &m, expect, dirty, &r);
+    r.small_med = time_memcpy(LOG_BYTES, &r.small_best);
+    r.big_med = time_memcpy(BIG_BYTES, &r.big_best);
+    print_walks(&r);
+    print_memcpy_and_ratios(&r);
 
     vhost_log_free(log);
     free(m.dest);

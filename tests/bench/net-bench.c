@@ -12,6 +12,7 @@
 #include "bench-common.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,83 +46,134 @@ static pid_t start_testpmd(const char *sock)
     return pid;
 }
 
-int main(int argc, char **argv)
+struct bench {
+    const char *kvmini, *guest;
+    int runs, count;
+    char dir[sizeof("/tmp/kvmini-netbench-XXXXXX")];
+    char sock[256];
+    char append[64], chardev[300];      /* in both command lines */
+    double exits_per_frame;             /* of the last kvmini run */
+};
+
+static bool parse_args(struct bench *b, int argc, char **argv)
 {
-    const char *kvmini = "build/kvmini", *guest = "build/tests/guest/guest.elf";
-    int runs = 5, count = 2000, pos = 0;
-    static char out[1 << 16];
-    char dir[] = "/tmp/kvmini-netbench-XXXXXX", sock[256], chardev[300];
-    char append[64] = "";
+    int pos = 0;
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--runs") && i + 1 < argc) {
-            runs = atoi(argv[++i]);
+            b->runs = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--count") && i + 1 < argc) {
-            count = atoi(argv[++i]);
+            b->count = atoi(argv[++i]);
         } else if (pos++ == 0) {
-            kvmini = argv[i];
+            b->kvmini = argv[i];
         } else {
-            guest = argv[i];
+            b->guest = argv[i];
         }
     }
-    if (runs < 1 || runs > 100 || count < 2 || !mkdtemp(dir)) {
+    strcpy(b->dir, "/tmp/kvmini-netbench-XXXXXX");
+    if (b->runs < 1 || b->runs > 100 || b->count < 2 || !mkdtemp(b->dir)) {
         fprintf(stderr, "bad --runs/--count or no temporary directory\n");
-        return 1;
+        return false;
     }
-    snprintf(sock, sizeof(sock), "%s/vhn.sock", dir);
-    snprintf(chardev, sizeof(chardev), "socket,id=c1,path=%s", sock);
-    pid_t testpmd = start_testpmd(sock);
+    return true;
+}
 
-    char *k_argv[] = { (char *)kvmini, "-m", "256M", "-d", "kvm",
-                       "-chardev", chardev, "-netdev",
+/* count frames under kvmini (and its exits over base_exits) and under
+ * QEMU: frames/s into *k and *q. */
+static bool run_pair(struct bench *b, char **k_argv, char **q_argv,
+                     double base_exits, double *k, double *q)
+{
+    static char out[1 << 16];
+
+    if (bench_run_capture(k_argv, out, sizeof(out)) != 0 ||
+        (*k = frames_per_sec(out)) < 0) {
+        fprintf(stderr, "kvmini run failed:\n%s\n", out);
+        return false;
+    }
+    b->exits_per_frame = (bench_number_after(out, "kvm: ") - base_exits) /
+                         (b->count - 1);
+    if (bench_run_capture(q_argv, out, sizeof(out)) != 1 ||
+        (*q = frames_per_sec(out)) < 0) {
+        fprintf(stderr, "QEMU run failed:\n%s\n", out);
+        return false;
+    }
+    return true;
+}
+
+/* Baseline exits (the same boot with one frame), then the runs, kvmini
+ * and QEMU interleaved. */
+static bool run_all(struct bench *b, double *k, double *q)
+{
+    static char out[1 << 16];
+    char *k_argv[] = { (char *)b->kvmini, "-m", "256M", "-d", "kvm",
+                       "-chardev", b->chardev, "-netdev",
                        "vhost-user,id=n0,chardev=c1", "-device",
-                       "virtio-net-device,netdev=n0", "-kernel", (char *)guest,
-                       "-append", append, "-serial", "stdio", NULL };
+                       "virtio-net-device,netdev=n0", "-kernel",
+                       (char *)b->guest, "-append", b->append, "-serial",
+                       "stdio", NULL };
     char *q_argv[] = { "qemu-system-x86_64", "-M",
                        "microvm,memory-backend=mem,acpi=off", "-accel", "kvm",
                        "-m", "256M", "-nodefaults", "-nographic", "-serial",
                        "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
                        "-object", "memory-backend-memfd,id=mem,size=256M,share=on",
                        "-global", "virtio-mmio.force-legacy=false",
-                       "-chardev", chardev, "-netdev",
+                       "-chardev", b->chardev, "-netdev",
                        "vhost-user,id=n0,chardev=c1", "-device",
-                       "virtio-net-device,netdev=n0", "-kernel", (char *)guest,
-                       "-append", append, NULL };
-    double k[runs], q[runs], exits_per_frame = 0;
-    int rc = 1;
+                       "virtio-net-device,netdev=n0", "-kernel",
+                       (char *)b->guest, "-append", b->append, NULL };
 
-    snprintf(append, sizeof(append), "test=net-bench count=1 net_warmup_ms=100");
+    snprintf(b->append, sizeof(b->append),
+             "test=net-bench count=1 net_warmup_ms=100");
     if (bench_run_capture(k_argv, out, sizeof(out)) != 0) {
         fprintf(stderr, "kvmini baseline run failed:\n%s\n", out);
-        goto out;
+        return false;
     }
     double base_exits = bench_number_after(out, "kvm: ");
 
-    snprintf(append, sizeof(append), "test=net-bench count=%d net_warmup_ms=100", count);
-    for (int i = 0; i < runs; i++) {
-        if (bench_run_capture(k_argv, out, sizeof(out)) != 0 ||
-            (k[i] = frames_per_sec(out)) < 0) {
-            fprintf(stderr, "kvmini run failed:\n%s\n", out);
-            goto out;
-        }
-        exits_per_frame = (bench_number_after(out, "kvm: ") - base_exits) /
-                          (count - 1);
-        if (bench_run_capture(q_argv, out, sizeof(out)) != 1 ||
-            (q[i] = frames_per_sec(out)) < 0) {
-            fprintf(stderr, "QEMU run failed:\n%s\n", out);
-            goto out;
+    snprintf(b->append, sizeof(b->append),
+             "test=net-bench count=%d net_warmup_ms=100", b->count);
+    for (int i = 0; i < b->runs; i++) {
+        if (!run_pair(b, k_argv, q_argv, base_exits, &k[i], &q[i])) {
+            return false;
         }
     }
-    double km = bench_median(k, runs), qm = bench_median(q, runs);
+    return true;
+}
+
+static void report(struct bench *b, double *k, double *q)
+{
+    double km = bench_median(k, b->runs), qm = bench_median(q, b->runs);
+
     printf("kvmini  median %10.0f frames/s   (%d runs of %d frames)\n",
-           km, runs, count);
+           km, b->runs, b->count);
     printf("qemu    median %10.0f frames/s\n", qm);
     printf("ratio kvmini/qemu: %.3f   (target >= 1.0)\n", km / qm);
     printf("kvmini userspace exits per frame: %.3f   (target 0)\n",
-           exits_per_frame);
-    rc = 0;
-out:
+           b->exits_per_frame);
+}
+
+int main(int argc, char **argv)
+{
+    struct bench b = { .kvmini = "build/kvmini",
+                       .guest = "build/tests/guest/guest.elf",
+                       .runs = 5, .count = 2000 };
+    pid_t testpmd;
+    bool ok;
+
+    if (!parse_args(&b, argc, argv)) {
+        return 1;
+    }
+    snprintf(b.sock, sizeof(b.sock), "%s/vhn.sock", b.dir);
+    snprintf(b.chardev, sizeof(b.chardev), "socket,id=c1,path=%s", b.sock);
+    testpmd = start_testpmd(b.sock);
+
+    double k[b.runs], q[b.runs];
+
+    ok = run_all(&b, k, q);
+    if (ok) {
+        report(&b, k, q);
+    }
     bench_stop(testpmd, SIGINT);
-    rmdir(dir);
-    return rc;
+    rmdir(b.dir);
+    return ok ? 0 : 1;
 }

@@ -51,132 +51,167 @@ static void emit_field(struct sink *s, const char *prefix, const char *body,
     }
 }
 
-static int format(struct sink *s, const char *fmt, va_list ap)
+/* One conversion specification: %[-0][width][.prec][hh|h|l|ll|z]conv. */
+struct spec {
+    bool left, zero;
+    int width, prec;    /* prec -1: none given */
+    int lng, shrt;      /* how many 'l'/'z' and 'h' */
+    char conv;
+};
+
+/* A decimal number, or '*' taking it from the arguments, into *n. */
+static const char *parse_num(const char *fmt, int *n, va_list *ap)
+{
+    if (*fmt == '*') {
+        *n = va_arg(*ap, int);
+        return fmt + 1;
+    }
+    while (*fmt >= '0' && *fmt <= '9') {
+        *n = *n * 10 + (*fmt++ - '0');
+    }
+    return fmt;
+}
+
+/* The specification starting just after a '%'; returns the position of
+ * its conversion character (sp->conv, '\0' for a stray '%' at the end). */
+static const char *parse_spec(const char *fmt, struct spec *sp, va_list *ap)
+{
+    *sp = (struct spec) { .prec = -1 };
+    for (;; fmt++) {
+        if (*fmt == '-') {
+            sp->left = true;
+        } else if (*fmt == '0') {
+            sp->zero = true;
+        } else {
+            break;
+        }
+    }
+    fmt = parse_num(fmt, &sp->width, ap);
+    if (*fmt == '.') {
+        sp->prec = 0;
+        fmt = parse_num(fmt + 1, &sp->prec, ap);
+    }
+    while (*fmt == 'l' || *fmt == 'h' || *fmt == 'z') {
+        if (*fmt == 'h') {
+            sp->shrt++;
+        } else {
+            sp->lng++;
+        }
+        fmt++;
+    }
+    sp->conv = *fmt;
+    return fmt;
+}
+
+/* The argument of an integer conversion widened to 64 bits; for a
+ * negative signed one, its magnitude with *neg set. */
+static uint64_t int_arg(const struct spec *sp, bool is_signed, va_list *ap,
+                        bool *neg)
+{
+    uint64_t v;
+
+    if (sp->conv == 'p') {
+        v = (uint64_t)(uintptr_t)va_arg(*ap, void *);
+    } else if (sp->lng) {
+        v = va_arg(*ap, uint64_t);  /* long and long long: 64 bits */
+    } else {
+        v = va_arg(*ap, unsigned int);
+        if (sp->shrt && is_signed) {
+            v = (uint32_t)(sp->shrt == 1 ? (int32_t)(int16_t)v
+                                         : (int32_t)(int8_t)v);
+        } else if (sp->shrt) {
+            v = sp->shrt == 1 ? (uint16_t)v : (uint8_t)v;
+        }
+    }
+    *neg = false;
+    if (is_signed) {
+        int64_t sv = sp->lng ? (int64_t)v : (int64_t)(int32_t)v;
+        if (sv < 0) {
+            *neg = true;
+            v = (uint64_t)0 - (uint64_t)sv;
+        }
+    }
+    return v;
+}
+
+/* d i u x X p: the digits, after "-" (negative) or "0x" (%p). */
+static void emit_int(struct sink *s, const struct spec *sp, va_list *ap)
 {
     static const char lower[] = "0123456789abcdef";
     static const char upper[] = "0123456789ABCDEF";
+    bool is_signed = sp->conv == 'd' || sp->conv == 'i';
+    unsigned base = is_signed || sp->conv == 'u' ? 10 : 16;
+    const char *dig = sp->conv == 'X' ? upper : lower;
+    const char *prefix = sp->conv == 'p' ? "0x" : "";
+    char digits[24], *p = digits + sizeof(digits);
+    bool neg;
+    uint64_t v = int_arg(sp, is_signed, ap, &neg);
 
+    if (neg) {
+        prefix = "-";
+    }
+    do {
+        *--p = dig[v % base];
+        v /= base;
+    } while (v);
+    emit_field(s, prefix, p, (int)(digits + sizeof(digits) - p),
+               sp->width, sp->left, sp->zero);
+}
+
+/* Emit one conversion; false for a stray '%' at the end of the format. */
+static bool convert(struct sink *s, const struct spec *sp, va_list *ap)
+{
+    const char *str;
+    char c;
+
+    switch (sp->conv) {
+    case 'c':
+        c = (char)va_arg(*ap, int);
+        emit_field(s, "", &c, 1, sp->width, sp->left, false);
+        return true;
+    case 's':
+        str = va_arg(*ap, const char *);
+        if (!str) {
+            str = "(null)";
+        }
+        emit_field(s, "", str, (int)(sp->prec >= 0 ?
+                                     strnlen(str, (size_t)sp->prec) :
+                                     strlen(str)),
+                   sp->width, sp->left, false);
+        return true;
+    case 'd': case 'i': case 'u': case 'x': case 'X': case 'p':
+        emit_int(s, sp, ap);
+        return true;
+    case '%':
+        emit(s, '%');
+        return true;
+    case '\0':
+        return false;
+    default:
+        emit(s, '%');
+        emit(s, sp->conv);
+        return true;
+    }
+}
+
+static int format(struct sink *s, const char *fmt, va_list ap)
+{
+    va_list aq;     /* a va_list parameter cannot be passed on by address */
+
+    va_copy(aq, ap);
     for (; *fmt; fmt++) {
-        char digits[24], *p;
-        const char *str, *prefix = "";
-        bool left = false, zero = false, is_signed = false;
-        int width = 0, prec = -1, lng = 0, shrt = 0, base = 10, len;
-        const char *dig = lower;
-        uint64_t v;
+        struct spec sp;
 
         if (*fmt != '%') {
             emit(s, *fmt);
             continue;
         }
-        fmt++;
-        for (;; fmt++) {
-            if (*fmt == '-') {
-                left = true;
-            } else if (*fmt == '0') {
-                zero = true;
-            } else {
-                break;
-            }
+        fmt = parse_spec(fmt + 1, &sp, &aq);
+        if (!convert(s, &sp, &aq)) {
+            fmt--;          /* stray '%' at the end: stop at the '\0' */
         }
-        if (*fmt == '*') {
-            width = va_arg(ap, int);
-            fmt++;
-        } else {
-            while (*fmt >= '0' && *fmt <= '9') {
-                width = width * 10 + (*fmt++ - '0');
-            }
-        }
-        if (*fmt == '.') {
-            fmt++;
-            prec = 0;
-            if (*fmt == '*') {
-                prec = va_arg(ap, int);
-                fmt++;
-            } else {
-                while (*fmt >= '0' && *fmt <= '9') {
-                    prec = prec * 10 + (*fmt++ - '0');
-                }
-            }
-        }
-        while (*fmt == 'l' || *fmt == 'h' || *fmt == 'z') {
-            if (*fmt == 'h') {
-                shrt++;
-            } else {
-                lng++;
-            }
-            fmt++;
-        }
-
-        switch (*fmt) {
-        case 'c':
-            digits[0] = (char)va_arg(ap, int);
-            emit_field(s, "", digits, 1, width, left, false);
-            continue;
-        case 's':
-            str = va_arg(ap, const char *);
-            if (!str) {
-                str = "(null)";
-            }
-            len = (int)(prec >= 0 ? strnlen(str, (size_t)prec) : strlen(str));
-            emit_field(s, "", str, len, width, left, false);
-            continue;
-        case 'd':
-        case 'i':
-            is_signed = true;
-            break;
-        case 'u':
-            break;
-        case 'X':
-            dig = upper;
-            /* fall through */
-        case 'x':
-            base = 16;
-            break;
-        case 'p':
-            base = 16;
-            lng = 1;
-            prefix = "0x";
-            break;
-        case '%':
-            emit(s, '%');
-            continue;
-        case '\0':
-            fmt--;          /* stray '%' at the end */
-            continue;
-        default:
-            emit(s, '%');
-            emit(s, *fmt);
-            continue;
-        }
-
-        if (*fmt == 'p') {
-            v = (uint64_t)(uintptr_t)va_arg(ap, void *);
-        } else if (lng) {
-            v = va_arg(ap, uint64_t);   /* long and long long: 64 bits */
-        } else {
-            v = va_arg(ap, unsigned int);
-            if (shrt && is_signed) {
-                v = (uint32_t)(shrt == 1 ? (int32_t)(int16_t)v
-                                         : (int32_t)(int8_t)v);
-            } else if (shrt) {
-                v = shrt == 1 ? (uint16_t)v : (uint8_t)v;
-            }
-        }
-        if (is_signed) {
-            int64_t sv = lng ? (int64_t)v : (int64_t)(int32_t)v;
-            if (sv < 0) {
-                prefix = "-";
-                v = (uint64_t)0 - (uint64_t)sv;
-            }
-        }
-        p = digits + sizeof(digits);
-        do {
-            *--p = dig[v % (unsigned)base];
-            v /= (unsigned)base;
-        } while (v);
-        emit_field(s, prefix, p, (int)(digits + sizeof(digits) - p),
-                   width, left, zero);
     }
+    va_end(aq);
     return (int)s->len;
 }
 

@@ -39,14 +39,11 @@ static uint8_t bench_buf[BENCH_SECTORS * VIRTIO_BLK_SECTOR_SIZE]
     __attribute__((aligned(4096)));
 static struct virtio_blk blk;
 
-int test_blk_bench(void)
+/* Set up the device, check count= and blk_start= against it and find
+ * the TSC frequency (printed).  0 or a failure code. */
+static int bench_open(uint64_t count, uint64_t start, uint64_t *khz)
 {
-    uint64_t count = cmdline_get_u64("count", 1000);
-    uint64_t start = cmdline_get_u64("blk_start", 0);
-    uint64_t timeout_us = cmdline_get_u64("blk_timeout_ms", 10000) * 1000;
-    uint64_t khz, i, sector, t0, t1, us, rate;
     const char *source;
-    struct virtio_blk_req req, *done;
     int rc;
 
     rc = virtio_blk_init(&blk, 0, 1);
@@ -62,56 +59,60 @@ int test_blk_bench(void)
                          (unsigned long long)start,
                          (unsigned long long)blk.capacity);
     }
-    khz = tsc_khz(&source);
-    printf("blk-bench: tsc %llu kHz (%s)\n", (unsigned long long)khz,
+    *khz = tsc_khz(&source);
+    printf("blk-bench: tsc %llu kHz (%s)\n", (unsigned long long)*khz,
            source);
-    if (khz == 0) {
+    if (*khz == 0) {
         return test_fail(BENCH_FAIL_PARAM, "no TSC frequency");
     }
+    return 0;
+}
 
-    sector = start;
-    t0 = rdtsc();
-    for (i = 0; i < count; i++) {
-        if (i % BENCH_TIMER_CHUNK == 0) {
-            timer_start_us(timeout_us);
-        }
-        if (virtio_blk_submit(&blk, &req, 0, VIRTIO_BLK_T_IN, sector,
-                              bench_buf, sizeof(bench_buf)) < 0) {
-            timer_stop();
-            return test_fail(BENCH_FAIL_IO, "cannot queue a request");
-        }
-        virtio_blk_kick(&blk);
-        rc = virtq_wait(&blk.vq[0]);
-        if (rc < 0) {
-            timer_stop();
-            virtio_reset(&blk.dev);
-            return test_fail(BENCH_FAIL_TIMEOUT, "read %llu %s, "
-                             "%u interrupts", (unsigned long long)i,
-                             rc == -1 ? "timed out" :
-                             "completed without interrupt",
-                             blk.dev.irq_count);
-        }
-        if (virtio_blk_reap(&blk, &done) <= 0 || done != &req) {
-            timer_stop();
-            virtio_reset(&blk.dev);
-            return test_fail(BENCH_FAIL_IO, "bad completion");
-        }
-        if (req.status != VIRTIO_BLK_S_OK) {
-            timer_stop();
-            return test_fail(BENCH_FAIL_IO, "read of sector %llu: "
-                             "status %u", (unsigned long long)sector,
-                             req.status);
-        }
-        sector += BENCH_SECTORS;
-        if (sector > blk.capacity - BENCH_SECTORS) {
-            sector = start;
-        }
+/* Read i: 4 KiB at sector into bench_buf, completion taken by interrupt
+ * within the running deadline.  0, or a failure code with the deadline
+ * timer stopped. */
+static int bench_read(struct virtio_blk_req *req, uint64_t i,
+                      uint64_t sector)
+{
+    struct virtio_blk_req *done;
+    int rc;
+
+    if (virtio_blk_submit(&blk, req, 0, VIRTIO_BLK_T_IN, sector,
+                          bench_buf, sizeof(bench_buf)) < 0) {
+        timer_stop();
+        return test_fail(BENCH_FAIL_IO, "cannot queue a request");
     }
-    t1 = rdtsc();
-    timer_stop();
+    virtio_blk_kick(&blk);
+    rc = virtq_wait(&blk.vq[0]);
+    if (rc < 0) {
+        timer_stop();
+        virtio_reset(&blk.dev);
+        return test_fail(BENCH_FAIL_TIMEOUT, "read %llu %s, "
+                         "%u interrupts", (unsigned long long)i,
+                         rc == -1 ? "timed out" :
+                         "completed without interrupt",
+                         blk.dev.irq_count);
+    }
+    if (virtio_blk_reap(&blk, &done) <= 0 || done != req) {
+        timer_stop();
+        virtio_reset(&blk.dev);
+        return test_fail(BENCH_FAIL_IO, "bad completion");
+    }
+    if (req->status != VIRTIO_BLK_S_OK) {
+        timer_stop();
+        return test_fail(BENCH_FAIL_IO, "read of sector %llu: "
+                         "status %u", (unsigned long long)sector,
+                         req->status);
+    }
+    return 0;
+}
 
-    us = tsc_to_us(t1 - t0, khz);
-    rate = us ? count * 1000000 / us : 0;
+/* The rate over tsc ticks, the interrupt counts, a reset, the verdict. */
+static int bench_report(uint64_t count, uint64_t khz, uint64_t ticks)
+{
+    uint64_t us = tsc_to_us(ticks, khz);
+    uint64_t rate = us ? count * 1000000 / us : 0;
+
     printf("blk-bench: %llu reads in %llu us, %llu req/s\n",
            (unsigned long long)count, (unsigned long long)us,
            (unsigned long long)rate);
@@ -125,4 +126,37 @@ int test_blk_bench(void)
         return test_fail(BENCH_FAIL_NOIRQ, "no interrupt");
     }
     return 0;
+}
+
+int test_blk_bench(void)
+{
+    uint64_t count = cmdline_get_u64("count", 1000);
+    uint64_t start = cmdline_get_u64("blk_start", 0);
+    uint64_t timeout_us = cmdline_get_u64("blk_timeout_ms", 10000) * 1000;
+    uint64_t khz, i, sector, t0, t1;
+    struct virtio_blk_req req;
+    int rc;
+
+    rc = bench_open(count, start, &khz);
+    if (rc) {
+        return rc;
+    }
+    sector = start;
+    t0 = rdtsc();
+    for (i = 0; i < count; i++) {
+        if (i % BENCH_TIMER_CHUNK == 0) {
+            timer_start_us(timeout_us);
+        }
+        rc = bench_read(&req, i, sector);
+        if (rc) {
+            return rc;
+        }
+        sector += BENCH_SECTORS;
+        if (sector > blk.capacity - BENCH_SECTORS) {
+            sector = start;
+        }
+    }
+    t1 = rdtsc();
+    timer_stop();
+    return bench_report(count, khz, t1 - t0);
 }

@@ -198,6 +198,80 @@ static bool blk_complete(struct blk_run *run, struct virtio_blk_req *r)
     return true;
 }
 
+/* One pass in progress: sectors [next, end) still to submit, the slots
+ * not in flight. */
+struct blk_pass_state {
+    uint32_t type;                      /* VIRTIO_BLK_T_OUT or _IN */
+    uint64_t next, end;
+    struct blk_slot *slots;
+    unsigned free_slots[BLK_DEPTH_MAX], nfree, reqno;
+};
+
+/* Fill the free slots (pattern to write, or poison to read over) and
+ * submit them round-robin over the queues, until the range is done, no
+ * slot is free or a queue is full. */
+static void blk_submit_more(struct blk_run *run, struct blk_pass_state *ps)
+{
+    while (ps->next < ps->end && ps->nfree) {
+        struct blk_slot *s = &ps->slots[ps->free_slots[ps->nfree - 1]];
+        uint64_t n = ps->end - ps->next;
+        unsigned b;
+
+        s->count = n < BLK_REQ_SECTORS ? (unsigned)n : BLK_REQ_SECTORS;
+        s->sector = ps->next;
+        if (ps->type == VIRTIO_BLK_T_OUT) {
+            for (b = 0; b < s->count; b++) {
+                pattern_fill(run->seed, ps->next + b,
+                             s->buf + b * VIRTIO_BLK_SECTOR_SIZE);
+            }
+        } else {
+            poison(s->buf, s->count * VIRTIO_BLK_SECTOR_SIZE);
+        }
+        if (virtio_blk_submit(&blk, &s->req, ps->reqno % blk.nqueues,
+                              ps->type, ps->next, s->buf,
+                              s->count * VIRTIO_BLK_SECTOR_SIZE) < 0) {
+            break;                      /* queue full: reap first */
+        }
+        s->req.opaque = s;
+        ps->nfree--;
+        ps->reqno++;
+        ps->next += s->count;
+    }
+}
+
+/* Sleep until a completion (bounded by run->timeout_us), then reap
+ * every completed request and free its slot.  0 or a failure code. */
+static int blk_wait_reap(struct blk_run *run, struct blk_pass_state *ps)
+{
+    struct virtio_blk_req *r;
+    int rc;
+
+    timer_start_us(run->timeout_us);
+    rc = virtio_blk_wait(&blk);
+    timer_stop();
+    if (rc < 0) {
+        virtio_reset(&blk.dev);
+        return test_fail(BLK_FAIL_TIMEOUT, "%s %s: %u requests in "
+                         "flight, %u interrupts",
+                         ps->type == VIRTIO_BLK_T_OUT ? "write" : "read",
+                         rc == -1 ? "timed out" :
+                         "completed without interrupt",
+                         blk.inflight, blk.dev.irq_count);
+    }
+    while ((rc = virtio_blk_reap(&blk, &r)) > 0) {
+        struct blk_slot *s = r->opaque;
+
+        blk_complete(run, r);
+        ps->free_slots[ps->nfree++] = (unsigned)(s - ps->slots);
+    }
+    if (rc < 0) {
+        virtio_reset(&blk.dev);
+        return test_fail(BLK_FAIL_IO, "device returned a bad "
+                         "descriptor id");
+    }
+    return 0;
+}
+
 /*
  * Run one pass (write or read) over [start, start + count).  Returns 0 or
  * a failure exit code (after printing the reason).
@@ -206,70 +280,26 @@ static int blk_pass(struct blk_run *run, uint32_t type, uint64_t start,
                     uint64_t count)
 {
     static struct blk_slot slots[BLK_DEPTH_MAX];
-    unsigned free_slots[BLK_DEPTH_MAX], nfree = 0, reqno = 0, i;
-    uint64_t next = start, end = start + count;
+    struct blk_pass_state ps = {
+        .type = type, .next = start, .end = start + count, .slots = slots,
+    };
+    unsigned i;
+    int rc;
 
     for (i = 0; i < run->depth; i++) {
         slots[i].buf = type == VIRTIO_BLK_T_OUT ? wbuf[i] : rbuf[i];
         slots[i].req.opaque = &slots[i];
-        free_slots[nfree++] = i;
+        ps.free_slots[ps.nfree++] = i;
     }
-    while (next < end || blk.inflight) {
-        struct virtio_blk_req *r;
-        int rc;
-
-        while (next < end && nfree) {
-            struct blk_slot *s = &slots[free_slots[nfree - 1]];
-            uint64_t n = end - next;
-            unsigned b;
-
-            s->count = n < BLK_REQ_SECTORS ? (unsigned)n : BLK_REQ_SECTORS;
-            s->sector = next;
-            if (type == VIRTIO_BLK_T_OUT) {
-                for (b = 0; b < s->count; b++) {
-                    pattern_fill(run->seed, next + b,
-                                 s->buf + b * VIRTIO_BLK_SECTOR_SIZE);
-                }
-            } else {
-                poison(s->buf, s->count * VIRTIO_BLK_SECTOR_SIZE);
-            }
-            if (virtio_blk_submit(&blk, &s->req, reqno % blk.nqueues, type,
-                                  next, s->buf,
-                                  s->count * VIRTIO_BLK_SECTOR_SIZE) < 0) {
-                break;                  /* queue full: reap first */
-            }
-            s->req.opaque = s;
-            nfree--;
-            reqno++;
-            next += s->count;
-        }
+    while (ps.next < ps.end || blk.inflight) {
+        blk_submit_more(run, &ps);
         if (!blk.inflight) {
             return test_fail(BLK_FAIL_IO, "cannot queue a request");
         }
         virtio_blk_kick(&blk);
-
-        timer_start_us(run->timeout_us);
-        rc = virtio_blk_wait(&blk);
-        timer_stop();
-        if (rc < 0) {
-            virtio_reset(&blk.dev);
-            return test_fail(BLK_FAIL_TIMEOUT, "%s %s: %u requests in "
-                             "flight, %u interrupts",
-                             type == VIRTIO_BLK_T_OUT ? "write" : "read",
-                             rc == -1 ? "timed out" :
-                             "completed without interrupt",
-                             blk.inflight, blk.dev.irq_count);
-        }
-        while ((rc = virtio_blk_reap(&blk, &r)) > 0) {
-            struct blk_slot *s = r->opaque;
-
-            blk_complete(run, r);
-            free_slots[nfree++] = (unsigned)(s - slots);
-        }
-        if (rc < 0) {
-            virtio_reset(&blk.dev);
-            return test_fail(BLK_FAIL_IO, "device returned a bad "
-                             "descriptor id");
+        rc = blk_wait_reap(run, &ps);
+        if (rc) {
+            return rc;
         }
     }
     return 0;
@@ -286,25 +316,16 @@ static void print_id(const uint8_t *id)
     printf("\"\n");
 }
 
-int test_blk(void)
+/* Check blk_depth, set up the device (blk_queues, blk_irq_masked) and
+ * check the range and, unless readonly, that it is writable. */
+static int blk_open(struct blk_run *run, uint64_t start, uint64_t count,
+                    bool readonly)
 {
-    uint64_t start = cmdline_get_u64("blk_start", 0);
-    uint64_t count = cmdline_get_u64("blk_sectors", 64);
-    bool readonly = cmdline_get_u64("blk_readonly", 0) != 0;
     bool irq_masked = cmdline_get_u64("blk_irq_masked", 0) != 0;
     unsigned queues = (unsigned)cmdline_get_u64("blk_queues", 1);
-    static uint8_t id[VIRTIO_BLK_ID_BYTES + 1]
-        __attribute__((aligned(64)));
-    struct blk_run run = {
-        .seed = cmdline_get_u64("blk_seed", 1),
-        .timeout_us = cmdline_get_u64("blk_timeout_ms", 5000) * 1000,
-        .depth = (unsigned)cmdline_get_u64("blk_depth", BLK_DEPTH_MAX),
-    };
-    uint64_t written = 0;
-    const char *flush = "unsupported";
     int rc;
 
-    if (run.depth == 0 || run.depth > BLK_DEPTH_MAX) {
+    if (run->depth == 0 || run->depth > BLK_DEPTH_MAX) {
         return test_fail(BLK_FAIL_PARAM, "blk_depth must be 1..%u",
                          BLK_DEPTH_MAX);
     }
@@ -328,7 +349,99 @@ int test_blk(void)
     if (!readonly && virtio_has_feature(&blk.dev, VIRTIO_BLK_F_RO)) {
         return test_fail(BLK_FAIL_RO, "device is read-only");
     }
+    return 0;
+}
 
+/* A FLUSH if the device offers it: *flush becomes "ok" if it did. */
+static int blk_flush(struct blk_run *run, const char **flush)
+{
+    int rc;
+
+    if (!virtio_has_feature(&blk.dev, VIRTIO_BLK_F_FLUSH)) {
+        return 0;
+    }
+    rc = virtio_blk_request_sync(&blk, 0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0,
+                                 run->timeout_us);
+    if (rc == -1) {
+        return test_fail(BLK_FAIL_TIMEOUT, "flush timed out (%u "
+                         "interrupts)", blk.dev.irq_count);
+    } else if (rc == VIRTIO_BLK_S_OK) {
+        *flush = "ok";
+    } else if (rc != VIRTIO_BLK_S_UNSUPP) {
+        return test_fail(BLK_FAIL_IO, "flush: status %d", rc);
+    }
+    return 0;
+}
+
+/* GET_ID, printed (or "unsupported"). */
+static int blk_get_id(struct blk_run *run)
+{
+    static uint8_t id[VIRTIO_BLK_ID_BYTES + 1]
+        __attribute__((aligned(64)));
+    int rc;
+
+    rc = virtio_blk_request_sync(&blk, 0, VIRTIO_BLK_T_GET_ID, 0, id,
+                                 VIRTIO_BLK_ID_BYTES, run->timeout_us);
+    if (rc == VIRTIO_BLK_S_OK) {
+        print_id(id);
+    } else if (rc == VIRTIO_BLK_S_UNSUPP) {
+        printf("blk: id unsupported\n");
+    } else if (rc == -1) {
+        return test_fail(BLK_FAIL_TIMEOUT, "GET_ID timed out (%u "
+                         "interrupts)", blk.dev.irq_count);
+    } else {
+        return test_fail(BLK_FAIL_IO, "GET_ID: status %d", rc);
+    }
+    return 0;
+}
+
+/* The interrupt and queue counts, a reset, and the verdict. */
+static int blk_finish(struct blk_run *run)
+{
+    int q;
+
+    /* Fast completions may all have been seen without a sleep. */
+    virtio_wait_first_irq(&blk.dev, run->timeout_us);
+    for (q = 0; blk.nqueues > 1 && q < (int)blk.nqueues; q++) {
+        printf("blk: queue %d: %u requests\n", q, blk.vq[q].avail_idx);
+    }
+    printf("blk: %u interrupts\n", blk.dev.irq_count);
+    if (blk.dev.irq_empty) {
+        printf("blk: %u interrupts had InterruptStatus 0\n",
+               blk.dev.irq_empty);
+    }
+    virtio_reset(&blk.dev);
+    if (run->bad_status) {
+        return test_fail(BLK_FAIL_IO, "%u requests failed", run->bad_status);
+    }
+    if (run->mismatches) {
+        return test_fail(BLK_FAIL_VERIFY, "%u sectors differ",
+                         run->mismatches);
+    }
+    if (blk.dev.irq_count == 0) {
+        return test_fail(BLK_FAIL_NOIRQ, "no interrupt");
+    }
+    return 0;
+}
+
+int test_blk(void)
+{
+    uint64_t start = cmdline_get_u64("blk_start", 0);
+    uint64_t count = cmdline_get_u64("blk_sectors", 64);
+    bool readonly = cmdline_get_u64("blk_readonly", 0) != 0;
+    struct blk_run run = {
+        .seed = cmdline_get_u64("blk_seed", 1),
+        .timeout_us = cmdline_get_u64("blk_timeout_ms", 5000) * 1000,
+        .depth = (unsigned)cmdline_get_u64("blk_depth", BLK_DEPTH_MAX),
+    };
+    uint64_t written = 0;
+    const char *flush = "unsupported";
+    int rc;
+
+    rc = blk_open(&run, start, count, readonly);
+    if (rc) {
+        return rc;
+    }
     if (!readonly) {
         rc = blk_pass(&run, VIRTIO_BLK_T_OUT, start, count);
         if (rc) {
@@ -341,56 +454,16 @@ int test_blk(void)
     if (rc) {
         return rc;
     }
-
-    if (virtio_has_feature(&blk.dev, VIRTIO_BLK_F_FLUSH)) {
-        rc = virtio_blk_request_sync(&blk, 0, VIRTIO_BLK_T_FLUSH, 0, NULL, 0,
-                                     run.timeout_us);
-        if (rc == -1) {
-            return test_fail(BLK_FAIL_TIMEOUT, "flush timed out (%u "
-                             "interrupts)", blk.dev.irq_count);
-        } else if (rc == VIRTIO_BLK_S_OK) {
-            flush = "ok";
-        } else if (rc != VIRTIO_BLK_S_UNSUPP) {
-            return test_fail(BLK_FAIL_IO, "flush: status %d", rc);
-        }
+    rc = blk_flush(&run, &flush);
+    if (rc) {
+        return rc;
     }
     printf("blk: wrote %llu sectors, read %llu sectors, %u mismatches, "
            "flush %s\n", (unsigned long long)written,
            (unsigned long long)run.sectors_done, run.mismatches, flush);
-
-    rc = virtio_blk_request_sync(&blk, 0, VIRTIO_BLK_T_GET_ID, 0, id,
-                                 VIRTIO_BLK_ID_BYTES, run.timeout_us);
-    if (rc == VIRTIO_BLK_S_OK) {
-        print_id(id);
-    } else if (rc == VIRTIO_BLK_S_UNSUPP) {
-        printf("blk: id unsupported\n");
-    } else if (rc == -1) {
-        return test_fail(BLK_FAIL_TIMEOUT, "GET_ID timed out (%u "
-                         "interrupts)", blk.dev.irq_count);
-    } else {
-        return test_fail(BLK_FAIL_IO, "GET_ID: status %d", rc);
+    rc = blk_get_id(&run);
+    if (rc) {
+        return rc;
     }
-
-    /* Fast completions may all have been seen without a sleep. */
-    virtio_wait_first_irq(&blk.dev, run.timeout_us);
-    for (rc = 0; blk.nqueues > 1 && rc < (int)blk.nqueues; rc++) {
-        printf("blk: queue %d: %u requests\n", rc, blk.vq[rc].avail_idx);
-    }
-    printf("blk: %u interrupts\n", blk.dev.irq_count);
-    if (blk.dev.irq_empty) {
-        printf("blk: %u interrupts had InterruptStatus 0\n",
-               blk.dev.irq_empty);
-    }
-    virtio_reset(&blk.dev);
-    if (run.bad_status) {
-        return test_fail(BLK_FAIL_IO, "%u requests failed", run.bad_status);
-    }
-    if (run.mismatches) {
-        return test_fail(BLK_FAIL_VERIFY, "%u sectors differ",
-                         run.mismatches);
-    }
-    if (blk.dev.irq_count == 0) {
-        return test_fail(BLK_FAIL_NOIRQ, "no interrupt");
-    }
-    return 0;
+    return blk_finish(&run);
 }

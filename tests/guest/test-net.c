@@ -116,13 +116,12 @@ static bool parse_mac(const char *s, uint8_t *mac)
     return true;
 }
 
-int net_prepare(struct virtio_net *n, struct net_run *r, const char *tag,
-                uint64_t count_default, unsigned window_default)
+/* The parameters of the command line into r; 0 or the failure code. */
+static int net_params(struct net_run *r, const char *tag,
+                      uint64_t count_default, unsigned window_default,
+                      unsigned queues)
 {
-    unsigned queues = (unsigned)cmdline_get_u64("net_queues", 1);
     const char *peer = cmdline_get("net_peer");
-    unsigned per_queue, q;
-    int rc;
 
     memset(r, 0, sizeof(*r));
     r->tag = tag;
@@ -161,21 +160,14 @@ int net_prepare(struct virtio_net *n, struct net_run *r, const char *tag,
         return test_fail(NET_FAIL_PARAM, "net_peer must be "
                          "xx:xx:xx:xx:xx:xx");
     }
+    return 0;
+}
 
-    rc = virtio_net_init(n, 0, queues, r->timeout_us);
-    if (rc == -1) {
-        return test_fail(NET_FAIL_NODEV, "no virtio-net device");
-    } else if (rc == -3) {
-        return test_fail(NET_FAIL_INIT, "VQ_PAIRS_SET %u failed", queues);
-    } else if (rc < 0) {
-        return test_fail(NET_FAIL_INIT, "virtio-net initialisation failed");
-    }
-    printf("virtio-net: mac %02x:%02x:%02x:%02x:%02x:%02x link %s\n",
-           n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
-           virtio_net_link_up(n) ? "up" : "down");
+/* No more in flight per pair than it has RX and TX buffers. */
+static void net_clamp_window(const struct virtio_net *n, struct net_run *r)
+{
+    unsigned per_queue = VIRTQ_MAX_SIZE, q;
 
-    /* No more in flight per pair than it has RX and TX buffers. */
-    per_queue = VIRTQ_MAX_SIZE;
     for (q = 0; q < n->npairs; q++) {
         if (n->rx[q].num < per_queue) {
             per_queue = n->rx[q].num;
@@ -187,6 +179,30 @@ int net_prepare(struct virtio_net *n, struct net_run *r, const char *tag,
     if (r->window > per_queue * n->npairs) {
         r->window = per_queue * n->npairs;
     }
+}
+
+int net_prepare(struct virtio_net *n, struct net_run *r, const char *tag,
+                uint64_t count_default, unsigned window_default)
+{
+    unsigned queues = (unsigned)cmdline_get_u64("net_queues", 1);
+    int rc;
+
+    rc = net_params(r, tag, count_default, window_default, queues);
+    if (rc) {
+        return rc;
+    }
+    rc = virtio_net_init(n, 0, queues, r->timeout_us);
+    if (rc == -1) {
+        return test_fail(NET_FAIL_NODEV, "no virtio-net device");
+    } else if (rc == -3) {
+        return test_fail(NET_FAIL_INIT, "VQ_PAIRS_SET %u failed", queues);
+    } else if (rc < 0) {
+        return test_fail(NET_FAIL_INIT, "virtio-net initialisation failed");
+    }
+    printf("virtio-net: mac %02x:%02x:%02x:%02x:%02x:%02x link %s\n",
+           n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5],
+           virtio_net_link_up(n) ? "up" : "down");
+    net_clamp_window(n, r);
     printf("%s: queues %u of %u, window %u, frame %u bytes\n", tag,
            n->npairs, n->max_pairs, r->window, r->len);
     if (!virtio_net_link_up(n)) {
@@ -429,30 +445,20 @@ static bool probe_irq_arrived(void *arg)
     return n->dev.irq_vring != probe_irqs;
 }
 
-int net_exchange(struct virtio_net *n, struct net_run *r)
+/* Frame 0 goes alone, and we sleep until the device interrupts: the
+ * main loop may never have to sleep when the peer is fast.  False (with
+ * r->probe_failed) if the interrupt did not come. */
+static bool net_send_probe(struct virtio_net *n, struct net_run *r,
+                           unsigned *inflight, unsigned *total)
 {
-    unsigned inflight[VIRTIO_NET_MAX_PAIRS] = { 0 };
-    unsigned np = n->npairs, qwin = (r->window + np - 1) / np, total = 0, q;
-    uint64_t sleep_us = r->resend_us ? r->resend_us : r->timeout_us;
-    uint64_t quiet_us = 0;              /* slept without a frame back */
     uint8_t *f0;
 
-    memset(seen, 0, (size_t)((r->count + 7) / 8));
-    frame_templates(n, r);
-    if (r->warmup_us && !net_warmup(n, r)) {
-        return test_fail(NET_FAIL_TIMEOUT, "no warm-up frame came back "
-                         "(%llu sent)", (unsigned long long)r->warmup_sent);
-    }
-    r->tsc_start = rdtsc();
-
-    /* Frame 0 goes alone, and we sleep until the device interrupts: the
-     * main loop below may never have to sleep when the peer is fast. */
     probe_irqs = n->dev.irq_vring;
     f0 = virtio_net_tx_alloc(n, 0);     /* not NULL: all are free */
     frame_build(r, f0, 0, 0);
     virtio_net_tx_submit(n, 0, f0, r->len);
     inflight[0]++;
-    total++;
+    (*total)++;
     r->sent++;
     virtio_net_kick(n);
     r->waits++;
@@ -464,50 +470,82 @@ int net_exchange(struct virtio_net *n, struct net_run *r)
     }
     if (r->wait_rc < 0) {
         r->probe_failed = true;
-        goto out;
+        return false;
     }
+    return true;
+}
+
+/* Every frame the device returned on the np RX queues, buffers
+ * re-posted; *progress if there was one.  False on a ring error. */
+static bool net_rx_all(struct virtio_net *n, struct net_run *r, unsigned np,
+                       unsigned *inflight, unsigned *total, bool *progress)
+{
+    for (unsigned q = 0; q < np; q++) {
+        uint8_t *f;
+        uint32_t len;
+        int rc;
+
+        while ((rc = virtio_net_rx_get(n, q, &f, &len)) > 0) {
+            if (frame_receive(n, r, q, f, len, inflight)) {
+                (*total)--;
+            }
+            virtio_net_rx_put(n, q, f);
+            *progress = true;
+        }
+        if (rc < 0) {
+            r->ring_error = 1;
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Send the next frames round-robin while their pair has fewer than qwin
+ * in flight; true if a TX queue ran out of buffers. */
+static bool net_tx_fill(struct virtio_net *n, struct net_run *r, unsigned np,
+                        unsigned qwin, unsigned *inflight, unsigned *total)
+{
+    while (r->sent < r->count) {
+        unsigned q = (unsigned)(r->sent % np);
+        uint8_t *f;
+
+        if (inflight[q] >= qwin) {
+            return false;
+        }
+        f = virtio_net_tx_alloc(n, q);
+        if (!f) {
+            return true;
+        }
+        frame_build(r, f, (uint32_t)r->sent, q);
+        virtio_net_tx_submit(n, q, f, r->len);
+        inflight[q]++;
+        (*total)++;
+        r->sent++;
+    }
+    return false;
+}
+
+/* Receive and send until every frame is back, a sleep times out
+ * (r->wait_rc < 0) or the ring breaks (r->ring_error); sleep only when
+ * there is nothing to do.  With net_resend_ms a quiet sleep resends the
+ * missing frames instead of ending the run. */
+static void net_loop(struct virtio_net *n, struct net_run *r,
+                     unsigned *inflight, unsigned total)
+{
+    unsigned np = n->npairs, qwin = (r->window + np - 1) / np;
+    uint64_t sleep_us = r->resend_us ? r->resend_us : r->timeout_us;
+    uint64_t quiet_us = 0;              /* slept without a frame back */
 
     for (;;) {
-        bool progress = false, tx_blocked = false;
+        bool progress = false, tx_blocked;
 
-        for (q = 0; q < np; q++) {
-            uint8_t *f;
-            uint32_t len;
-            int rc;
-
-            while ((rc = virtio_net_rx_get(n, q, &f, &len)) > 0) {
-                if (frame_receive(n, r, q, f, len, inflight)) {
-                    total--;
-                }
-                virtio_net_rx_put(n, q, f);
-                progress = true;
-            }
-            if (rc < 0) {
-                r->ring_error = 1;
-                goto out;
-            }
+        if (!net_rx_all(n, r, np, inflight, &total, &progress)) {
+            return;
         }
-        while (r->sent < r->count) {
-            uint8_t *f;
-
-            q = (unsigned)(r->sent % np);
-            if (inflight[q] >= qwin) {
-                break;
-            }
-            f = virtio_net_tx_alloc(n, q);
-            if (!f) {
-                tx_blocked = true;
-                break;
-            }
-            frame_build(r, f, (uint32_t)r->sent, q);
-            virtio_net_tx_submit(n, q, f, r->len);
-            inflight[q]++;
-            total++;
-            r->sent++;
-        }
+        tx_blocked = net_tx_fill(n, r, np, qwin, inflight, &total);
         virtio_net_kick(n);
         if (r->sent == r->count && total == 0) {
-            break;
+            return;
         }
         if (progress) {
             quiet_us = 0;
@@ -528,29 +566,36 @@ int net_exchange(struct virtio_net *n, struct net_run *r)
             continue;
         }
         if (r->wait_rc < 0) {
-            break;
+            return;
         }
     }
-out:
-    r->tsc_end = rdtsc();
-    if (r->wait_rc < 0 || r->ring_error) {
-        for (q = 0; q < np; q++) {
-            printf("%s: queue %u: rx avail %u used %u seen %u, "
-                   "tx avail %u used %u seen %u\n", r->tag, q,
-                   n->rx[q].avail_idx, n->rx[q].used->idx,
-                   n->rx[q].last_used, n->tx[q].avail_idx,
-                   n->tx[q].used->idx, n->tx[q].last_used);
-        }
-        printf("%s: InterruptStatus 0x%x\n", r->tag,
-               virtio_read32(&n->dev, VIRTIO_MMIO_INTERRUPT_STATUS));
-        virtio_reset(&n->dev);          /* buffers stay with the device */
+}
+
+/* After a timeout or a ring error: the ring indexes as the driver sees
+ * them and InterruptStatus; then a reset (buffers stay with the device). */
+static void net_dump_rings(struct virtio_net *n, const struct net_run *r)
+{
+    for (unsigned q = 0; q < n->npairs; q++) {
+        printf("%s: queue %u: rx avail %u used %u seen %u, "
+               "tx avail %u used %u seen %u\n", r->tag, q,
+               n->rx[q].avail_idx, n->rx[q].used->idx,
+               n->rx[q].last_used, n->tx[q].avail_idx,
+               n->tx[q].used->idx, n->tx[q].last_used);
     }
+    printf("%s: InterruptStatus 0x%x\n", r->tag,
+           virtio_read32(&n->dev, VIRTIO_MMIO_INTERRUPT_STATUS));
+    virtio_reset(&n->dev);
+}
+
+static void net_report(const struct virtio_net *n, const struct net_run *r)
+{
+    unsigned np = n->npairs;
 
     printf("%s: sent %llu, received %llu, bad %llu, missing %llu\n", r->tag,
            (unsigned long long)r->sent, (unsigned long long)r->received,
            (unsigned long long)r->bad,
            (unsigned long long)(r->count - r->good));
-    for (q = 0; np > 1 && q < np; q++) {
+    for (unsigned q = 0; np > 1 && q < np; q++) {
         printf("%s: queue %u: tx %llu rx %llu\n", r->tag, q,
                (unsigned long long)n->tx_frames[q],
                (unsigned long long)n->rx_frames[q]);
@@ -569,7 +614,11 @@ out:
                (unsigned long long)r->resent,
                (unsigned long long)r->duplicates);
     }
+}
 
+/* 0, or the failure code (printed) of a finished run. */
+static int net_verdict(const struct virtio_net *n, const struct net_run *r)
+{
     if (r->ring_error) {
         return test_fail(NET_FAIL_BAD, "device returned a bad descriptor");
     }
@@ -587,6 +636,29 @@ out:
                          n->dev.irq_count);
     }
     return 0;
+}
+
+int net_exchange(struct virtio_net *n, struct net_run *r)
+{
+    unsigned inflight[VIRTIO_NET_MAX_PAIRS] = { 0 };
+    unsigned total = 0;
+
+    memset(seen, 0, (size_t)((r->count + 7) / 8));
+    frame_templates(n, r);
+    if (r->warmup_us && !net_warmup(n, r)) {
+        return test_fail(NET_FAIL_TIMEOUT, "no warm-up frame came back "
+                         "(%llu sent)", (unsigned long long)r->warmup_sent);
+    }
+    r->tsc_start = rdtsc();
+    if (net_send_probe(n, r, inflight, &total)) {
+        net_loop(n, r, inflight, total);
+    }
+    r->tsc_end = rdtsc();
+    if (r->wait_rc < 0 || r->ring_error) {
+        net_dump_rings(n, r);
+    }
+    net_report(n, r);
+    return net_verdict(n, r);
 }
 
 int test_net(void)

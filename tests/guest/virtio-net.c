@@ -26,20 +26,13 @@ static int rx_post(struct virtio_net *n, unsigned q, uint8_t *buf)
     return virtq_add(&n->rx[q], &b, 0, 1, buf);
 }
 
-int virtio_net_init(struct virtio_net *n, unsigned nth, unsigned want_pairs,
-                    uint64_t timeout_us)
+/* Start the device with MAC and STATUS (and CTRL_VQ + MQ for more than
+ * one pair); refuse MQ without CTRL_VQ.  0, or -2. */
+static int net_negotiate(struct virtio_net *n, unsigned want_pairs)
 {
     uint64_t wanted = VIRTIO_BIT(VIRTIO_NET_F_MAC) |
                       VIRTIO_BIT(VIRTIO_NET_F_STATUS);
-    unsigned q, i;
 
-    memset(n, 0, sizeof(*n));
-    if (!virtio_find(VIRTIO_ID_NET, nth, &n->dev)) {
-        return -1;
-    }
-    if (want_pairs == 0) {
-        want_pairs = 1;
-    }
     if (want_pairs > 1) {
         wanted |= VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) |
                   VIRTIO_BIT(VIRTIO_NET_F_MQ);
@@ -58,6 +51,14 @@ int virtio_net_init(struct virtio_net *n, unsigned nth, unsigned want_pairs,
            (unsigned long long)n->dev.base, n->dev.irq,
            (unsigned long long)n->dev.features,
            (unsigned long long)n->dev.device_features);
+    return 0;
+}
+
+/* The MAC (the device's, or default_mac) and the number of pairs: what
+ * was asked for, within what the device and the driver have. */
+static void net_read_config(struct virtio_net *n, unsigned want_pairs)
+{
+    unsigned i;
 
     if (virtio_has_feature(&n->dev, VIRTIO_NET_F_MAC)) {
         for (i = 0; i < ETH_ALEN; i++) {
@@ -82,6 +83,13 @@ int virtio_net_init(struct virtio_net *n, unsigned nth, unsigned want_pairs,
     if (n->npairs > VIRTIO_NET_MAX_PAIRS) {
         n->npairs = VIRTIO_NET_MAX_PAIRS;
     }
+}
+
+/* The RX and TX queue of each pair (every RX buffer posted, every TX
+ * buffer free, no TX interrupts) and the control queue.  0, or -2. */
+static int net_setup_queues(struct virtio_net *n)
+{
+    unsigned q, i;
 
     for (q = 0; q < n->npairs; q++) {
         if (virtq_setup(&n->dev, &n->rx[q], 2 * q, 0) < 0 ||
@@ -104,6 +112,26 @@ int virtio_net_init(struct virtio_net *n, unsigned nth, unsigned want_pairs,
             return -2;
         }
         n->has_ctrl = true;
+    }
+    return 0;
+}
+
+int virtio_net_init(struct virtio_net *n, unsigned nth, unsigned want_pairs,
+                    uint64_t timeout_us)
+{
+    memset(n, 0, sizeof(*n));
+    if (!virtio_find(VIRTIO_ID_NET, nth, &n->dev)) {
+        return -1;
+    }
+    if (want_pairs == 0) {
+        want_pairs = 1;
+    }
+    if (net_negotiate(n, want_pairs) < 0) {
+        return -2;
+    }
+    net_read_config(n, want_pairs);
+    if (net_setup_queues(n) < 0) {
+        return -2;
     }
     if (virtio_driver_ok(&n->dev) < 0) {
         return -2;

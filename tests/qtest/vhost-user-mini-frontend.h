@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A minimal vhost-user frontend, for testing the test backend without
- * kvmini (vhost-user-backend-selftest.c).  It owns a 16 MiB memfd that
- * plays guest RAM at guest-physical 0, announced with a made-up frontend
- * virtual address FE_UVA (a backend only uses it for translation), and
- * builds split rings of FE_NUM entries in it: ring idx at 64 KiB +
- * idx * 16 KiB (desc, avail, used a page apart), request slot s of ring
- * idx at 2 MiB + idx MiB + s * 64 KiB (header, status at +0x20, data at
- * +0x1000), five slots used round-robin.
+ * kvmini (vhost-user-backend-selftest.c and -selftest-io.c).  It owns a
+ * 16 MiB memfd that plays guest RAM at guest-physical 0, announced with a
+ * made-up frontend virtual address FE_UVA (a backend only uses it for
+ * translation), and builds split rings of FE_NUM entries in it: ring idx
+ * at 64 KiB + idx * 16 KiB (desc, avail, used a page apart), request slot
+ * s of ring idx at 2 MiB + idx MiB + s * 64 KiB (header, status at +0x20,
+ * data at +0x1000), five slots used round-robin.
  *
  * Every helper fails the test on an unexpected answer.  The backend is
  * created by fe_init() in server mode (or as the options say) and the

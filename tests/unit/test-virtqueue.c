@@ -517,6 +517,51 @@ static void test_indirect_bad(Fixture *f, gconstpointer data)
     assert_pop_breaks(f, indirect_reasons[c]);
 }
 
+/* Eight random descriptors in the ring (or none, one time in QSIZE + 1)
+ * and in the indirect table. */
+static void random_descs(Fixture *f, GRand *rand)
+{
+    for (unsigned i = 0; i < 8; i++) {
+        unsigned d = g_rand_int_range(rand, 0, QSIZE + 1);
+        uint32_t len = g_rand_boolean(rand) ?
+                       (uint32_t)g_rand_int_range(rand, 0, 64) :
+                       g_rand_int(rand);
+        uint64_t addr = g_rand_boolean(rand) ?
+                        (uint64_t)g_rand_int_range(rand, 0, RAM_SIZE) :
+                        ((uint64_t)g_rand_int(rand) << 32 |
+                         g_rand_int(rand));
+
+        if (d < QSIZE) {
+            set_desc(f, DESC_ADDR, d, addr, len,
+                     g_rand_int_range(rand, 0, 8),
+                     g_rand_int_range(rand, 0, QSIZE + 2));
+        }
+        set_desc(f, IND_ADDR, i, addr, len, g_rand_int_range(rand, 0, 8),
+                 g_rand_int_range(rand, 0, 10));
+    }
+}
+
+/* Pop until empty: every in buffer lies inside RAM (and is written
+ * over); returns how many were popped. */
+static unsigned pop_all_checked(Fixture *f, GRand *rand)
+{
+    VirtQueueElement *e;
+    unsigned popped = 0;
+
+    while ((e = virtqueue_pop(f->vq))) {
+        for (unsigned i = 0; i < e->in_num; i++) {
+            g_assert_true((uint8_t *)e->in_sg[i].iov_base >= f->ram);
+            g_assert_true((uint8_t *)e->in_sg[i].iov_base +
+                          e->in_sg[i].iov_len <= f->ram + RAM_SIZE);
+            memset(e->in_sg[i].iov_base, 0x5a, e->in_sg[i].iov_len);
+        }
+        virtqueue_push(f->vq, e, g_rand_int(rand));
+        g_free(e);
+        popped++;
+    }
+    return popped;
+}
+
 /* Random descriptors, avail entries and indices, with and without the
  * ring features: whatever pop returns must lie inside RAM; broken
  * devices are reset and the game goes on.  No crash, no sanitizer
@@ -528,26 +573,7 @@ static void test_random(Fixture *f, gconstpointer data)
     int saved = log_begin();    /* thousands of guest errors */
 
     for (unsigned round = 0; round < 2000; round++) {
-        VirtQueueElement *e;
-
-        for (unsigned i = 0; i < 8; i++) {
-            unsigned d = g_rand_int_range(rand, 0, QSIZE + 1);
-            uint32_t len = g_rand_boolean(rand) ?
-                           (uint32_t)g_rand_int_range(rand, 0, 64) :
-                           g_rand_int(rand);
-            uint64_t addr = g_rand_boolean(rand) ?
-                            (uint64_t)g_rand_int_range(rand, 0, RAM_SIZE) :
-                            ((uint64_t)g_rand_int(rand) << 32 |
-                             g_rand_int(rand));
-
-            if (d < QSIZE) {
-                set_desc(f, DESC_ADDR, d, addr, len,
-                         g_rand_int_range(rand, 0, 8),
-                         g_rand_int_range(rand, 0, QSIZE + 2));
-            }
-            set_desc(f, IND_ADDR, i, addr, len, g_rand_int_range(rand, 0, 8),
-                     g_rand_int_range(rand, 0, 10));
-        }
+        random_descs(f, rand);
         f->vdev.guest_features = (1ULL << VIRTIO_F_VERSION_1) |
             ((uint64_t)g_rand_int_range(rand, 0, 2) <<
              VIRTIO_RING_F_INDIRECT_DESC) |
@@ -557,17 +583,7 @@ static void test_random(Fixture *f, gconstpointer data)
         if (g_rand_int_range(rand, 0, 50) == 0) {
             f->avail_idx += g_rand_int(rand);
         }
-        while ((e = virtqueue_pop(f->vq))) {
-            for (unsigned i = 0; i < e->in_num; i++) {
-                g_assert_true((uint8_t *)e->in_sg[i].iov_base >= f->ram);
-                g_assert_true((uint8_t *)e->in_sg[i].iov_base +
-                              e->in_sg[i].iov_len <= f->ram + RAM_SIZE);
-                memset(e->in_sg[i].iov_base, 0x5a, e->in_sg[i].iov_len);
-            }
-            virtqueue_push(f->vq, e, g_rand_int(rand));
-            g_free(e);
-            popped++;
-        }
+        popped += pop_all_checked(f, rand);
         if (f->vdev.broken) {
             broken++;
             f->vdev.broken = false;
