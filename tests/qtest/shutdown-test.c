@@ -7,7 +7,8 @@
  * with no backend at all; the signal comes while kvmini waits for it:
  * the backend's first replies at start-up (GET_FEATURES), the driver's
  * start (the memory table), the stop at shutdown (GET_VRING_BASE), a server
- * socket's first peer (wait=on), a reconnect dial.  Each time kvmini must
+ * socket's first peer (wait=on, or the device's own wait with wait=off),
+ * a reconnect dial.  Each time kvmini must
  * exit with status 0 — a signal is a request to shut down, as the user
  * guide says — well within the 10 s a reply may take, and a signal never
  * restarts that wait.  Under qtest the waiter is the main loop itself,
@@ -219,6 +220,23 @@ static void test_server_wait(void)
     g_rmdir(dir);
 }
 
+/* server=on,wait=off: the socket does not wait, the device does (its
+ * backend describes it: features, config). */
+static void test_server_nowait_device(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("kvmini-sd-XXXXXX", &err);
+    g_autofree char *sock = g_build_filename(dir, "s.sock", NULL);
+    g_autofree char *args = g_strdup_printf(
+        "-accel qtest -qtest unix:%s/none.sock -serial null "
+        "-chardev socket,id=c0,path=%s,server=on,wait=off "
+        "-device vhost-user-blk,chardev=c0", dir, sock);
+
+    check_spawned_exit(spawn_kvmini(args, sock), SIGTERM);
+    g_unlink(sock);
+    g_rmdir(dir);
+}
+
 /* reconnect=1 and no backend ever: the device's realize dials on. */
 static void test_reconnect_wait(void)
 {
@@ -246,6 +264,8 @@ int main(int argc, char **argv)
     g_test_add_func("/shutdown/sigterm/stop", test_stop);
     g_test_add_func("/shutdown/sigterm/repeated", test_repeated);
     g_test_add_func("/shutdown/sigterm/server-wait", test_server_wait);
+    g_test_add_func("/shutdown/sigterm/server-nowait-device",
+                    test_server_nowait_device);
     g_test_add_func("/shutdown/sigterm/reconnect-wait", test_reconnect_wait);
     return g_test_run();
 }
