@@ -3,7 +3,8 @@
  * Unix socket backend: client (default) or server (server=on, the socket
  * is created with mode 0600), file-descriptor passing with SCM_RIGHTS in
  * both directions, hang-up detection, and for clients reconnect=SECONDS
- * (re-dial until the peer is back).  A server serves one peer at a time:
+ * or reconnect-ms=MILLISECONDS (QEMU 9.2's spelling; re-dial until the
+ * peer is back).  A server serves one peer at a time:
  * further connections are refused while one is active.
  */
 #include "char-internal.h"
@@ -25,7 +26,7 @@ typedef struct SocketChardev {
     char *path;
     bool server;
     bool wait;
-    uint64_t reconnect;     /* seconds, 0 = off */
+    uint64_t reconnect_ms;  /* re-dial interval, 0 = off */
     int listen_fd;
     guint listen_watch;
     guint reconnect_timer;
@@ -122,9 +123,9 @@ static void socket_schedule_reconnect(Chardev *chr)
 {
     SocketChardev *s = sock_of(chr);
 
-    if (s->reconnect && !s->reconnect_timer) {
-        s->reconnect_timer = g_timeout_add_seconds(s->reconnect,
-                                                   socket_reconnect_cb, chr);
+    if (s->reconnect_ms && !s->reconnect_timer) {
+        s->reconnect_timer = g_timeout_add(s->reconnect_ms,
+                                           socket_reconnect_cb, chr);
     }
 }
 
@@ -201,17 +202,45 @@ static bool socket_listen(Chardev *chr, Error **errp)
     return true;
 }
 
+/* reconnect=SECONDS or (QEMU 9.2) reconnect-ms=MILLISECONDS, not both. */
+static bool socket_parse_reconnect(SocketChardev *s, GHashTable *opts,
+                                   Error **errp)
+{
+    uint64_t secs = 0;
+
+    if (qemu_opt_get(opts, "reconnect") &&
+        qemu_opt_get(opts, "reconnect-ms")) {
+        error_setg(errp, "'reconnect' and 'reconnect-ms' are mutually "
+                   "exclusive");
+        return false;
+    }
+    if (!qemu_opt_get_number(opts, "reconnect", 0, &secs, errp) ||
+        !qemu_opt_get_number(opts, "reconnect-ms", 0, &s->reconnect_ms,
+                             errp)) {
+        return false;
+    }
+    if (secs > G_MAXUINT / 1000 || s->reconnect_ms > G_MAXUINT) {
+        error_setg(errp, "reconnect interval too large");
+        return false;
+    }
+    if (secs) {
+        s->reconnect_ms = secs * 1000;
+    }
+    return true;
+}
+
 static bool socket_parse(Chardev *chr, GHashTable *opts, Error **errp)
 {
     static const char *const keys[] = { "backend", "id", "path", "server",
-                                        "wait", "reconnect", NULL };
+                                        "wait", "reconnect", "reconnect-ms",
+                                        NULL };
     SocketChardev *s = sock_of(chr);
     const char *path = qemu_opt_get(opts, "path");
 
     if (!qemu_opts_check_keys(opts, keys, errp) ||
         !qemu_opt_get_bool(opts, "server", false, &s->server, errp) ||
         !qemu_opt_get_bool(opts, "wait", true, &s->wait, errp) ||
-        !qemu_opt_get_number(opts, "reconnect", 0, &s->reconnect, errp)) {
+        !socket_parse_reconnect(s, opts, errp)) {
         return false;
     }
     if (!path) {
@@ -219,9 +248,10 @@ static bool socket_parse(Chardev *chr, GHashTable *opts, Error **errp)
                    "are supported)");
         return false;
     }
-    if (s->server && s->reconnect) {
-        error_setg(errp, "'reconnect' option is incompatible with "
-                   "'server=on'");
+    if (s->server && s->reconnect_ms) {
+        error_setg(errp, "'%s' option is incompatible with 'server=on'",
+                   qemu_opt_get(opts, "reconnect") ? "reconnect" :
+                   "reconnect-ms");
         return false;
     }
     s->path = g_strdup(path);
@@ -240,7 +270,7 @@ static bool socket_open(Chardev *chr, GHashTable *opts, Error **errp)
     if (s->server) {
         return socket_listen(chr, errp);
     }
-    if (s->reconnect) {
+    if (s->reconnect_ms) {
         /* Backend may come later: not an error, keep dialling. */
         if (!socket_connect(chr, NULL)) {
             socket_schedule_reconnect(chr);
@@ -318,9 +348,9 @@ static void socket_fe_disconnect(Chardev *chr)
     }
     socket_disconnect(chr);
     chr->connected = false;
-    if (s->reconnect) {
+    if (s->reconnect_ms) {
         s->redial_at = g_get_monotonic_time() +
-                       (gint64)s->reconnect * G_USEC_PER_SEC;
+                       (gint64)s->reconnect_ms * G_TIME_SPAN_MILLISECOND;
     }
     if (!s->closed_idle) {
         s->closed_idle = g_idle_add(socket_closed_idle, chr);
@@ -380,10 +410,11 @@ static bool socket_wait_step(Chardev *chr, Error **errp)
                                chr->cancel);
         s->redial_at = 0;
     } else if (!socket_connect(chr, NULL)) {
-        if (!s->reconnect) {
+        if (!s->reconnect_ms) {
             return socket_connect(chr, errp);
         }
-        qemu_sleep_cancellable(s->reconnect * G_USEC_PER_SEC, chr->cancel);
+        qemu_sleep_cancellable(s->reconnect_ms * G_TIME_SPAN_MILLISECOND,
+                               chr->cancel);
     }
     if (!chr->connected && qemu_wait_cancelled(chr->cancel)) {
         error_setg(errp, "interrupted while waiting for a peer on '%s'",
@@ -498,7 +529,7 @@ static bool socket_reconnects(const Chardev *chr)
 {
     const SocketChardev *s = chr->backend;
 
-    return !s->server && s->reconnect;
+    return !s->server && s->reconnect_ms;
 }
 
 static void socket_close(Chardev *chr)

@@ -349,7 +349,7 @@ static const OptionDef options[] = {
       "[,share=on|off][,mem-path=PATH]" },
     { "chardev", true, opt_chardev,
       "stdio|file|socket|null,id=ID[,path=PATH][,server=on|off]"
-      "[,wait=on|off][,reconnect=SECONDS]" },
+      "[,wait=on|off][,reconnect=SECONDS|reconnect-ms=MS]" },
     { "serial", true, opt_serial, "stdio|file:PATH|chardev:ID|null|none" },
     { "device", true, opt_device, "add a device (see docs/user-guide.md)" },
     { "netdev", true, opt_netdev, "vhost-user,id=ID,chardev=ID[,queues=N]" },

@@ -138,16 +138,17 @@ ssize_t qemu_chr_read_all_timeout(Chardev *chr, uint8_t *buf, size_t len,
  * client with reconnect= dials again, a server accepts the next peer. */
 void qemu_chr_fe_disconnect(Chardev *chr);
 bool qemu_chr_is_connected(const Chardev *chr);
-/* Block until the socket has a peer: a client with reconnect= dials every
- * `reconnect` seconds, a server accepts.  A peer that hung up already
- * does not count (it is dropped first).  Used at start-up by devices that
- * need their backend to describe themselves (as QEMU's realize does), and
- * for a server's wait=on.  Fails with "interrupted" when chr->cancel
- * fires. */
+/* Block until the socket has a peer: a client with reconnect= (or
+ * reconnect-ms=) dials at that interval, a server accepts.  A peer that
+ * hung up already does not count (it is dropped first).  Used at
+ * start-up by devices that need their backend to describe themselves (as
+ * QEMU's realize does), and for a server's wait=on.  Fails with
+ * "interrupted" when chr->cancel fires. */
 bool qemu_chr_wait_connected(Chardev *chr, Error **errp);
 /* Does the chardev come back by itself after a disconnect (a socket
- * client with reconnect=)?  Its next dial then waits the reconnect
- * interval, so a backend that keeps failing is not hammered. */
+ * client with reconnect= or reconnect-ms=)?  Its next dial then waits
+ * the reconnect interval, so a backend that keeps failing is not
+ * hammered. */
 bool qemu_chr_reconnects(const Chardev *chr);
 
 

@@ -84,6 +84,34 @@ static void test_reconnect(Fixture *f, gconstpointer data)
     close(lfd);
 }
 
+/* reconnect-ms= (QEMU 9.2): the same with a sub-second interval; a
+ * dropped peer is dialled again well within a second. */
+static void test_reconnect_ms(Fixture *f, gconstpointer data)
+{
+    int lfd, afd = -1;
+    gint64 t0;
+
+    f->chr = chr_new("socket,id=r,path=%s,reconnect-ms=20", f->path);
+    qemu_chr_fe_set_handlers(f->chr, fe_receive, fe_event, f);
+    lfd = unix_listen(f->path);
+    PUMP_UNTIL(try_accept(lfd, &afd) && f->events->len == 1, WAIT_MS);
+    g_assert_cmpstr(f->events->str, ==, "O");
+    for (unsigned i = 0; i < 5; i++) {
+        close(afd);
+        afd = -1;
+        t0 = g_get_monotonic_time();
+        PUMP_UNTIL(try_accept(lfd, &afd) &&
+                   f->events->len == 3 + 2 * i, WAIT_MS);
+        g_assert_cmpint(g_get_monotonic_time() - t0, <, 500 * 1000);
+        g_assert_true(qemu_chr_is_connected(f->chr));
+    }
+    g_assert_cmpstr(f->events->str, ==, "OCOCOCOCOCO");
+    qemu_chr_free(f->chr);
+    f->chr = NULL;
+    close(afd);
+    close(lfd);
+}
+
 /* A server that never accepts, its listen queue full: connecting fails
  * at once with the reason instead of blocking the main loop. */
 static void test_connect_queue_full(Fixture *f, gconstpointer data)
@@ -212,6 +240,10 @@ static void test_errors(Fixture *f, gconstpointer data)
                 "Failed to connect to '%s': No such file or directory");
     check_error("socket,id=c,path=%s,server=on,reconnect=1", f->path,
                 "'reconnect' option is incompatible with 'server=on'");
+    check_error("socket,id=c,path=%s,server=on,reconnect-ms=10", f->path,
+                "'reconnect-ms' option is incompatible with 'server=on'");
+    check_error("socket,id=c,path=%s,reconnect=1,reconnect-ms=10", f->path,
+                "'reconnect' and 'reconnect-ms' are mutually exclusive");
     check_error("socket,id=c,path=%s,x=1", f->path, "Invalid parameter 'x'");
     check_error("socket,id=c,path=%s,server=maybe", f->path,
                 "Parameter 'server' expects 'on' or 'off'");
@@ -300,6 +332,7 @@ void chardev_connect_tests_add(void)
 {
     static const ChardevTest tests[] = {
         { "/chardev/socket-reconnect", test_reconnect },
+        { "/chardev/socket-reconnect-ms", test_reconnect_ms },
         { "/chardev/socket-connect-queue-full", test_connect_queue_full },
         { "/chardev/socket-wait-connected", test_wait_connected },
         { "/chardev/socket-server-wait-on", test_server_wait_on },
