@@ -346,6 +346,14 @@ static bool vub_blk_range_ok(Vub *b, uint64_t sector, size_t len)
            len <= size - sector * VUB_SECTOR;
 }
 
+/* A read or write served: one more at its first sector (opts.served). */
+static void vub_blk_count(Vub *b, uint64_t sector)
+{
+    if (b->opts.served) {
+        __atomic_fetch_add(&b->opts.served[sector], 1, __ATOMIC_RELAXED);
+    }
+}
+
 static uint8_t vub_blk_read(Vub *b, VubChain *c, uint64_t sector,
                             size_t len, uint32_t *written)
 {
@@ -353,6 +361,7 @@ static uint8_t vub_blk_read(Vub *b, VubChain *c, uint64_t sector,
         b->stats.ioerr++;
         return VIRTIO_BLK_S_IOERR;
     }
+    vub_blk_count(b, sector);
     vub_iov_copy(c->in, c->nin, 0, b->disk + sector * VUB_SECTOR, len, true);
     *written = len;
     b->stats.reads++;
@@ -369,6 +378,7 @@ static uint8_t vub_blk_write(Vub *b, VubChain *c, uint64_t sector)
         b->stats.ioerr++;
         return VIRTIO_BLK_S_IOERR;
     }
+    vub_blk_count(b, sector);
     vub_iov_copy(c->out, c->nout, sizeof(struct virtio_blk_outhdr),
                  b->disk + sector * VUB_SECTOR, len, false);
     b->stats.writes++;
@@ -407,8 +417,7 @@ static uint8_t vub_blk_execute(Vub *b, VubChain *c,
     }
 }
 
-/* Serve the request at head; returns the used length. */
-static uint32_t vub_blk_request(VubVring *vq, const VubRing *ring,
+uint32_t vub_blk_request(VubVring *vq, const VubRing *ring,
                                 uint16_t head)
 {
     Vub *b = vq->b;
@@ -532,7 +541,8 @@ void vub_vring_process(VubVring *vq)
 
 void vub_blk_init(Vub *b)
 {
-    b->disk = g_malloc0(b->opts.disk_size);
+    /* A disk of the caller's outlives this backend (restarts). */
+    b->disk = b->opts.disk ? b->opts.disk : g_malloc0(b->opts.disk_size);
     b->config.capacity = b->opts.disk_size / VUB_SECTOR;
     b->config.seg_max = VUB_SEG_MAX;
     b->config.blk_size = VUB_SECTOR;
@@ -545,7 +555,9 @@ void vub_blk_cleanup(Vub *b)
     vub_regions_clear(b);
     vub_dirty_log_clear(b);
     vub_inflight_unmap(b);
-    g_free(b->disk);
+    if (b->disk != b->opts.disk) {
+        g_free(b->disk);
+    }
     b->disk = NULL;
 }
 
@@ -694,63 +706,6 @@ bool vub_wait_vring_started(Vub *b, unsigned idx, int timeout_ms)
 {
     g_assert(idx < VUB_MAX_QUEUES);
     return vub_wait_until(b, vub_pred_started, &idx, timeout_ms);
-}
-
-void vub_set_hold(Vub *b, bool hold)
-{
-    g_mutex_lock(&b->lock);
-    b->hold = hold;
-    g_mutex_unlock(&b->lock);
-}
-
-static bool vub_pred_held(Vub *b, const void *opaque)
-{
-    const VubCountArg *a = opaque;
-
-    return b->vq[a->idx].nheld >= a->n;
-}
-
-bool vub_wait_held(Vub *b, unsigned idx, unsigned n, int timeout_ms)
-{
-    VubCountArg a = { idx, n };
-
-    g_assert(idx < VUB_MAX_QUEUES);
-    return vub_wait_until(b, vub_pred_held, &a, timeout_ms);
-}
-
-/* Remove head from vq's held requests; false if it is not there. */
-static bool vub_unhold(VubVring *vq, uint16_t head)
-{
-    for (unsigned i = 0; i < vq->nheld; i++) {
-        if (vq->held[i] == head) {
-            memmove(&vq->held[i], &vq->held[i + 1],
-                    (vq->nheld - i - 1) * sizeof(vq->held[0]));
-            vq->nheld--;
-            return true;
-        }
-    }
-    return false;
-}
-
-/* On the caller's thread with b->lock held, as a kick would be. */
-bool vub_complete_held(Vub *b, unsigned idx, uint16_t head, bool torn)
-{
-    VubVring *vq;
-    VubRing ring;
-    bool ok;
-
-    g_assert(idx < VUB_MAX_QUEUES);
-    g_mutex_lock(&b->lock);
-    vq = &b->vq[idx];
-    ok = vq->started && vub_ring_map(vq, &ring) && vub_unhold(vq, head);
-    if (ok) {
-        vub_complete(vq, &ring, head, vub_blk_request(vq, &ring, head),
-                     torn);
-        vub_vring_notify(vq, &ring);
-        g_cond_broadcast(&b->cond);
-    }
-    g_mutex_unlock(&b->lock);
-    return ok;
 }
 
 uint64_t vub_disk_size(Vub *b)

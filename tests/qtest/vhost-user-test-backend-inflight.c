@@ -5,10 +5,13 @@
  * rings: a blk request's head is marked inflight with a counter when it
  * is taken and cleared after its used entry is published; a ring that
  * starts on a region an earlier backend used reconciles a torn last
- * batch and resubmits what is left, oldest first.  Runs on the backend
- * thread with b->lock held.
+ * batch and resubmits what is left, oldest first; and the requests a
+ * test holds back (vub_set_hold) to model a crash with I/O in flight.
+ * Runs on the backend thread with b->lock held, except the public
+ * accessors at the end.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "vhost-user-test-backend-int.h"
 
@@ -137,4 +140,68 @@ unsigned vub_inflight_count(const VubVring *vq)
         n += vq->inflight->desc[i].inflight != 0;
     }
     return n;
+}
+
+/* --- holding requests (public accessors, any thread) -------------------- */
+
+void vub_set_hold(Vub *b, bool hold)
+{
+    g_mutex_lock(&b->lock);
+    b->hold = hold;
+    g_mutex_unlock(&b->lock);
+}
+
+typedef struct VubHeldArg {
+    unsigned idx;
+    unsigned n;
+} VubHeldArg;
+
+static bool vub_pred_held(Vub *b, const void *opaque)
+{
+    const VubHeldArg *a = opaque;
+
+    return b->vq[a->idx].nheld >= a->n;
+}
+
+bool vub_wait_held(Vub *b, unsigned idx, unsigned n, int timeout_ms)
+{
+    VubHeldArg a = { idx, n };
+
+    g_assert(idx < VUB_MAX_QUEUES);
+    return vub_wait_until(b, vub_pred_held, &a, timeout_ms);
+}
+
+/* Remove head from vq's held requests; false if it is not there. */
+static bool vub_unhold(VubVring *vq, uint16_t head)
+{
+    for (unsigned i = 0; i < vq->nheld; i++) {
+        if (vq->held[i] == head) {
+            memmove(&vq->held[i], &vq->held[i + 1],
+                    (vq->nheld - i - 1) * sizeof(vq->held[0]));
+            vq->nheld--;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* On the caller's thread with b->lock held, as a kick would be. */
+bool vub_complete_held(Vub *b, unsigned idx, uint16_t head, bool torn)
+{
+    VubVring *vq;
+    VubRing ring;
+    bool ok;
+
+    g_assert(idx < VUB_MAX_QUEUES);
+    g_mutex_lock(&b->lock);
+    vq = &b->vq[idx];
+    ok = vq->started && vub_ring_map(vq, &ring) && vub_unhold(vq, head);
+    if (ok) {
+        vub_complete(vq, &ring, head, vub_blk_request(vq, &ring, head),
+                     torn);
+        vub_vring_notify(vq, &ring);
+        g_cond_broadcast(&b->cond);
+    }
+    g_mutex_unlock(&b->lock);
+    return ok;
 }

@@ -292,6 +292,8 @@ void vub_push_used(VubVring *vq, const VubRing *ring, uint16_t head,
                    uint32_t len);
 /* Signal the call eventfd unless the driver asked for no interrupt. */
 void vub_vring_notify(VubVring *vq, const VubRing *ring);
+/* Serve the blk request at head; returns the used length. */
+uint32_t vub_blk_request(VubVring *vq, const VubRing *ring, uint16_t head);
 
 /* vhost-user-test-backend-net.c */
 void vub_net_init(Vub *b);

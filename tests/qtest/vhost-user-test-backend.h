@@ -108,6 +108,18 @@ typedef struct VubOptions {
                                  * requests in the region SET_INFLIGHT_FD
                                  * maps (off: the region is handed out but
                                  * never used) */
+    uint8_t *disk;              /* blk: serve this disk (disk_size bytes,
+                                 * the caller's, outliving the backend)
+                                 * instead of a private one, so that a
+                                 * backend freed and created again (a
+                                 * restart) or a second one (migration)
+                                 * sees the same data, as with one image
+                                 * file; NULL: private, zero-filled */
+    uint32_t *served;           /* blk: disk_size / 512 counters of the
+                                 * caller's: each read or write served
+                                 * adds one (atomically) at its first
+                                 * sector, so over backends sharing them
+                                 * a request served twice shows */
 } VubOptions;
 
 /* Fill o with the defaults: server mode on path, 64 MiB disk, one queue,
