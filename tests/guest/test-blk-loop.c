@@ -8,11 +8,16 @@
  * every word.  It runs for iterations= (default 1000000) iterations or
  * until blk_loop_ms= milliseconds (TSC) have passed, whichever comes
  * first, and prints a progress line every blk_loop_report= (default 10)
- * iterations.
+ * iterations.  With blk_stop_sector=S (outside the range) it also reads
+ * sector S after every iteration and ends when the host has written
+ * "kvm-stop" (8 bytes) at its start: a test that restarts the backend
+ * while the guest runs ends the loop when it is done, at a known
+ * iteration.
  *
  * Parameters: blk_start (default 0), blk_sectors (default 32, at most
  * 128), blk_timeout_ms per wait (default 30000), iterations, blk_loop_ms
- * (default 0: no time limit), blk_loop_report.
+ * (default 0: no time limit), blk_loop_report, blk_stop_sector (default
+ * 0: none).
  *
  * Pattern of sector S in iteration K: 64 little-endian 64-bit words,
  *   w[0] = 0x706f6f6c2d6d766b ("kvm-loop"), w[1] = K, w[2] = S,
@@ -23,6 +28,7 @@
  *   virtio-blk: ... (see test-blk.c)
  *   blk-loop: sectors <start>+<count>, <n> iterations
  *   blk-loop: iteration <K> ok          (every blk_loop_report)
+ *   blk-loop: stopped by the host       (blk_stop_sector)
  *   blk-loop: done <n> iterations, last <K>
  *   test blk-loop: PASS
  * Failure exit codes as test-blk.c: 3 no device, 4 init failed, 5 bad
@@ -46,6 +52,7 @@
 #define LOOP_MAX_SECTORS   (LOOP_MAX_REQS * LOOP_REQ_SECTORS)
 #define LOOP_WORDS         (VIRTIO_BLK_SECTOR_SIZE / 8)
 #define LOOP_TAG           0x706f6f6c2d6d766bull    /* "kvm-loop" */
+#define LOOP_STOP_TAG      0x706f74732d6d766bull    /* "kvm-stop" */
 
 static uint8_t loop_buf[LOOP_MAX_REQS][LOOP_REQ_BYTES]
     __attribute__((aligned(4096))) GUEST_NOINIT;
@@ -56,6 +63,10 @@ struct loop_run {
     uint64_t start, sectors;
     uint64_t timeout_us;
     uint64_t iter;
+    uint64_t stop_sector;       /* 0: none */
+    uint64_t report;            /* progress line every report iterations */
+    uint64_t t0, limit;         /* TSC at the start; ticks allowed (0: no
+                                 * limit) */
 };
 
 static void loop_fill(uint64_t iter, uint64_t sector, uint64_t *w)
@@ -207,6 +218,32 @@ static int loop_init(struct loop_run *run)
                          (unsigned long long)run->sectors, LOOP_MAX_SECTORS,
                          (unsigned long long)blk.capacity);
     }
+    if (run->stop_sector && (run->stop_sector >= blk.capacity ||
+        (run->stop_sector >= run->start &&
+         run->stop_sector < run->start + run->sectors))) {
+        return test_fail(LOOP_FAIL_PARAM, "stop sector %llu inside the "
+                         "range or beyond capacity",
+                         (unsigned long long)run->stop_sector);
+    }
+    return 0;
+}
+
+/* Has the host written "kvm-stop" into the stop sector?  0 (*stop set)
+ * or a failure exit code.  Nothing else is in flight. */
+static int loop_check_stop(const struct loop_run *run, int *stop)
+{
+    uint64_t *w = (uint64_t *)loop_buf[0];
+    int rc = virtio_blk_request_sync(&blk, 0, VIRTIO_BLK_T_IN,
+                                     run->stop_sector, w,
+                                     VIRTIO_BLK_SECTOR_SIZE,
+                                     run->timeout_us);
+
+    if (rc != VIRTIO_BLK_S_OK) {
+        return test_fail(rc == -1 ? LOOP_FAIL_TIMEOUT : LOOP_FAIL_IO,
+                         "iteration %llu: read of the stop sector: %d",
+                         (unsigned long long)run->iter, rc);
+    }
+    *stop = w[0] == LOOP_STOP_TAG;
     return 0;
 }
 
@@ -219,18 +256,42 @@ static uint64_t loop_deadline_ticks(uint64_t ms)
     return khz * ms;
 }
 
+/* One iteration and the checks after it: 0, with *end set when the loop
+ * is over, or a failure exit code. */
+static int loop_step(const struct loop_run *run, int *end)
+{
+    int rc = loop_iteration(run);
+
+    if (rc) {
+        return rc;
+    }
+    if (run->report && (run->iter + 1) % run->report == 0) {
+        printf("blk-loop: iteration %llu ok\n", (unsigned long long)run->iter);
+    }
+    if (run->limit && rdtsc() - run->t0 >= run->limit) {
+        *end = 1;
+    } else if (run->stop_sector) {
+        rc = loop_check_stop(run, end);
+        if (!rc && *end) {
+            printf("blk-loop: stopped by the host\n");
+        }
+    }
+    return rc;
+}
+
 int test_blk_loop(void)
 {
     struct loop_run run = {
         .start = cmdline_get_u64("blk_start", 0),
         .sectors = cmdline_get_u64("blk_sectors", 32),
         .timeout_us = cmdline_get_u64("blk_timeout_ms", 30000) * 1000,
+        .stop_sector = cmdline_get_u64("blk_stop_sector", 0),
+        .report = cmdline_get_u64("blk_loop_report", 10),
+        .limit = loop_deadline_ticks(cmdline_get_u64("blk_loop_ms", 0)),
+        .t0 = rdtsc(),
     };
     uint64_t iterations = cmdline_get_u64("iterations", 1000000);
-    uint64_t report = cmdline_get_u64("blk_loop_report", 10);
-    uint64_t limit = loop_deadline_ticks(cmdline_get_u64("blk_loop_ms", 0));
-    uint64_t t0 = rdtsc();
-    int rc = loop_init(&run);
+    int rc = loop_init(&run), end = 0;
 
     if (rc) {
         return rc;
@@ -238,19 +299,11 @@ int test_blk_loop(void)
     printf("blk-loop: sectors %llu+%llu, %llu iterations\n",
            (unsigned long long)run.start, (unsigned long long)run.sectors,
            (unsigned long long)iterations);
-    for (run.iter = 0; run.iter < iterations; run.iter++) {
-        rc = loop_iteration(&run);
+    for (run.iter = 0; run.iter < iterations && !end; run.iter++) {
+        rc = loop_step(&run, &end);
         if (rc) {
             virtio_reset(&blk.dev);
             return rc;
-        }
-        if (report && (run.iter + 1) % report == 0) {
-            printf("blk-loop: iteration %llu ok\n",
-                   (unsigned long long)run.iter);
-        }
-        if (limit && rdtsc() - t0 >= limit) {
-            run.iter++;
-            break;
         }
     }
     printf("blk-loop: done %llu iterations, last %llu\n",
