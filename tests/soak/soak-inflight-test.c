@@ -62,7 +62,7 @@ typedef struct Soak {
     uint64_t reads, writes, before, resubmitted, torn;
 } Soak;
 
-/* --- the data -------------------------------------------------------------- */
+/* --- the data ------------------------------------------------------------ */
 
 /* The 4 KiB a write with this stamp puts in slot; stamp 0 is the zeroes
  * of a new disk. */
@@ -106,7 +106,7 @@ static void soak_free(Soak *s)
     g_free(s->stamp);
 }
 
-/* --- one batch ------------------------------------------------------------- */
+/* --- one batch ----------------------------------------------------------- */
 
 /* n requests to distinct random slots, half writes, not kicked yet. */
 static void submit_batch(Soak *s, SoakReq *req, unsigned n)
