@@ -141,6 +141,7 @@ void vub_drop_connection(Vub *b, const char *fmt, ...)
     vub_regions_clear(b);
     vub_dirty_log_clear(b);
     vub_inflight_unmap(b);
+    b->hold = false;            /* a crashed backend held; the next serves */
     if (!g_atomic_int_get(&b->stopping)) {
         if (!b->opts.client) {
             b->listen_src = vub_watch(b, b->listen_fd, G_IO_IN,
@@ -774,5 +775,12 @@ void vub_drop_at(Vub *b, unsigned n)
 {
     g_mutex_lock(&b->lock);
     b->drop_at = n;
+    g_mutex_unlock(&b->lock);
+}
+
+void vub_drop_at_next(Vub *b)
+{
+    g_mutex_lock(&b->lock);
+    b->drop_at = (b->conn_fd >= 0 ? b->conn_msgs : 0) + 1;
     g_mutex_unlock(&b->lock);
 }

@@ -262,7 +262,9 @@ bool vub_wait_completed(Vub *b, unsigned idx, uint64_t n, int timeout_ms);
  * until vub_complete_held(); at most 64 per ring, then the ring is left
  * alone.  Turning it off serves what comes next, not what is held.  Held
  * requests are forgotten when their ring starts again or the connection
- * ends (with options.inflight the next start resubmits them). */
+ * ends (with options.inflight the next start resubmits them); the end of
+ * a connection also turns holding off, as a crash would: the next
+ * connection serves. */
 void vub_set_hold(Vub *b, bool hold);
 /* Wait until ring idx holds at least n requests. */
 bool vub_wait_held(Vub *b, unsigned idx, unsigned n, int timeout_ms);
@@ -342,6 +344,10 @@ void vub_clear_faults(Vub *b);
 /* Close the connection when the nth message (from 1) of the current or
  * next connection arrives, without handling it.  One-shot; 0 cancels. */
 void vub_drop_at(Vub *b, unsigned n);
+/* The same for whatever message comes next (counted under the lock, so
+ * none slips in between): a backend that dies at the frontend's next
+ * step, e.g. the device stop of a migration's switch-over. */
+void vub_drop_at_next(Vub *b);
 /* Messages the frontend sent while a reply was held back
  * (VUB_FAULT_REPLY_DELAY): a frontend that waits for each reply before
  * its next request, as the protocol requires, never sends one.  While a
