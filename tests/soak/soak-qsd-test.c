@@ -10,8 +10,9 @@
  * reconnect-ms=20.  Each cycle the test lets a random few milliseconds
  * pass (an iteration's requests are in flight), kills the daemon with
  * SIGKILL, starts a new one on the same image and socket and waits until
- * the guest has done one to three whole iterations through it.  kvmini notices, re-dials, sets the device up again and
- * restarts the ring where the used ring ends, and the guest goes on.
+ * the guest has done one to three whole iterations through it: kvmini
+ * notices, re-dials, sets the device up again and restarts the ring
+ * where the used ring ends, and the guest goes on.
  *
  * At the end the test writes "kvm-stop" into a sector outside the range
  * (blk_stop_sector): the guest finishes the iteration it is in and exits.
