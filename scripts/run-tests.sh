@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Build kvmini and run the whole test suite: unit, qtest, functional and
-# fuzz in the normal build, then unit, qtest and fuzz again under
+# Build kvmini and run the whole test suite: unit, qtest, functional,
+# fuzz and soak in the normal build, then unit, qtest and fuzz again under
 # AddressSanitizer + UBSan.  Installs missing Debian packages first.
 # Each pass keeps its logs in its build directory (DIR/run-tests.*.log).
 # Last, the run must have left the git checkout as it found it (clean
@@ -54,7 +54,7 @@ run_suite() {  # builddir, configure-args, suites...
     skipped=$((skipped + ${skip:-0}))
 }
 
-run_suite build "" unit qtest functional fuzz
+run_suite build "" unit qtest functional fuzz soak
 if [ "${KVMINI_SKIP_ASAN:-0}" != 1 ]; then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
