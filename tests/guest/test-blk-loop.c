@@ -4,11 +4,11 @@
  * virtio-blk device, for migration tests (the guest keeps writing while
  * it moves).  Iteration K writes a pattern that depends on K over
  * sectors [blk_start, blk_start + blk_sectors), in 4 KiB requests all in
- * flight at once, reads the range back into poisoned buffers and checks
- * every word.  It runs for iterations= (default 1000000) iterations or
- * until blk_loop_ms= milliseconds (TSC) have passed, whichever comes
- * first, and prints a progress line every blk_loop_report= (default 10)
- * iterations.  With blk_stop_sector=S (outside the range) it also reads
+ * flight at once (at most blk_depth at a time, if given), reads the range
+ * back into poisoned buffers and checks every word.  It runs for
+ * iterations= (default 1000000) iterations or until blk_loop_ms=
+ * milliseconds (TSC) have passed, whichever comes first, and prints a
+ * progress line every blk_loop_report= (default 10) iterations.  With blk_stop_sector=S (outside the range) it also reads
  * sector S after every iteration and ends when the host has written
  * "kvm-stop" (8 bytes) at its start: a test that restarts the backend
  * while the guest runs ends the loop when it is done, at a known
@@ -17,7 +17,7 @@
  * Parameters: blk_start (default 0), blk_sectors (default 32, at most
  * 128), blk_timeout_ms per wait (default 30000), iterations, blk_loop_ms
  * (default 0: no time limit), blk_loop_report, blk_stop_sector (default
- * 0: none).
+ * 0: none), blk_depth (default 16: the whole range).
  *
  * Pattern of sector S in iteration K: 64 little-endian 64-bit words,
  *   w[0] = 0x706f6f6c2d6d766b ("kvm-loop"), w[1] = K, w[2] = S,
@@ -64,6 +64,7 @@ struct loop_run {
     uint64_t timeout_us;
     uint64_t iter;
     uint64_t stop_sector;       /* 0: none */
+    uint64_t depth;             /* requests in flight at most */
     uint64_t report;            /* progress line every report iterations */
     uint64_t t0, limit;         /* TSC at the start; ticks allowed (0: no
                                  * limit) */
@@ -148,11 +149,13 @@ static int loop_reap_all(const struct loop_run *run, const char *what)
     return 0;
 }
 
-/* One pass over the range, every request in flight at once. */
+/* One pass over the range, run->depth requests in flight at a time. */
 static int loop_pass(const struct loop_run *run, uint32_t type)
 {
     uint64_t sector = run->start, end = run->start + run->sectors;
+    const char *what = type == VIRTIO_BLK_T_OUT ? "write" : "read";
     unsigned n;
+    int rc;
 
     for (n = 0; sector < end; n++, sector += LOOP_REQ_SECTORS) {
         unsigned count = end - sector < LOOP_REQ_SECTORS ?
@@ -164,9 +167,15 @@ static int loop_pass(const struct loop_run *run, uint32_t type)
                               count * VIRTIO_BLK_SECTOR_SIZE) < 0) {
             return test_fail(LOOP_FAIL_IO, "cannot queue a request");
         }
+        if (blk.inflight >= run->depth) {
+            virtio_blk_kick(&blk);
+            if ((rc = loop_reap_all(run, what))) {
+                return rc;
+            }
+        }
     }
     virtio_blk_kick(&blk);
-    return loop_reap_all(run, type == VIRTIO_BLK_T_OUT ? "write" : "read");
+    return loop_reap_all(run, what);
 }
 
 static int loop_verify(const struct loop_run *run)
@@ -217,6 +226,9 @@ static int loop_init(struct loop_run *run)
                          (unsigned long long)run->start,
                          (unsigned long long)run->sectors, LOOP_MAX_SECTORS,
                          (unsigned long long)blk.capacity);
+    }
+    if (run->depth == 0) {
+        return test_fail(LOOP_FAIL_PARAM, "blk_depth must be at least 1");
     }
     if (run->stop_sector && (run->stop_sector >= blk.capacity ||
         (run->stop_sector >= run->start &&
@@ -286,6 +298,7 @@ int test_blk_loop(void)
         .sectors = cmdline_get_u64("blk_sectors", 32),
         .timeout_us = cmdline_get_u64("blk_timeout_ms", 30000) * 1000,
         .stop_sector = cmdline_get_u64("blk_stop_sector", 0),
+        .depth = cmdline_get_u64("blk_depth", LOOP_MAX_REQS),
         .report = cmdline_get_u64("blk_loop_report", 10),
         .limit = loop_deadline_ticks(cmdline_get_u64("blk_loop_ms", 0)),
         .t0 = rdtsc(),
