@@ -147,17 +147,20 @@ static void test_inflight_restarts(void)
     gint64 t0 = g_get_monotonic_time();
     g_autofree char *err = NULL;
     unsigned fds0, fds1, pid;
+    uint64_t rss0, rss1;
     Soak s;
 
     soak_init(&s);
     pid = qtest_pid(s.t.qts);
     soak_cycle(&s, 0);
     fds0 = soak_proc_fds(pid);
+    rss0 = soak_proc_rss_kib(pid);
     for (unsigned c = 1; c < cycles; c++) {
         soak_cycle(&s, c);
     }
     check_disk(&s);
     fds1 = soak_proc_fds(pid);
+    rss1 = soak_proc_rss_kib(pid);
     err = blk_stderr(&s.t);
     g_assert_cmpuint(soak_count(err, "backend disconnected"), ==,
                      s.crashes);
@@ -166,11 +169,12 @@ static void test_inflight_restarts(void)
              G_GUINT64_FORMAT " writes, %" G_GUINT64_FORMAT " reads): %"
              G_GUINT64_FORMAT " completed before the crash (%"
              G_GUINT64_FORMAT " torn), %" G_GUINT64_FORMAT " resubmitted "
-             "after it, each exactly once; kvmini fds %u -> %u; %.1f s",
+             "after it, each exactly once; kvmini fds %u -> %u, VmRSS %"
+             G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " KiB; %.1f s",
              s.crashes, (s.crashes + 1) / 2, s.crashes / 2,
              s.io.reads + s.io.writes, s.io.writes, s.io.reads, s.before,
-             s.torn,
-             s.resubmitted, fds0, fds1, soak_seconds(t0));
+             s.torn, s.resubmitted, fds0, fds1, rss0, rss1,
+             soak_seconds(t0));
     if (fds1 != fds0) {
         g_autofree char *list = soak_proc_fd_list(pid);
         g_error("kvmini had %u fds after the first cycle, %u now:\n%s",

@@ -5,14 +5,25 @@
  *
  * The guest runs test=blk-loop (tests/guest/test-blk-loop.c): each
  * iteration writes a pattern that depends on the iteration over
- * BLK_SECTORS sectors in 4 KiB requests all in flight at once, reads them
- * back and checks every word.  kvmini dials the daemon with
- * reconnect-ms=20.  Each cycle the test lets a random few milliseconds
- * pass (an iteration's requests are in flight), kills the daemon with
- * SIGKILL, starts a new one on the same image and socket and waits until
- * the guest has done one to three whole iterations through it: kvmini
- * notices, re-dials, sets the device up again and restarts the ring
- * where the used ring ends, and the guest goes on.
+ * BLK_SECTORS sectors in 4 KiB requests, reads them back and checks
+ * every word.  kvmini dials the daemon with reconnect-ms=20.  Each cycle
+ * the test lets a random few milliseconds pass (a request is in flight),
+ * kills the daemon with SIGKILL, starts a new one on the same image and
+ * socket and waits until the guest has done one to three whole
+ * iterations through it: kvmini notices, re-dials, sets the device up
+ * again and restarts the ring where the used ring ends, and the guest
+ * goes on.
+ *
+ * One request at a time (blk_depth=1): the daemon (7.2) has no inflight
+ * tracking and completes the requests it holds out of order (in reverse,
+ * here); killed between two such completions, it leaves a later request
+ * completed and an earlier one not, and the next daemon, which can only
+ * resume the ring at the used index, serves the later one again and
+ * never the earlier one.  That is so with any frontend (QEMU's does the
+ * same: the used index is all a ring says); it is what the inflight
+ * region is for (soak-inflight-test, with many requests in flight).
+ * With one request in flight nothing can complete out of order, so a
+ * request lost or served twice here is kvmini's doing.
  *
  * At the end the test writes "kvm-stop" into a sector outside the range
  * (blk_stop_sector): the guest finishes the iteration it is in and exits.
@@ -34,7 +45,7 @@
 #include <unistd.h>
 
 #define DISK_SIZE       (64 << 20)
-#define BLK_SECTORS     64          /* 8 requests of 4 KiB in flight */
+#define BLK_SECTORS     64          /* 8 requests of 4 KiB, one by one */
 #define STOP_SECTOR     4096
 #define LOOP_TAG        0x706f6f6c2d6d766bULL   /* "kvm-loop" */
 #define STOP_TAG        0x706f74732d6d766bULL   /* "kvm-stop" */
@@ -82,7 +93,8 @@ static void vm_start(QsdSoak *s)
     g_autofree char *chardev = g_strdup_printf(
         "socket,id=c0,path=%s,reconnect-ms=20", s->sock);
     g_autofree char *append = g_strdup_printf(
-        "test=blk-loop blk_sectors=%d blk_loop_report=1 blk_stop_sector=%d",
+        "test=blk-loop blk_sectors=%d blk_depth=1 blk_loop_report=1 "
+        "blk_stop_sector=%d",
         BLK_SECTORS, STOP_SECTOR);
     const char *argv[] = {
         kvmini_binary(), "-m", "256M", "-kernel", guest_elf(),
@@ -183,10 +195,10 @@ static void check_image(const char *image, uint64_t iter)
 
 /* kill -9 and restart `cycles` times, a random moment into an iteration,
  * and each time let the guest do one to three whole iterations through
- * the new daemon; returns kvmini's fds after the first cycle. */
-static unsigned restart_cycles(QsdSoak *s, unsigned cycles)
+ * the new daemon; *fds and *rss_kib get kvmini's after the first cycle. */
+static void restart_cycles(QsdSoak *s, unsigned cycles, unsigned *fds,
+                           uint64_t *rss_kib)
 {
-    unsigned fds = 0;
 
     wait_progress(s, -1, 0);
     for (unsigned c = 0; c < cycles; c++) {
@@ -196,16 +208,16 @@ static unsigned restart_cycles(QsdSoak *s, unsigned cycles)
         k = restart_daemon(s);
         wait_progress(s, k + g_rand_int_range(s->rand, 1, 4), c);
         if (c == 0) {
-            fds = soak_proc_fds(s->vm.pid);
+            *fds = soak_proc_fds(s->vm.pid);
+            *rss_kib = soak_proc_rss_kib(s->vm.pid);
         }
     }
-    return fds;
 }
 
 static void test_qsd_restarts(void)
 {
-    unsigned cycles = soak_cycles(DEFAULT_CYCLES), fds0, fds1;
-    guint64 done = 0, last = 0;
+    unsigned cycles = soak_cycles(DEFAULT_CYCLES), fds0 = 0, fds1;
+    guint64 done = 0, last = 0, rss0 = 0, rss1;
     gint64 t0 = g_get_monotonic_time();
     RunResult r = { 0 };
     QsdSoak s = { 0 };
@@ -214,8 +226,9 @@ static void test_qsd_restarts(void)
         return;
     }
     vm_start(&s);
-    fds0 = restart_cycles(&s, cycles);
+    restart_cycles(&s, cycles, &fds0, &rss0);
     fds1 = soak_proc_fds(s.vm.pid);
+    rss1 = soak_proc_rss_kib(s.vm.pid);
     request_stop(&s);
     peer_wait_exit(&s.vm, PROGRESS_S, &r);
     g_assert_nonnull(strstr(r.out, "blk-loop: stopped by the host"));
@@ -231,9 +244,11 @@ static void test_qsd_restarts(void)
     soak_log("qsd: %u kill -9 / restart cycles of qemu-storage-daemon "
              "during guest I/O: %" G_GUINT64_FORMAT " iterations of %d "
              "sectors written and verified (%.1f MiB each way), the image "
-             "holds the last one; kvmini fds %u -> %u; %.1f s", cycles,
-             done, BLK_SECTORS, done * BLK_SECTORS * 512.0 / (1 << 20),
-             fds0, fds1, soak_seconds(t0));
+             "holds the last one; kvmini fds %u -> %u, VmRSS %"
+             G_GUINT64_FORMAT " -> %" G_GUINT64_FORMAT " KiB; %.1f s",
+             cycles, done, BLK_SECTORS,
+             done * BLK_SECTORS * 512.0 / (1 << 20), fds0, fds1, rss0, rss1,
+             soak_seconds(t0));
     g_assert_cmpuint(fds1, ==, fds0);
     run_result_clear(&r);
     teardown(&s);
