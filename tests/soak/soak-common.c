@@ -72,16 +72,24 @@ char *soak_proc_fd_list(int pid)
     return g_string_free(out, FALSE);
 }
 
-uint64_t soak_proc_rss_kib(int pid)
+uint64_t soak_proc_status_kib(int pid, const char *key)
 {
     g_autofree char *path = g_strdup_printf("/proc/%d/status", pid);
+    g_autofree char *line = g_strdup_printf("\n%s:", key);
     g_autofree char *text = NULL;
     const char *p;
 
     g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
-    p = strstr(text, "\nVmRSS:");
-    g_assert_nonnull(p);
-    return g_ascii_strtoull(p + strlen("\nVmRSS:"), NULL, 10);
+    p = strstr(text, line);
+    if (!p) {
+        g_error("%s has no %s line", path, key);
+    }
+    return g_ascii_strtoull(p + strlen(line), NULL, 10);
+}
+
+uint64_t soak_proc_rss_kib(int pid)
+{
+    return soak_proc_status_kib(pid, "VmRSS");
 }
 
 unsigned soak_count(const char *text, const char *needle)

@@ -22,7 +22,10 @@ GRand *soak_rand(void);
 
 /* Entries in /proc/PID/fd. */
 unsigned soak_proc_fds(int pid);
-/* VmRSS of /proc/PID/status, in KiB. */
+/* A "Key:   N kB" line of /proc/PID/status (VmRSS, RssAnon, ...), in
+ * KiB. */
+uint64_t soak_proc_status_kib(int pid, const char *key);
+/* VmRSS, in KiB. */
 uint64_t soak_proc_rss_kib(int pid);
 /* The targets of /proc/PID/fd, one per line, sorted (for a failure
  * message that shows what leaked).  Caller frees. */
