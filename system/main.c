@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kvmini entry point: parse, daemonize (after checking that nothing needs
- * stdio), build, run, report.  This is the one place where errors are
+ * stdio), build, drop root, run, report.  This is the one place where errors are
  * printed and the process exits.
  */
 #include "sysemu/sysemu.h"
@@ -60,6 +60,13 @@ static bool daemonize_start(MachineState *ms, Error **errp)
     return os_daemonize_start(&ms->os, errp);
 }
 
+/* The machine is built: /dev/kvm, sockets and files are open.  Before
+ * the guest runs, give up root (-run-with user=). */
+static bool confine(MachineState *ms, Error **errp)
+{
+    return os_change_user(&ms->os, errp);
+}
+
 int main(int argc, char **argv)
 {
     Error *err = NULL;
@@ -85,7 +92,7 @@ int main(int argc, char **argv)
         return 1;
     }
     os_set_process_name(&ms->os);
-    if (!machine_build(ms, &err)) {
+    if (!machine_build(ms, &err) || !confine(ms, &err)) {
         error_report_err(err);
         machine_free(ms);
         return 1;

@@ -203,7 +203,7 @@ struct MachineState {
     VirtioMmioSlot mmio_slots[VIRTIO_MMIO_SLOTS];
     unsigned mmio_slots_used;
 
-    /* Process (-daemonize, -pidfile, -name) and start */
+    /* Process (-daemonize, -pidfile, -name, -run-with) and start */
     OsState os;
     char *name;                     /* -name: QMP query-name */
     bool start_paused;              /* -S: vCPUs wait for QMP cont */
