@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kvmini entry point: parse, daemonize (after checking that nothing needs
- * stdio), build, drop root, run, report.  This is the one place where errors are
+ * stdio), build, drop root and load the syscall filter, run, report.  This is the one place where errors are
  * printed and the process exits.
  */
 #include "sysemu/sysemu.h"
@@ -61,10 +61,18 @@ static bool daemonize_start(MachineState *ms, Error **errp)
 }
 
 /* The machine is built: /dev/kvm, sockets and files are open.  Before
- * the guest runs, give up root (-run-with user=). */
+ * the guest runs, give up root (-run-with user=), then load the syscall
+ * filter (-sandbox on; after the user change, which it may forbid). */
 static bool confine(MachineState *ms, Error **errp)
 {
-    return os_change_user(&ms->os, errp);
+    if (!os_change_user(&ms->os, errp)) {
+        return false;
+    }
+    if (!sandbox_install(&ms->sandbox, errp)) {
+        error_prepend(errp, "-sandbox: ");
+        return false;
+    }
+    return true;
 }
 
 int main(int argc, char **argv)

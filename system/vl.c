@@ -257,6 +257,11 @@ static bool opt_pidfile(MachineState *ms, const char *arg, Error **errp)
     return set_string(&ms->os.pidfile, arg);
 }
 
+static bool opt_sandbox(MachineState *ms, const char *arg, Error **errp)
+{
+    return sandbox_parse(&ms->sandbox, arg, errp);
+}
+
 /* -run-with user=USER (QEMU 9).  QEMU's chroot= and async-teardown= are
  * not implemented: refused, never ignored. */
 static bool opt_run_with(MachineState *ms, const char *arg, Error **errp)
@@ -392,6 +397,9 @@ static const OptionDef options[] = {
       "FILE (the process id, locked while running, removed at exit)" },
     { "daemonize", false, opt_daemonize,
       "detach once the machine runs (parent exits 0, or 1 on failure)" },
+    { "sandbox", true, opt_sandbox,
+      "on|off[,obsolete=allow|deny][,elevateprivileges=allow|deny|children]"
+      "[,spawn=allow|deny][,resourcecontrol=allow|deny] (syscall filter)" },
     { "run-with", true, opt_run_with,
       "user=USER (drop root once the machine is built)" },
     { "runas", true, opt_runas, "USER (same as -run-with user=USER)" },

@@ -19,6 +19,7 @@
 #include "exec/memory.h"
 #include "qapi/event.h"
 #include "sysemu/os-posix.h"
+#include "sysemu/seccomp.h"
 
 typedef struct MachineState MachineState;
 typedef struct DeviceMemoryState DeviceMemoryState;
@@ -205,6 +206,7 @@ struct MachineState {
 
     /* Process (-daemonize, -pidfile, -name, -run-with) and start */
     OsState os;
+    SandboxConfig sandbox;          /* -sandbox */
     char *name;                     /* -name: QMP query-name */
     bool start_paused;              /* -S: vCPUs wait for QMP cont */
 
