@@ -230,9 +230,18 @@ bool sandbox_parse(SandboxConfig *c, const char *arg, Error **errp)
     return true;
 }
 
+/* gcc says so with __SANITIZE_*__, clang with __has_feature. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SANITIZER_BUILD 1
+#endif
+#endif
+
 bool sandbox_supported(void)
 {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#ifdef SANITIZER_BUILD
     return false;
 #else
     return true;
