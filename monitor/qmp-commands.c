@@ -114,7 +114,10 @@ static bool qmp_query_kvm(QmpRequest *req, Error **errp)
 
     json_object_set_boolean_member(o, "enabled",
                                    kvm_enabled(req->ms));
+    /* In use, or usable: after -run-with user= the user may not be
+     * allowed to open /dev/kvm, which kvmini opened before. */
     json_object_set_boolean_member(o, "present",
+                                   kvm_enabled(req->ms) ||
                                    access("/dev/kvm", R_OK | W_OK) == 0);
     req->ret = qmp_node_object(o);
     return true;

@@ -433,6 +433,8 @@ static void machine_free_options(MachineState *ms)
     }
     g_free(ms->os.pidfile);
     g_free(ms->os.process_name);
+    g_free(ms->os.user);
+    g_free(ms->os.groups);
 }
 
 /* Top down: what runs, then the devices and their backends, then the
