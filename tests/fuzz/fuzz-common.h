@@ -235,7 +235,12 @@ static inline void fuzz_mutate_once(const FuzzTarget *t, GRand *r,
     size_t off;
 
     if (ba->len == 0) {
+        /* set_size leaves the new bytes as malloc left them: fill them,
+         * or the campaign is not the same twice. */
         g_byte_array_set_size(ba, g_rand_int_range(r, 1, 64));
+        for (size_t i = 0; i < ba->len; i++) {
+            ba->data[i] = g_rand_int(r);
+        }
         return;
     }
     off = fuzz_pick_offset(r, ba->len, t->hot_len);
