@@ -21,7 +21,9 @@
 
 static char *fuzz_workdir_path;
 
-static inline void fuzz_workdir_empty(void)
+/* Remove what an input left there, except the files named in keep
+ * (NULL-terminated, or NULL). */
+static inline void fuzz_workdir_clean(const char *const *keep)
 {
     g_autoptr(GDir) d = g_dir_open(fuzz_workdir_path, 0, NULL);
     const char *name;
@@ -29,8 +31,15 @@ static inline void fuzz_workdir_empty(void)
     while (d && (name = g_dir_read_name(d))) {
         g_autofree char *p = g_build_filename(fuzz_workdir_path, name, NULL);
 
-        g_unlink(p);
+        if (!keep || !g_strv_contains(keep, name)) {
+            g_unlink(p);
+        }
     }
+}
+
+static inline void fuzz_workdir_empty(void)
+{
+    fuzz_workdir_clean(NULL);
 }
 
 static inline void fuzz_workdir_remove(void)
@@ -56,11 +65,47 @@ static inline const char *fuzz_workdir(const char *name)
     return fuzz_workdir_path;
 }
 
-/* Once per process, before the first fd count: the directory, and what
- * glib opens on first use (the main context's wakeup fd). */
+/* --- glib's messages go to fd 2 ------------------------------------------- */
+
+/* A failed check must be seen even while FuzzQuiet points stderr at
+ * /dev/null: glib's messages are written to fd 2 directly, as the
+ * sanitizers' reports are. */
+static inline void fuzz_write2(const char *s)
+{
+    ssize_t n = write(2, s, strlen(s));
+
+    (void)n;
+}
+
+static inline GLogWriterOutput fuzz_glib_writer(GLogLevelFlags level,
+                                                const GLogField *fields,
+                                                gsize n, gpointer data)
+{
+    g_autofree char *s = NULL;
+
+    if (level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO)) {
+        return G_LOG_WRITER_HANDLED;
+    }
+    s = g_log_writer_format_fields(level, fields, n, FALSE);
+    fuzz_write2(s);
+    fuzz_write2("\n");
+    return G_LOG_WRITER_HANDLED;
+}
+
+/* Once per process, before the first fd count: the directory, glib's
+ * messages, and what glib opens on first use (the main context's wakeup
+ * fd). */
 static inline void fuzz_warm_up(const char *name)
 {
+    static bool done;
+
+    if (done) {
+        return;
+    }
+    done = true;
     fuzz_workdir(name);
+    g_set_printerr_handler(fuzz_write2);
+    g_log_set_writer_func(fuzz_glib_writer, NULL, NULL);
     g_main_context_iteration(NULL, FALSE);
 }
 
