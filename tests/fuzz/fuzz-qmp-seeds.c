@@ -269,7 +269,7 @@ int main(int argc, char **argv)
 {
     static const FuzzTarget target = {
         .name = "fuzz-qmp",
-        .iterations = 3000,
+        .iterations = 600,
         .max_input = FQM_MAX_INPUT,
         .make_seeds = fqm_make_seeds,
         .run = fqm_fuzz_one,

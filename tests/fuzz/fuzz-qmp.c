@@ -53,6 +53,9 @@ typedef struct FqmAct {
     FqmActKind kind;
     GString *bytes;             /* ACT_SEND */
     bool with_fd;               /* a memfd attached to the bytes */
+    /* The values these bytes complete, as the monitor's splitter cuts
+     * them (char *; NULL: one it refuses). */
+    GPtrArray *values;
 } FqmAct;
 
 static void fqm_act_free(gpointer p)
@@ -61,6 +64,9 @@ static void fqm_act_free(gpointer p)
 
     if (a->bytes) {
         g_string_free(a->bytes, TRUE);
+    }
+    if (a->values) {
+        g_ptr_array_unref(a->values);
     }
     g_free(a);
 }
@@ -72,6 +78,7 @@ static GString *fqm_send(GPtrArray *acts, bool with_fd)
     a->kind = ACT_SEND;
     a->bytes = g_string_new(NULL);
     a->with_fd = with_fd;
+    a->values = g_ptr_array_new_with_free_func(g_free);
     g_ptr_array_add(acts, a);
     return a->bytes;
 }
@@ -244,15 +251,15 @@ static void op_deep(GPtrArray *acts, FuzzInput *in)
     fqm_put_end(s, how >> 2);
 }
 
-/* A request with a long id: (code + 1) * 64 bytes up to 12 KiB, from
- * code 192 on 4 KiB steps up to 252 KiB (a few fill the monitor's
+/* A request with a long id: (code + 1) * 32 bytes up to 7.5 KiB, from
+ * code 240 on 16 KiB steps up to 240 KiB (a few fill the monitor's
  * output), with code 255 past the 64 MiB limit of a value. */
 static size_t fqm_huge_len(uint8_t code)
 {
     if (code == 255) {
         return JSON_MAX_TOKEN_SIZE + 16;
     }
-    return code < 192 ? (code + 1u) * 64 : (code - 191u) * 4 * 1024;
+    return code < 240 ? (code + 1u) * 32 : (code - 239u) * 16 * 1024;
 }
 
 static void op_huge(GPtrArray *acts, FuzzInput *in)
@@ -339,34 +346,48 @@ static GPtrArray *fqm_decode(const uint8_t *data, size_t size)
     return acts;
 }
 
-/* --- is it safe to send? ----------------------------------------------------- */
+/* --- the values, and is it safe to send them? ------------------------------- */
 
-static void fqm_safety_value(void *opaque, const char *text,
-                             const char *error)
+typedef struct FqmPlan {
+    FqmAct *act;                /* being split */
+    bool unsafe;
+} FqmPlan;
+
+static void fqm_plan_value(void *opaque, const char *text,
+                           const char *error)
 {
-    bool *unsafe = opaque;
+    FqmPlan *p = opaque;
 
-    *unsafe |= text && fqm_unsafe(text);
+    g_ptr_array_add(p->act->values, g_strdup(text));
+    p->unsafe |= text && fqm_unsafe(text);
 }
 
-/* Split every connection's bytes as the monitor will. */
-static bool fqm_plan_safe(GPtrArray *acts)
+static bool fqm_js_idle(const JsonStreamer *js)
 {
+    return !js->buf->len && !js->depth && !js->in_string && !js->in_word;
+}
+
+/* Split every connection's bytes as the monitor will (its splitter does
+ * not care how they arrive): the values each act completes; false if
+ * one must not be sent.  *idle: nothing is left half-sent at the end. */
+static bool fqm_plan(GPtrArray *acts, bool *idle)
+{
+    FqmPlan p = { NULL, false };
     JsonStreamer js;
-    bool unsafe = false;
 
-    json_streamer_init(&js, fqm_safety_value, &unsafe);
-    for (guint i = 0; i < acts->len && !unsafe; i++) {
-        FqmAct *a = g_ptr_array_index(acts, i);
-
-        if (a->kind == ACT_SEND) {
-            json_streamer_feed(&js, (uint8_t *)a->bytes->str, a->bytes->len);
-        } else if (a->kind == ACT_RECONNECT) {
+    json_streamer_init(&js, fqm_plan_value, &p);
+    for (guint i = 0; i < acts->len && !p.unsafe; i++) {
+        p.act = g_ptr_array_index(acts, i);
+        if (p.act->kind == ACT_SEND) {
+            json_streamer_feed(&js, (uint8_t *)p.act->bytes->str,
+                               p.act->bytes->len);
+        } else if (p.act->kind == ACT_RECONNECT) {
             json_streamer_reset(&js);
         }
     }
+    *idle = fqm_js_idle(&js);
     json_streamer_destroy(&js);
-    return !unsafe;
+    return !p.unsafe;
 }
 
 /* --- the machine and the client ----------------------------------------------- */
@@ -375,7 +396,6 @@ typedef struct FqmRun {
     MachineState *ms;
     int fd;                     /* the client's socket, -1 if none */
     GString *rbuf;              /* what kvmini wrote, not a line yet */
-    JsonStreamer js;            /* the bytes sent, as the monitor splits */
     FqmModel model;
 } FqmRun;
 
@@ -387,10 +407,8 @@ static const char *const fqm_argv[] = {
     "-qmp", "unix:qmp.sock,server=on,wait=off",
 };
 
-static void fqm_expect(void *opaque, const char *text, const char *error)
+static void fqm_expect(FqmRun *r, const char *text)
 {
-    FqmRun *r = opaque;
-
     fqm_model_expect(&r->model, text);
     fqm_stats.values++;
 }
@@ -462,7 +480,6 @@ static void fqm_connect(FqmRun *r, bool paused)
     g_assert_cmpint(connect(r->fd, (struct sockaddr *)&sa, sizeof(sa)), ==,
                     0);
     fqm_model_init(&r->model, paused);
-    json_streamer_init(&r->js, fqm_expect, r);
     r->rbuf = g_string_new(NULL);
     fqm_wait(r, fqm_greeted, "the greeting");
 }
@@ -471,7 +488,6 @@ static void fqm_hang_up(FqmRun *r)
 {
     close(r->fd);
     r->fd = -1;
-    json_streamer_destroy(&r->js);
     fqm_model_free(&r->model);
     g_string_free(r->rbuf, TRUE);
 }
@@ -496,7 +512,6 @@ static void fqm_write(FqmRun *r, const char *buf, size_t len, bool with_fd)
     char control[CMSG_SPACE(sizeof(int))] = { 0 };
     int fd = with_fd ? memfd_create("fuzz-qmp", MFD_CLOEXEC) : -1;
 
-    json_streamer_feed(&r->js, (const uint8_t *)buf, len);
     while (len) {
         struct iovec iov = { (char *)buf, len };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
@@ -554,6 +569,9 @@ static void fqm_do(FqmRun *r, const FqmAct *a)
 {
     switch (a->kind) {
     case ACT_SEND:
+        for (guint i = 0; i < a->values->len; i++) {
+            fqm_expect(r, g_ptr_array_index(a->values, i));
+        }
         fqm_write(r, a->bytes->str, a->bytes->len, a->with_fd);
         /* Let the monitor see this piece before the next one. */
         g_main_context_iteration(NULL, FALSE);
@@ -570,11 +588,6 @@ static void fqm_do(FqmRun *r, const FqmAct *a)
 
 /* --- after the input: the monitor still answers ------------------------------ */
 
-static bool fqm_js_idle(const JsonStreamer *js)
-{
-    return !js->buf->len && !js->depth && !js->in_string && !js->in_word;
-}
-
 static void fqm_probe(FqmRun *r, const char *id)
 {
     static const char caps[] = "{\"execute\": \"qmp_capabilities\"}";
@@ -583,9 +596,11 @@ static void fqm_probe(FqmRun *r, const char *id)
     unsigned errors;
 
     if (!r->model.negotiated) {
+        fqm_expect(r, caps);
         fqm_write(r, caps, strlen(caps), false);
     }
     errors = fqm_stats.errors;
+    fqm_expect(r, req);
     fqm_write(r, req, strlen(req), false);
     fqm_sync(r);
     if (fqm_stats.errors != errors) {
@@ -594,10 +609,11 @@ static void fqm_probe(FqmRun *r, const char *id)
     }
 }
 
-static void fqm_final_check(FqmRun *r)
+/* idle: the input left no value half-sent on the last connection. */
+static void fqm_final_check(FqmRun *r, bool idle)
 {
     fqm_sync(r);
-    if (fqm_js_idle(&r->js)) {
+    if (idle) {
         fqm_probe(r, "probe-same");
     }
     fqm_reconnect(r);
@@ -609,11 +625,11 @@ bool fqm_fuzz_one(const uint8_t *data, size_t size)
     g_autoptr(GPtrArray) acts = fqm_decode(data, size);
     unsigned fds, errors = fqm_stats.errors;
     guint mark;
-    bool all;
+    bool all, idle;
     FqmRun r;
 
     fuzz_warm_up("fuzz-qmp");
-    if (!fqm_plan_safe(acts)) {
+    if (!fqm_plan(acts, &idle)) {
         fqm_stats.skipped_unsafe++;
         return false;
     }
@@ -625,7 +641,7 @@ bool fqm_fuzz_one(const uint8_t *data, size_t size)
     }
     fqm_sync(&r);
     all = fqm_stats.errors == errors;
-    fqm_final_check(&r);
+    fqm_final_check(&r, idle);
     fqm_hang_up(&r);
     machine_free(r.ms);
     fuzz_check_sources("fuzz-qmp", mark);

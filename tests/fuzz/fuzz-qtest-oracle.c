@@ -208,7 +208,7 @@ static void fq_check_read(FqModel *m, const GString *line, const char *reply,
     if (!fq_ok_hex(reply, 16, &v)) {
         fq_fail(line, reply, "not OK 0x + 16 hex digits");
     }
-    if (v >> (8 * c->width) && c->width < 8) {
+    if (c->width < 8 && v >> (8 * c->width)) {
         fq_fail(line, reply, "value wider than %u bytes", c->width);
     }
     fuzz_store(buf, v, c->width, false);

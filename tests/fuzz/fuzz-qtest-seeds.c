@@ -307,7 +307,7 @@ int main(int argc, char **argv)
 {
     static const FuzzTarget target = {
         .name = "fuzz-qtest",
-        .iterations = 4000,
+        .iterations = 3000,
         .max_input = FQ_MAX_INPUT,
         .make_seeds = fq_make_seeds,
         .run = fq_fuzz_one,

@@ -57,7 +57,7 @@ enum { FQ_END_LF, FQ_END_CRLF, FQ_END_SPACES, FQ_END_NONE, FQ_END_COUNT };
 
 /* Index bytes at or above this pick the transfers near QTEST_MAX_XFER
  * (slow: tens of MiB on the socket); below it the small sizes. */
-#define FQ_SIZE_BIG_FROM 250
+#define FQ_SIZE_BIG_FROM 252
 
 typedef struct FqStats {
     unsigned lines, ok, fail, irq_lines, long_lines, partial_ends;
