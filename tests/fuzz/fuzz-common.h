@@ -12,6 +12,7 @@
  * A target fills a FuzzTarget and calls fuzz_main() from main():
  *   FUZZ_ITERATIONS  inputs after the seeds (default: the target's)
  *   FUZZ_SEED        seed of the generator (default 1)
+ *   FUZZ_LAST=FILE   write each input there before it runs
  *   FUZZ_VERBOSE=1   keep the product's stderr messages that a target
  *                    silences around calls known to warn (the targets
  *                    also log guest errors then, as -d guest_errors)
@@ -379,6 +380,18 @@ static inline unsigned fuzz_regressions(const FuzzTarget *t)
 #endif
 }
 
+/* FUZZ_LAST=FILE: each input of the campaign is written there before it
+ * runs, so that the one that failed can be replayed. */
+static inline void fuzz_save_last(const GByteArray *ba)
+{
+    const char *path = getenv("FUZZ_LAST");
+
+    if (path && *path &&
+        !g_file_set_contents(path, (const char *)ba->data, ba->len, NULL)) {
+        g_error("cannot write %s", path);
+    }
+}
+
 static inline int fuzz_campaign(const FuzzTarget *t, GPtrArray *seeds)
 {
     unsigned iterations = fuzz_env_uint("FUZZ_ITERATIONS", t->iterations);
@@ -403,6 +416,7 @@ static inline int fuzz_campaign(const FuzzTarget *t, GPtrArray *seeds)
     for (unsigned i = 0; i < iterations; i++) {
         GByteArray *ba = fuzz_next_input(t, r, seeds);
 
+        fuzz_save_last(ba);
         accepted += t->run(ba->data, ba->len);
         g_byte_array_unref(ba);
     }

@@ -557,9 +557,11 @@ static void fqm_sync(FqmRun *r)
 
 static void fqm_reconnect(FqmRun *r)
 {
-    bool paused = r->model.paused;
+    bool paused;
 
     fqm_sync(r);
+    /* The machine's state outlives the client (after the last reply). */
+    paused = r->model.paused;
     fqm_hang_up(r);
     fqm_connect(r, paused);
     fqm_stats.reconnects++;

@@ -54,7 +54,9 @@ static void raw(GByteArray *b, uint32_t request, uint32_t flags,
         .len = size,
     };
 
-    memcpy(m.payload, payload, size);
+    if (size) {
+        memcpy(m.payload, payload, size);
+    }
     fvu_put_msg(b, FVC_OP_RAW, &m);
 }
 
