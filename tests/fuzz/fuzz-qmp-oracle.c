@@ -58,6 +58,20 @@ const unsigned fqm_n_names = G_N_ELEMENTS(fqm_names);
 
 /* --- what must not be sent ----------------------------------------------------- */
 
+static bool fqm_is_string(JsonNode *n)
+{
+    return n && JSON_NODE_HOLDS_VALUE(n) &&
+           json_node_get_value_type(n) == G_TYPE_STRING;
+}
+
+/* Member name of o if it is a string, else NULL. */
+static const char *fqm_str(JsonObject *o, const char *name)
+{
+    JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+
+    return fqm_is_string(n) ? json_node_get_string(n) : NULL;
+}
+
 static bool fqm_has_slash(JsonNode *n)
 {
     if (JSON_NODE_HOLDS_VALUE(n)) {
@@ -92,7 +106,7 @@ static bool fqm_has_slash(JsonNode *n)
 bool fqm_unsafe(const char *text)
 {
     g_autoptr(JsonParser) p = json_parser_new();
-    JsonNode *root;
+    JsonNode *root = NULL;
     JsonObject *o;
     const char *exec;
 
@@ -104,8 +118,7 @@ bool fqm_unsafe(const char *text)
         return true;
     }
     o = JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
-    exec = o ? json_object_get_string_member_with_default(o, "execute", "")
-             : "";
+    exec = fqm_str(o, "execute") ? fqm_str(o, "execute") : "";
     return g_str_has_prefix(exec, "migrate") &&
            (!strcmp(exec, "migrate") || !strcmp(exec, "migrate-incoming"));
 }
@@ -159,7 +172,7 @@ void fqm_model_expect(FqmModel *m, const char *text)
     g_queue_push_tail(&m->owed, o);
 }
 
-static void G_GNUC_PRINTF(3, 4) fqm_fail(const FqmOwed *o, const char *line,
+static G_NORETURN void G_GNUC_PRINTF(3, 4) fqm_fail(const FqmOwed *o, const char *line,
                                          const char *fmt, ...)
 {
     g_autofree char *why = NULL;
@@ -178,12 +191,6 @@ typedef struct FqmWant {
     const char *cls;            /* NULL: the command decides */
     char *desc;                 /* prefix of the error's desc */
 } FqmWant;
-
-static bool fqm_is_string(JsonNode *n)
-{
-    return n && JSON_NODE_HOLDS_VALUE(n) &&
-           json_node_get_value_type(n) == G_TYPE_STRING;
-}
 
 static bool fqm_known(const char *name)
 {
@@ -301,8 +308,7 @@ static unsigned fqm_events(FqmModel *m, const char *name, const char *device)
             json_object_get_object_member(e, "data") : NULL;
 
         if (!strcmp(json_object_get_string_member(e, "event"), name) &&
-            (!device || (d && !g_strcmp0(json_object_get_string_member_with_default(
-                 d, "device", NULL), device)))) {
+            (!device || !g_strcmp0(fqm_str(d, "device"), device))) {
             n++;
         }
     }
@@ -413,7 +419,7 @@ static void fqm_check_reply(FqmModel *m, const char *line, JsonObject *reply)
 void fqm_model_line(FqmModel *m, const char *line)
 {
     g_autoptr(JsonParser) p = json_parser_new();
-    JsonNode *root;
+    JsonNode *root = NULL;
     JsonObject *o;
 
     if (!json_parser_load_from_data(p, line, -1, NULL) ||

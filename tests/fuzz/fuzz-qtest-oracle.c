@@ -33,7 +33,7 @@ void fq_model_free(FqModel *m)
     g_free(m->dimm_ram);
 }
 
-static void G_GNUC_PRINTF(3, 4) fq_fail(const GString *line,
+static G_NORETURN void G_GNUC_PRINTF(3, 4) fq_fail(const GString *line,
                                         const char *reply,
                                         const char *fmt, ...)
 {
