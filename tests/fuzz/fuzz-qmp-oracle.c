@@ -44,6 +44,8 @@ const char *const fqm_keys[] = {
     "downtime-limit", "max-bandwidth", "capabilities", "capability",
     "state", "fdname", "interfaces", "initial", "rounds", "num-queues",
     "x,y", "", "a=b", "execute",
+    /* names that are options to a careless conversion */
+    "id=d2,memdev", "size=2M,share",
 };
 const unsigned fqm_n_keys = G_N_ELEMENTS(fqm_keys);
 
@@ -315,6 +317,27 @@ static unsigned fqm_events(FqmModel *m, const char *name, const char *device)
     return n;
 }
 
+/* Arguments that reach a device or object as properties are property
+ * names: never empty, never with ',' or '=' (which the option syntax
+ * would read as more than one). */
+static void fqm_check_property_names(const FqmOwed *o, const char *line,
+                                     JsonObject *args)
+{
+    g_autoptr(GList) members = args ? json_object_get_members(args) : NULL;
+
+    for (GList *m = members; m; m = m->next) {
+        const char *name = m->data;
+        JsonNode *v = json_object_get_member(args, name);
+
+        if (!*name || strpbrk(name, ",=")) {
+            fqm_fail(o, line, "accepted an argument named '%s'", name);
+        }
+        if (!strcmp(name, "props") && JSON_NODE_HOLDS_OBJECT(v)) {
+            fqm_check_property_names(o, line, json_node_get_object(v));
+        }
+    }
+}
+
 /* A command that returned: what it changed. */
 static void fqm_learn(FqmModel *m, const FqmOwed *o, const char *line,
                       JsonObject *reply)
@@ -324,6 +347,9 @@ static void fqm_learn(FqmModel *m, const FqmOwed *o, const char *line,
     JsonObject *args = json_object_has_member(req, "arguments") ?
         json_object_get_object_member(req, "arguments") : NULL;
 
+    if (!strcmp(name, "object-add") || !strcmp(name, "device_add")) {
+        fqm_check_property_names(o, line, args);
+    }
     if (!strcmp(name, "qmp_capabilities")) {
         m->negotiated = true;
         fqm_stats.negotiated++;
