@@ -476,6 +476,7 @@ bool fcl_fuzz_one(const uint8_t *data, size_t size)
     bool built;
 
     fuzz_warm_up("fuzz-cmdline");
+    fuzz_workdir_enter();
     fcl_fixtures();
     /* Before the count: it opens /dev/null once, for the whole run. */
     fuzz_quiet_begin(&q);
@@ -486,6 +487,7 @@ bool fcl_fuzz_one(const uint8_t *data, size_t size)
     qemu_log_set_categories("", NULL);
     fuzz_check_sources("fuzz-cmdline", mark);
     fuzz_check_fds("fuzz-cmdline", fds);
+    fuzz_workdir_leave();
     return built;
 }
 

@@ -2,9 +2,10 @@
 /*
  * What the fuzz targets that build a whole machine in-process share
  * (fuzz-qtest, fuzz-qmp, fuzz-cmdline): a private working directory that
- * the process moves into, so that every relative path an input names
- * (sockets, files of chardevs and memory backends, a dumped device tree)
- * lands there and nowhere else, emptied after each input; a machine
+ * the process moves into while an input runs, so that every relative
+ * path an input names (sockets, files of chardevs and memory backends, a
+ * dumped device tree) lands there and nowhere else, emptied after each
+ * input; a machine
  * built from a command line as kvmini builds it (kvmini_parse_args,
  * machine_build) and freed again; and the checks after an input: as
  * many fds open as before, no main-loop source left ready.
@@ -16,6 +17,7 @@
 
 #include "sysemu/sysemu.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <unistd.h>
 
@@ -45,13 +47,10 @@ static inline void fuzz_workdir_empty(void)
 static inline void fuzz_workdir_remove(void)
 {
     fuzz_workdir_empty();
-    if (chdir("/") == 0) {
-        g_rmdir(fuzz_workdir_path);
-    }
+    g_rmdir(fuzz_workdir_path);
 }
 
-/* The directory (created once, removed at exit); the process runs in
- * it from the first call on. */
+/* The directory (created once, removed at exit). */
 static inline const char *fuzz_workdir(const char *name)
 {
     if (!fuzz_workdir_path) {
@@ -59,10 +58,25 @@ static inline const char *fuzz_workdir(const char *name)
 
         fuzz_workdir_path = g_dir_make_tmp(tmpl, NULL);
         g_assert_nonnull(fuzz_workdir_path);
-        g_assert_cmpint(chdir(fuzz_workdir_path), ==, 0);
         atexit(fuzz_workdir_remove);
     }
     return fuzz_workdir_path;
+}
+
+/* Where the process was, for fuzz_workdir_leave (open for the run). */
+static int fuzz_saved_cwd = -1;
+
+/* Into the directory, for one input (after fuzz_warm_up). */
+static inline void fuzz_workdir_enter(void)
+{
+    g_assert_cmpint(chdir(fuzz_workdir_path), ==, 0);
+}
+
+/* Back where the program was started (files named on its command line
+ * are found again). */
+static inline void fuzz_workdir_leave(void)
+{
+    g_assert_cmpint(fchdir(fuzz_saved_cwd), ==, 0);
 }
 
 /* --- glib's messages go to fd 2 ------------------------------------------- */
@@ -104,10 +118,45 @@ static inline void fuzz_warm_up(const char *name)
     }
     done = true;
     fuzz_workdir(name);
+    fuzz_saved_cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    g_assert_cmpint(fuzz_saved_cwd, >=, 0);
     g_set_printerr_handler(fuzz_write2);
     g_log_set_writer_func(fuzz_glib_writer, NULL, NULL);
     g_main_context_iteration(NULL, FALSE);
 }
+
+#ifdef KVMINI_LIBFUZZER
+/*
+ * A target runs an input in its private directory, and libFuzzer writes
+ * the crash file of an input that failed, and new corpus entries,
+ * relative to the current directory: the paths it is given are made
+ * absolute first (and crash files go where it was started), or they
+ * would land in the directory and go with it.  One definition per program: each target
+ * includes this header in one file.
+ */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    g_autofree char *cwd = g_get_current_dir();
+    char **args = g_new0(char *, *argc + 2);    /* for the whole run */
+    bool prefix = false;
+    int n = 0;
+
+    for (int i = 0; i < *argc; i++) {
+        const char *a = (*argv)[i];
+
+        prefix |= g_str_has_prefix(a, "-artifact_prefix=");
+        args[n++] = i && a[0] != '-' && !g_path_is_absolute(a) ?
+                    g_build_filename(cwd, a, NULL) : (char *)a;
+    }
+    if (!prefix) {
+        args[n++] = g_strdup_printf("-artifact_prefix=%s/", cwd);
+    }
+    *argc = n;
+    *argv = args;
+    return 0;
+}
+#endif
 
 /* --- a machine from a command line --------------------------------------- */
 

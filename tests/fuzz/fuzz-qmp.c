@@ -635,6 +635,7 @@ bool fqm_fuzz_one(const uint8_t *data, size_t size)
         fqm_stats.skipped_unsafe++;
         return false;
     }
+    fuzz_workdir_enter();
     fds = fuzz_count_fds();
     mark = fuzz_source_mark();
     fqm_run_init(&r);
@@ -649,6 +650,7 @@ bool fqm_fuzz_one(const uint8_t *data, size_t size)
     fuzz_check_sources("fuzz-qmp", mark);
     fuzz_check_fds("fuzz-qmp", fds);
     fuzz_workdir_empty();
+    fuzz_workdir_leave();
     return all;
 }
 

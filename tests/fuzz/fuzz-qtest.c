@@ -558,6 +558,7 @@ bool fq_fuzz_one(const uint8_t *data, size_t size)
     FqRun r;
 
     fuzz_warm_up("fuzz-qtest");
+    fuzz_workdir_enter();
     fds = fuzz_count_fds();
     mark = fuzz_source_mark();
     fq_run_init(&r);
@@ -572,6 +573,7 @@ bool fq_fuzz_one(const uint8_t *data, size_t size)
     fuzz_check_sources("fuzz-qtest", mark);
     fuzz_check_fds("fuzz-qtest", fds);
     fuzz_workdir_empty();
+    fuzz_workdir_leave();
     return all_ok;
 }
 
