@@ -5,7 +5,7 @@
  * as operations — every command on RAM, the hot-plugged DIMM, MMIO and
  * ports, in every number format, lines ending in \r\n or cut in two;
  * a driver setting up the virtio-mmio device with interrupts
- * intercepted; the serial port's transmit interrupt — and main() (see
+ * intercepted, irqfds signalled; the serial port's transmit interrupt — and main() (see
  * fuzz-common.h for the environment and arguments).  Every line of a
  * seed gets OK; the mutations make the rest.
  */
@@ -218,7 +218,11 @@ static GByteArray *seed_virtio(void)
         write_n(b, "writel", regs[i].addr, regs[i].v, i);
         read_n(b, "readl", AD_STATUS, 0);
     }
-    put(b, FQ_OP_SYNC, 1);
+    for (uint8_t i = 0; i < FQ_IRQFDS; i++) {
+        put(b, FQ_OP_IRQFD, 1);     /* a pulse on GSI 5, 9, 200 */
+        put(b, i, 1);
+        put(b, FQ_OP_SYNC, 1);
+    }
     return b;
 }
 

@@ -101,8 +101,35 @@ typedef struct FqRun {
     GString *line;
     GQueue pending;             /* GString * */
     unsigned sent_lines;
+    EventNotifier irqfd[FQ_IRQFDS];
     FqModel model;
 } FqRun;
+
+static const unsigned fq_irqfd_gsi[FQ_IRQFDS] = { 5, 9, 200 };
+
+/* irqfds as a vhost device registers them (a GSI past the server's
+ * lines is refused). */
+static void fq_irqfds_add(FqRun *r)
+{
+    const AccelOps *a = r->ms->accel;
+    Error *err = NULL;
+
+    for (unsigned i = 0; i < FQ_IRQFDS; i++) {
+        g_assert_true(event_notifier_init(&r->irqfd[i], false, &err));
+        g_assert_true(a->irqfd_add(r->ms, &r->irqfd[i], fq_irqfd_gsi[i],
+                                   &err));
+    }
+    g_assert_false(a->irqfd_add(r->ms, &r->irqfd[0], QTEST_MAX_GSI, &err));
+    error_free(err);
+}
+
+static void fq_irqfds_del(FqRun *r)
+{
+    for (unsigned i = 0; i < FQ_IRQFDS; i++) {
+        r->ms->accel->irqfd_del(r->ms, &r->irqfd[i], fq_irqfd_gsi[i]);
+        event_notifier_cleanup(&r->irqfd[i]);
+    }
+}
 
 static const char *const fq_argv[] = {
     "-accel", "qtest", "-qtest", "unix:qtest.sock", "-serial", "null",
@@ -170,6 +197,7 @@ static void fq_run_init(FqRun *r)
     g_assert_true(virtio_mmio_plug(&r->echo.proxy, &r->echo.vdev, r->ms,
                                    &err));
     g_assert_true(r->ms->accel->start(r->ms, &err));
+    fq_irqfds_add(r);
     r->fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     g_assert_cmpint(r->fd, >=, 0);
     close(lfd);
@@ -193,6 +221,7 @@ static void fq_run_free(FqRun *r)
 {
     shutdown(r->fd, SHUT_RDWR);
     g_thread_join(r->reader);
+    fq_irqfds_del(r);
     virtio_mmio_unplug(&r->echo.proxy);
     virtio_cleanup(&r->echo.vdev);
     machine_free(r->ms);
@@ -356,6 +385,17 @@ static uint64_t fq_addr(FqRun *r, uint8_t i)
     return table[i % G_N_ELEMENTS(table)];
 }
 
+static uint64_t fq_port(uint8_t i)
+{
+    static const uint64_t ports[] = {
+        0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff,
+        MACHINE_DEBUG_EXIT_PORT, MACHINE_I8042_PORT, 0x60, 0, 0xfffc,
+        0xfffe, 0xffff, 0x10000,
+    };
+
+    return ports[i % G_N_ELEMENTS(ports)];
+}
+
 static uint64_t fq_size(uint8_t i)
 {
     static const uint64_t small[] = {
@@ -411,17 +451,10 @@ static void fq_put_arg(FqRun *r, GString *s, FuzzInput *in)
         i = fuzz_in_u8(in);
         fq_put_number(s, fq_addr(r, i), fuzz_in_u8(in));
         break;
-    case FQ_ARG_PORT: {
-        static const uint64_t ports[] = {
-            0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff,
-            MACHINE_DEBUG_EXIT_PORT, MACHINE_I8042_PORT, 0x60, 0, 0xfffc,
-            0xfffe, 0xffff, 0x10000,
-        };
-
+    case FQ_ARG_PORT:
         i = fuzz_in_u8(in);
-        fq_put_number(s, ports[i % G_N_ELEMENTS(ports)], fuzz_in_u8(in));
+        fq_put_number(s, fq_port(i), fuzz_in_u8(in));
         break;
-    }
     case FQ_ARG_VALUE: {
         uint64_t v = fuzz_in_le(in, 8);
 
@@ -516,6 +549,9 @@ static void fq_op(FqRun *r, FuzzInput *in)
         break;
     case FQ_OP_LONG:
         op_long(r, in);
+        break;
+    case FQ_OP_IRQFD:
+        event_notifier_set(&r->irqfd[fuzz_in_u8(in) % FQ_IRQFDS]);
         break;
     default:
         fq_sync(r);

@@ -18,7 +18,10 @@
  *               not at all: the next operation continues it);
  *   FQ_OP_RAW   up to 255 bytes as they are (newlines, NULs, anything);
  *   FQ_OP_LONG  a line of 'a's, 256 bytes to 64 KiB, or past QTEST_MAX_LINE;
- *   FQ_OP_SYNC  wait for every reply owed so far.
+ *   FQ_OP_SYNC  wait for every reply owed so far;
+ *   FQ_OP_IRQFD u8: one of the irqfds the harness registered with the
+ *               accelerator (GSIs 5, 9, 200) is signalled: the main loop
+ *               pulses its line, as KVM's irqfd does.
  * After the operations the harness ends a partial line, and a final
  * check (known-good commands, RAM and hot-plugged RAM written and read
  * back) must answer as the protocol says.
@@ -29,7 +32,9 @@
 #include "fuzz-common.h"
 #include "sysemu/qtest.h"
 
-enum { FQ_OP_CMD, FQ_OP_RAW, FQ_OP_LONG, FQ_OP_SYNC, FQ_OP_COUNT };
+enum {
+    FQ_OP_CMD, FQ_OP_RAW, FQ_OP_LONG, FQ_OP_SYNC, FQ_OP_IRQFD, FQ_OP_COUNT
+};
 
 /* Argument kinds (the kind byte modulo FQ_ARG_COUNT). */
 enum {
@@ -53,6 +58,7 @@ enum { FQ_END_LF, FQ_END_CRLF, FQ_END_SPACES, FQ_END_NONE, FQ_END_COUNT };
 #define FQ_RAM_SIZE     (1 * FUZZ_MiB)
 #define FQ_DIMM_SIZE    (1 * FUZZ_MiB)
 #define FQ_MAX_OPS      256
+#define FQ_IRQFDS       3
 #define FQ_MAX_INPUT    8192
 
 /* Index bytes at or above this pick the transfers near QTEST_MAX_XFER
