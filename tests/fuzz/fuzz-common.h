@@ -27,6 +27,7 @@
 #define TESTS_FUZZ_FUZZ_COMMON_H
 
 #include <glib.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,12 +37,25 @@
 #define FUZZ_KiB 1024ULL
 #define FUZZ_MiB (1024ULL * 1024)
 
+/* g_error() stops the program with SIGTRAP, which libFuzzer does not
+ * catch: it would die without writing the input.  An abort() it does. */
+static inline void fuzz_trap_to_abort(int sig)
+{
+    abort();
+}
+
 /* The libFuzzer entry point of a target whose one-input function is fn
  * (its result is the target's business, libFuzzer wants 0). */
 #define FUZZ_LIBFUZZER_ENTRY(fn)                                        \
     int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);       \
     int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)        \
     {                                                                   \
+        static bool trap_caught;                                        \
+                                                                        \
+        if (!trap_caught) {                                             \
+            trap_caught = true;                                         \
+            signal(SIGTRAP, fuzz_trap_to_abort);                        \
+        }                                                               \
         (void)fn(data, size);                                           \
         return 0;                                                       \
     }

@@ -12,7 +12,8 @@
  * (only qtest writes them: written bytes read back, never-written ones
  * zero) and all-ones where nothing is mapped, also for port reads;
  * irq_intercept_in/out accepted once; "IRQ raise/lower N" only after
- * interception, for N < QTEST_MAX_GSI, each a change of that line.
+ * interception (a line already high is raised right before its OK), for
+ * N < QTEST_MAX_GSI, each a change of that line.
  */
 #include "fuzz-qtest.h"
 #include "hw/boards.h"
@@ -399,10 +400,29 @@ void fq_check_reply(FqModel *m, const GString *line, const char *reply)
     g_free(l.copy);
 }
 
-void fq_check_irq_line(FqModel *m, const char *line)
+/* Is line the command that turns interception on (its OK is owed)?
+ * Lines already high are announced right before that OK. */
+static bool fq_intercepts(FqModel *m, const GString *line)
+{
+    FqLine l = { { NULL } };
+    const FqCmd *c;
+    bool yes;
+
+    if (!line || m->intercepting) {
+        return false;
+    }
+    fq_split(line, &l);
+    yes = !fq_must_fail(line, &l, &c) &&
+          g_str_has_prefix(c->name, "irq_intercept");
+    g_free(l.copy);
+    return yes;
+}
+
+void fq_check_irq_line(FqModel *m, const char *line, const GString *next)
 {
     bool raise = g_str_has_prefix(line, "IRQ raise ");
     const char *num = line + strlen("IRQ raise ");
+    bool on = m->intercepting || (raise && fq_intercepts(m, next));
     char *end;
     uint64_t gsi;
 
@@ -410,7 +430,7 @@ void fq_check_irq_line(FqModel *m, const char *line)
         g_error("fuzz-qtest: '%s' is no IRQ line", line);
     }
     gsi = g_ascii_strtoull(num, &end, 10);
-    if (!m->intercepting || *end || end == num || gsi >= QTEST_MAX_GSI) {
+    if (!on || *end || end == num || gsi >= QTEST_MAX_GSI) {
         g_error("fuzz-qtest: '%s' (intercepting: %d)", line,
                 m->intercepting);
     }

@@ -256,6 +256,25 @@ static GByteArray *seed_serial(void)
     return b;
 }
 
+/* A line already high when interception starts: announced before the
+ * OK of irq_intercept_in. */
+static GByteArray *seed_high_first(void)
+{
+    GByteArray *b = g_byte_array_new();
+
+    cmd(b, "outb", 2, 0);
+    a_port(b, 1, 0);                /* IER: THR empty interrupt */
+    a_value(b, 2, 0);
+    end(b, FQ_END_LF);
+    cmd(b, "irq_intercept_in", 1, 0);
+    a_raw(b, "ioapic");
+    end(b, FQ_END_LF);
+    cmd(b, "inb", 1, 0);
+    a_port(b, 2, 0);                /* IIR: the interrupt goes */
+    end(b, FQ_END_LF);
+    return b;
+}
+
 /* The clock, endianness, a line cut in two, one of 64 KiB. */
 static GByteArray *seed_misc(void)
 {
@@ -291,6 +310,7 @@ static GPtrArray *fq_make_seeds(void)
     g_ptr_array_add(seeds, seed_unassigned());
     g_ptr_array_add(seeds, seed_virtio());
     g_ptr_array_add(seeds, seed_serial());
+    g_ptr_array_add(seeds, seed_high_first());
     g_ptr_array_add(seeds, seed_misc());
     return seeds;
 }

@@ -97,7 +97,8 @@ void fq_model_free(FqModel *m);
 /* Check the reply (without "\n") to the command line (without "\n") and
  * learn from it (RAM written, interception, clock). */
 void fq_check_reply(FqModel *m, const GString *line, const char *reply);
-/* Check an "IRQ raise N" / "IRQ lower N" line. */
-void fq_check_irq_line(FqModel *m, const char *line);
+/* Check an "IRQ raise N" / "IRQ lower N" line; next is the first line
+ * not answered yet (NULL if none). */
+void fq_check_irq_line(FqModel *m, const char *line, const GString *next);
 
 #endif
