@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the standalone fuzz programs share (fuzz-migration, fuzz-virtio):
+ * What the standalone fuzz programs share (all but fuzz-loader):
  * a bounded, deterministic campaign over seeds built in-process (after
  * the inputs in tests/fuzz/regressions that once found a bug), with
  * byte-level mutations (bit flips, boundary values in both byte orders,

@@ -5,12 +5,14 @@
  * the process moves into while an input runs, so that every relative
  * path an input names (sockets, files of chardevs and memory backends, a
  * dumped device tree) lands there and nowhere else, emptied after each
- * input; a machine
- * built from a command line as kvmini builds it (kvmini_parse_args,
- * machine_build) and freed again; and the checks after an input: as
- * many fds open as before, no main-loop source left ready.
+ * input; a command line parsed as main() parses it; glib's messages on
+ * fd 2 (a failed check shows while kvmini's stderr is quieted); the
+ * checks after an input: as many fds open as before, no main-loop source
+ * attached meanwhile still there (fuzz-vhost-user-channel uses these
+ * too); and, in libFuzzer builds, its paths made absolute.
  *
- * Header-only and static inline, as fuzz-common.h.
+ * Header-only and static inline, as fuzz-common.h (but for
+ * LLVMFuzzerInitialize, defined once per program).
  */
 #ifndef TESTS_FUZZ_FUZZ_PROCESS_H
 #define TESTS_FUZZ_FUZZ_PROCESS_H
