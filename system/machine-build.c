@@ -137,6 +137,8 @@ static bool machine_pick_ram(MachineState *ms, Error **errp)
                                                          : DEFAULT_RAM_SIZE,
                                      errp);
         if (!b) {
+            /* The size -m asked for (e.g. more than the host can map). */
+            error_prepend(errp, "-m: ");
             return false;
         }
         g_hash_table_insert(ms->objects, b->id, b);
