@@ -654,7 +654,7 @@ bool fvc_fuzz_one(const uint8_t *data, size_t size)
     maps = fvc_count_maps();
     mark = fuzz_source_mark();
     fvu_log_begin();
-    r.chr = qemu_chr_new_from_opts(opts, &err);
+    r.chr = qemu_chr_new_from_opts(opts, NULL, &err);
     g_assert_nonnull(r.chr);
     fvu_chr_hook(r.chr, &r.peer);
     qemu_chr_fe_set_handlers(r.chr, NULL, fvc_chr_event, &r);
