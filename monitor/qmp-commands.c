@@ -114,7 +114,10 @@ static bool qmp_query_kvm(QmpRequest *req, Error **errp)
 
     json_object_set_boolean_member(o, "enabled",
                                    kvm_enabled(req->ms));
+    /* In use, or usable: after -run-with user= the user may not be
+     * allowed to open /dev/kvm, which kvmini opened before. */
     json_object_set_boolean_member(o, "present",
+                                   kvm_enabled(req->ms) ||
                                    access("/dev/kvm", R_OK | W_OK) == 0);
     req->ret = qmp_node_object(o);
     return true;
@@ -287,7 +290,9 @@ static char *option_value(JsonNode *n)
     return g_strjoinv(",,", parts);
 }
 
-/* "key=value,..." from the members of o (skip: a member to leave out). */
+/* "key=value,..." from the members of o (skip: a member to leave out).
+ * A member name is one property: empty, or with ',' or '=' that the
+ * option syntax would read as more than one, it is no parameter. */
 static bool append_options(GString *s, JsonObject *o, const char *skip,
                            Error **errp)
 {
@@ -299,6 +304,10 @@ static bool append_options(GString *s, JsonObject *o, const char *skip,
 
         if (skip && !strcmp(m->data, skip)) {
             continue;
+        }
+        if (!*(const char *)m->data || strpbrk(m->data, ",=")) {
+            error_setg(errp, "Invalid parameter '%s'", (const char *)m->data);
+            return false;
         }
         if (!JSON_NODE_HOLDS_VALUE(n)) {
             error_setg(errp, "Parameter '%s' expects a string, number or "

@@ -35,6 +35,8 @@ LAYERS = [
     (1, 'chardev', ['chardev/', 'include/chardev/']),
     (1, 'stream', ['migration/stream.c', 'include/migration/stream.h']),
     (1, 'os', ['system/os-posix.c', 'include/sysemu/os-posix.h']),
+    # The syscall filter (-sandbox); MachineState holds its config.
+    (1, 'sandbox', ['system/seccomp.c', 'include/sysemu/seccomp.h']),
     # The event bus (no MachineState).
     (2, 'event', ['qapi/event.c', 'include/qapi/event.h']),
     # Services only (irq, shutdown request, mmio slots, pause/resume, e820,

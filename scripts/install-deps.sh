@@ -9,7 +9,7 @@
 set -eu
 
 PKGS="build-essential pkg-config meson ninja-build
-      libglib2.0-dev libfdt-dev libjson-glib-dev linux-libc-dev
+      libglib2.0-dev libfdt-dev libjson-glib-dev libseccomp-dev linux-libc-dev
       device-tree-compiler socat
       qemu-utils qemu-system-x86 dpdk-dev"
 

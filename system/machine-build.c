@@ -137,6 +137,8 @@ static bool machine_pick_ram(MachineState *ms, Error **errp)
                                                          : DEFAULT_RAM_SIZE,
                                      errp);
         if (!b) {
+            /* The size -m asked for (e.g. more than the host can map). */
+            error_prepend(errp, "-m: ");
             return false;
         }
         g_hash_table_insert(ms->objects, b->id, b);
@@ -433,6 +435,8 @@ static void machine_free_options(MachineState *ms)
     }
     g_free(ms->os.pidfile);
     g_free(ms->os.process_name);
+    g_free(ms->os.user);
+    g_free(ms->os.groups);
 }
 
 /* Top down: what runs, then the devices and their backends, then the

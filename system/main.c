@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kvmini entry point: parse, daemonize (after checking that nothing needs
- * stdio), build, run, report.  This is the one place where errors are
+ * stdio), build, drop root and load the syscall filter, run, report.  This is the one place where errors are
  * printed and the process exits.
  */
 #include "sysemu/sysemu.h"
@@ -73,6 +73,46 @@ static bool daemonize_start(MachineState *ms, Error **errp)
     return os_daemonize_start(&ms->os, errp);
 }
 
+/* The machine is built: /dev/kvm, sockets and files are open.  Before
+ * the guest runs, give up root (-run-with user=), then load the syscall
+ * filter (-sandbox on; after the user change, which it may forbid). */
+static bool confine(MachineState *ms, Error **errp)
+{
+    if (!os_change_user(&ms->os, errp)) {
+        return false;
+    }
+    if (!sandbox_install(&ms->sandbox, errp)) {
+        error_prepend(errp, "-sandbox: ");
+        return false;
+    }
+    return true;
+}
+
+/* Build the machine and confine the process: -1 to go on, else the exit
+ * status (errors reported). */
+static int build(MachineState *ms)
+{
+    Error *err = NULL;
+    int status;
+
+    if (!machine_build(ms, &err)) {
+        /* A signal or a shutdown request ended a wait of the build (a
+         * backend still to come): not an error, the documented status. */
+        status = machine_take_signals(ms) ? ms->exit_status : 1;
+        if (status) {
+            error_report_err(err);
+        } else {
+            error_free(err);
+        }
+        return status;
+    }
+    if (!confine(ms, &err)) {
+        error_report_err(err);
+        return 1;
+    }
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     Error *err = NULL;
@@ -103,15 +143,8 @@ int main(int argc, char **argv)
         machine_free(ms);
         return 1;
     }
-    if (!machine_build(ms, &err)) {
-        /* A signal or a shutdown request ended a wait of the build (a
-         * backend still to come): not an error, the documented status. */
-        status = machine_take_signals(ms) ? ms->exit_status : 1;
-        if (status) {
-            error_report_err(err);
-        } else {
-            error_free(err);
-        }
+    status = build(ms);
+    if (status >= 0) {
         machine_free(ms);
         return status;
     }

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * -daemonize, -pidfile and the process name (include/sysemu/os-posix.h).
+ * -daemonize, -pidfile, -run-with user= and the process name
+ * (include/sysemu/os-posix.h).
  */
 #include "sysemu/os-posix.h"
+#include "qemu/option.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +152,100 @@ void os_pidfile_remove(OsState *os)
     close(os->pidfile_fd);          /* drops the lock */
     os->pidfile_fd = -1;
 }
+
+/* --- -run-with user= ---------------------------------------------------- */
+
+/* "UID:GID", QEMU's form for a user without a passwd entry. */
+static bool parse_uid_gid(const char *user, uid_t *uid, gid_t *gid)
+{
+    g_auto(GStrv) ids = g_strsplit(user, ":", -1);
+    uint64_t u, g;
+
+    if (g_strv_length(ids) != 2 || qemu_strtou64(ids[0], &u) < 0 ||
+        qemu_strtou64(ids[1], &g) < 0 || u >= (uid_t)-1 ||
+        g >= (gid_t)-1) {
+        return false;
+    }
+    *uid = u;
+    *gid = g;
+    return true;
+}
+
+/* The user's supplementary groups from the group database (NSS), read
+ * now: later the sandbox may forbid what NSS modules do. */
+static bool lookup_groups(OsState *os, const char *name, Error **errp)
+{
+    int n = 16;
+
+    for (int tries = 0; tries < 4; tries++) {
+        int want = n;
+
+        os->groups = g_renew(gid_t, os->groups, n);
+        if (getgrouplist(name, os->gid, os->groups, &want) >= 0) {
+            os->ngroups = want;
+            return true;
+        }
+        n = MAX(want, n * 2);
+    }
+    error_setg(errp, "cannot list the groups of user \"%s\"", name);
+    return false;
+}
+
+bool os_set_user(OsState *os, const char *user, Error **errp)
+{
+    struct passwd *pw;
+
+    g_clear_pointer(&os->user, g_free);
+    g_clear_pointer(&os->groups, g_free);
+    os->ngroups = 0;
+    errno = 0;
+    pw = getpwnam(user);
+    if (pw) {
+        os->uid = pw->pw_uid;
+        os->gid = pw->pw_gid;
+        if (!lookup_groups(os, pw->pw_name, errp)) {
+            return false;
+        }
+    } else if (parse_uid_gid(user, &os->uid, &os->gid)) {
+        os->groups = g_new(gid_t, 1);
+        os->groups[0] = os->gid;
+        os->ngroups = 1;
+    } else {
+        error_setg(errp, "user \"%s\" does not exist", user);
+        return false;
+    }
+    os->user = g_strdup(user);
+    return true;
+}
+
+/* Root gives up groups, then group, then user (after setuid it could no
+ * longer change the others); glibc applies each to every thread. */
+bool os_change_user(const OsState *os, Error **errp)
+{
+    uid_t r, e, s;
+    gid_t rg, eg, sg;
+
+    if (!os->user) {
+        return true;
+    }
+    if (setgroups(os->ngroups, os->groups) < 0 || setgid(os->gid) < 0 ||
+        setuid(os->uid) < 0) {
+        error_setg_errno(errp, errno, "-run-with user=%s: cannot become "
+                         "the user", os->user);
+        return false;
+    }
+    if (getresuid(&r, &e, &s) < 0 || getresgid(&rg, &eg, &sg) < 0 ||
+        r != os->uid || e != os->uid || s != os->uid || rg != os->gid ||
+        eg != os->gid || sg != os->gid ||
+        (os->uid != 0 && setuid(0) == 0)) {
+        error_setg(errp, "-run-with user=%s: dropping privileges failed",
+                   os->user);
+        return false;
+    }
+    return true;
+}
+
+/* --- process name --------------------------------------------------------- */
 
 void os_set_process_name(const OsState *os)
 {

@@ -257,6 +257,36 @@ static bool opt_pidfile(MachineState *ms, const char *arg, Error **errp)
     return set_string(&ms->os.pidfile, arg);
 }
 
+static bool opt_sandbox(MachineState *ms, const char *arg, Error **errp)
+{
+    return sandbox_parse(&ms->sandbox, arg, errp);
+}
+
+/* -run-with user=USER (QEMU 9).  QEMU's chroot= and async-teardown= are
+ * not implemented: refused, never ignored. */
+static bool opt_run_with(MachineState *ms, const char *arg, Error **errp)
+{
+    static const char *const keys[] = { "user", NULL };
+    g_autoptr(GHashTable) opts = qemu_opts_parse(arg, NULL, errp);
+    const char *user;
+
+    if (!opts || !qemu_opts_check_keys(opts, keys, errp)) {
+        return false;
+    }
+    user = qemu_opt_get(opts, "user");
+    if (!user || !*user) {
+        error_setg(errp, "user=NAME is required");
+        return false;
+    }
+    return os_set_user(&ms->os, user, errp);
+}
+
+/* -runas USER: QEMU's older spelling of -run-with user=USER. */
+static bool opt_runas(MachineState *ms, const char *arg, Error **errp)
+{
+    return os_set_user(&ms->os, arg, errp);
+}
+
 /* -name [guest=]NAME[,process=NAME][,debug-threads=on|off] */
 static bool opt_name(MachineState *ms, const char *arg, Error **errp)
 {
@@ -367,6 +397,12 @@ static const OptionDef options[] = {
       "FILE (the process id, locked while running, removed at exit)" },
     { "daemonize", false, opt_daemonize,
       "detach once the machine runs (parent exits 0, or 1 on failure)" },
+    { "sandbox", true, opt_sandbox,
+      "on|off[,obsolete=allow|deny][,elevateprivileges=allow|deny|children]"
+      "[,spawn=allow|deny][,resourcecontrol=allow|deny] (syscall filter)" },
+    { "run-with", true, opt_run_with,
+      "user=USER (drop root once the machine is built)" },
+    { "runas", true, opt_runas, "USER (same as -run-with user=USER)" },
     { "d", true, opt_log, "debug log categories (-d help)" },
     { "display", true, opt_display, "none" },
     { "nographic", false, opt_ignored, "accepted for QEMU compatibility" },

@@ -52,6 +52,23 @@ bool qemu_wait_cancelled(const WaitCancel *c)
     return qemu_wait_fd(-1, 0, 0, c) == -ECANCELED;
 }
 
+/* Cancelled: a peer that is about to answer (a healthy backend asked
+ * for its ring state at shutdown) still gets WAIT_CANCEL_GRACE_MS. */
+static int wait_grace(int fd, short events)
+{
+    struct pollfd pfd = { .fd = fd, .events = events };
+    gint64 deadline = qemu_deadline_ms(WAIT_CANCEL_GRACE_MS);
+    int r;
+
+    if (fd < 0) {
+        return -ECANCELED;
+    }
+    do {
+        r = poll(&pfd, 1, wait_remaining_ms(deadline));
+    } while (r < 0 && errno == EINTR);
+    return r > 0 && pfd.revents ? pfd.revents : -ECANCELED;
+}
+
 int qemu_wait_fd(int fd, short events, gint64 deadline_us,
                  const WaitCancel *c)
 {
@@ -67,13 +84,13 @@ int qemu_wait_fd(int fd, short events, gint64 deadline_us,
         if (r < 0) {
             return -errno;
         }
-        for (unsigned i = 1; i < n; i++) {
-            if (pfd[i].revents) {
-                return -ECANCELED;
-            }
-        }
         if (r > 0 && pfd[0].revents) {
             return pfd[0].revents;
+        }
+        for (unsigned i = 1; i < n; i++) {
+            if (pfd[i].revents) {
+                return wait_grace(fd, events);
+            }
         }
         if (deadline_us >= 0 && g_get_monotonic_time() >= deadline_us) {
             return 0;

@@ -20,6 +20,7 @@
 #include "qapi/event.h"
 #include "qemu/wait.h"
 #include "sysemu/os-posix.h"
+#include "sysemu/seccomp.h"
 
 typedef struct MachineState MachineState;
 typedef struct DeviceMemoryState DeviceMemoryState;
@@ -204,8 +205,9 @@ struct MachineState {
     VirtioMmioSlot mmio_slots[VIRTIO_MMIO_SLOTS];
     unsigned mmio_slots_used;
 
-    /* Process (-daemonize, -pidfile, -name) and start */
+    /* Process (-daemonize, -pidfile, -name, -run-with) and start */
     OsState os;
+    SandboxConfig sandbox;          /* -sandbox */
     char *name;                     /* -name: QMP query-name */
     bool start_paused;              /* -S: vCPUs wait for QMP cont */
 

@@ -75,6 +75,32 @@ const char *guest_elf(void)
     return p;
 }
 
+/* argv with $KVMINI_EXTRA_ARGS (shell words) after argv[0] when argv
+ * runs kvmini, e.g. KVMINI_EXTRA_ARGS='-sandbox on' runs every test's
+ * kvmini in the sandbox; argv itself otherwise.  Free with g_strfreev. */
+static char **with_extra_args(const char *const *argv)
+{
+    const char *extra = g_getenv("KVMINI_EXTRA_ARGS");
+    g_auto(GStrv) words = NULL;
+    g_autoptr(GError) err = NULL;
+    GPtrArray *out = g_ptr_array_new();
+
+    if (extra && *extra && !strcmp(argv[0], kvmini_binary())) {
+        if (!g_shell_parse_argv(extra, NULL, &words, &err)) {
+            g_error("KVMINI_EXTRA_ARGS: %s", err->message);
+        }
+    }
+    g_ptr_array_add(out, g_strdup(argv[0]));
+    for (int i = 0; words && words[i]; i++) {
+        g_ptr_array_add(out, g_strdup(words[i]));
+    }
+    for (int i = 1; argv[i]; i++) {
+        g_ptr_array_add(out, g_strdup(argv[i]));
+    }
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
 typedef struct RunCtx {
     GMainLoop *loop;
     int status;
@@ -132,13 +158,14 @@ void run_command(const char *const *argv, unsigned timeout_s, RunResult *r)
     int fd_out = g_mkstemp_full(tmpl_out, O_RDWR | O_CLOEXEC, 0600);
     int fd_err = g_mkstemp_full(tmpl_err, O_RDWR | O_CLOEXEC, 0600);
     RunCtx ctx = { .loop = g_main_loop_new(NULL, FALSE) };
+    g_auto(GStrv) full = with_extra_args(argv);
     GPid pid;
 
     g_assert_cmpint(fd_out, >=, 0);
     g_assert_cmpint(fd_err, >=, 0);
     unlink(tmpl_out);
     unlink(tmpl_err);
-    gboolean ok = g_spawn_async_with_fds(NULL, (char **)argv, NULL,
+    gboolean ok = g_spawn_async_with_fds(NULL, full, NULL,
                                          G_SPAWN_DO_NOT_REAP_CHILD |
                                          G_SPAWN_SEARCH_PATH,
                                          NULL, NULL, &pid, fd_in, fd_out,
@@ -175,9 +202,10 @@ void run_kvmini_guest(const char *args, unsigned timeout_s, RunResult *r)
 
     g_assert_true(g_shell_parse_argv(cmd, NULL, &argv, &err));
     run_command((const char *const *)argv, timeout_s, r);
-    test_log("$ %s\n--- stdout:\n%s--- stderr:\n%s--- status %d%s",
-                   cmd, r->out, r->err, r->status,
-                   r->timed_out ? " (timed out)" : "");
+    test_log("$ %s%s%s\n--- stdout:\n%s--- stderr:\n%s--- status %d%s",
+                   cmd, g_getenv("KVMINI_EXTRA_ARGS") ? "  # and " : "",
+                   g_getenv("KVMINI_EXTRA_ARGS") ?: "", r->out, r->err,
+                   r->status, r->timed_out ? " (timed out)" : "");
 }
 
 void run_result_clear(RunResult *r)
@@ -252,13 +280,14 @@ static bool wait_for_path(const char *path, GPid pid, unsigned timeout_ms)
 void peer_start(Peer *p, const char *const *argv, const char *wait_path)
 {
     g_autoptr(GError) err = NULL;
+    g_auto(GStrv) full = with_extra_args(argv);
     int fd_in = null_stdin();
     int fd;
 
     p->log_path = g_strdup_printf("/tmp/kvmini-peer-%d-XXXXXX", getpid());
     fd = g_mkstemp_full(p->log_path, O_RDWR | O_CLOEXEC, 0600);
     g_assert_cmpint(fd, >=, 0);
-    g_assert_true(g_spawn_async_with_fds(NULL, (char **)argv, NULL,
+    g_assert_true(g_spawn_async_with_fds(NULL, full, NULL,
                                          G_SPAWN_DO_NOT_REAP_CHILD |
                                          G_SPAWN_SEARCH_PATH,
                                          NULL, NULL, &p->pid, fd_in, fd, fd,

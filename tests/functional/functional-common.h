@@ -31,7 +31,10 @@ bool require_program(const char *name);
 const char *kvmini_binary(void);
 const char *guest_elf(void);
 
-/* Run argv (NULL-terminated) with a time limit in seconds. */
+/* Run argv (NULL-terminated) with a time limit in seconds.  Here and in
+ * peer_start(), a kvmini command gets $KVMINI_EXTRA_ARGS (shell words)
+ * right after the binary: meson runs the suite once more with
+ * '-sandbox on,...' that way. */
 void run_command(const char *const *argv, unsigned timeout_s, RunResult *r);
 /* Run kvmini with "-kernel GUEST -serial stdio" + the args given in a
  * shell-like string. */

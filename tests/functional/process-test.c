@@ -4,11 +4,14 @@
  * -S (vCPUs wait for QMP cont), -name (QMP query-name, process name),
  * -pidfile (the running process's id, locked, removed at exit) and
  * -daemonize (the command returns once the machine runs; a failure to
- * start is reported by the command's exit status and stderr).
+ * start is reported by the command's exit status and stderr),
+ * -run-with user= (root given up before the guest runs).
  */
 #include "functional-common.h"
 #include "libqmp.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -209,6 +212,100 @@ static void test_pidfile_locked(void)
     tmpdir_remove(dir);
 }
 
+/* The value of "Key:" in /proc/PID/status, g_free it. */
+static char *proc_status_field(int pid, const char *key)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/status", pid);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    size_t len = strlen(key);
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (int i = 0; lines[i]; i++) {
+        if (!strncmp(lines[i], key, len) && lines[i][len] == ':') {
+            return g_strstrip(g_strdup(lines[i] + len + 1));
+        }
+    }
+    g_error("no %s in %s", key, path);
+}
+
+/* Groups: only groups of the user (getgrouplist), never root's. */
+static void assert_groups_of(int pid, const struct passwd *pw)
+{
+    g_autofree char *groups = proc_status_field(pid, "Groups");
+    g_auto(GStrv) ids = g_strsplit_set(groups, " \t", -1);
+    gid_t list[64];
+    int n = G_N_ELEMENTS(list);
+
+    g_assert_cmpint(getgrouplist(pw->pw_name, pw->pw_gid, list, &n), >=, 0);
+    for (int i = 0; ids[i]; i++) {
+        bool found = false;
+
+        if (!*ids[i]) {
+            continue;
+        }
+        for (int j = 0; j < n; j++) {
+            found |= (gid_t)atoi(ids[i]) == list[j];
+        }
+        if (!found) {
+            g_error("kvmini kept group %s (Groups: %s)", ids[i], groups);
+        }
+    }
+}
+
+/* -run-with user=nobody: once the machine is built kvmini runs as nobody
+ * (real, effective, saved and filesystem ids; nobody's groups only, no
+ * capabilities), and the guest still runs. */
+static void test_run_with_user(void)
+{
+    g_autofree char *dir = NULL, *qmp_path = NULL, *qmp_opt = NULL;
+    g_autofree char *uids = NULL, *gids = NULL, *caps = NULL;
+    g_autofree char *want_uids = NULL, *want_gids = NULL;
+    struct passwd *pw = getpwnam("nobody");
+    Peer vm = { 0 };
+    RunResult r = { 0 };
+    QmpClient *qmp;
+
+    if (!require_kvm()) {
+        return;
+    }
+    if (getuid() != 0 || !pw) {
+        g_test_skip("needs root and a user 'nobody'");
+        return;
+    }
+    dir = tmpdir_new();
+    qmp_path = dir_path(dir, "qmp.sock");
+    qmp_opt = g_strdup_printf("unix:%s,server=on,wait=off", qmp_path);
+    const char *argv[] = {
+        kvmini_binary(), "-S", "-run-with", "user=nobody", "-kernel",
+        guest_elf(), "-serial", "stdio", "-qmp", qmp_opt, "-append",
+        "test=hello", NULL };
+
+    peer_start(&vm, argv, qmp_path);
+    qmp = qmp_connect(qmp_path);
+    qmp_negotiate(qmp);     /* the main loop runs: the user was changed */
+    uids = proc_status_field(vm.pid, "Uid");
+    gids = proc_status_field(vm.pid, "Gid");
+    caps = proc_status_field(vm.pid, "CapEff");
+    want_uids = g_strdup_printf("%u\t%u\t%u\t%u", pw->pw_uid, pw->pw_uid,
+                                pw->pw_uid, pw->pw_uid);
+    want_gids = g_strdup_printf("%u\t%u\t%u\t%u", pw->pw_gid, pw->pw_gid,
+                                pw->pw_gid, pw->pw_gid);
+    g_assert_cmpstr(uids, ==, want_uids);
+    g_assert_cmpstr(gids, ==, want_gids);
+    g_assert_cmpstr(caps, ==, "0000000000000000");
+    assert_groups_of(vm.pid, pw);
+
+    json_node_unref(qmp_cmd_ok(qmp, "{\"execute\": \"cont\"}"));
+    peer_wait_exit(&vm, TIMEOUT, &r);
+    qmp_close(qmp);
+    g_assert_nonnull(strstr(r.out, "test hello: PASS"));
+    g_assert_cmpint(r.status, ==, 0);
+    run_result_clear(&r);
+    tmpdir_remove(dir);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -216,5 +313,6 @@ int main(int argc, char **argv)
     g_test_add_func("/process/daemonize", test_daemonize);
     g_test_add_func("/process/daemonize-failure", test_daemonize_failure);
     g_test_add_func("/process/pidfile-locked", test_pidfile_locked);
+    g_test_add_func("/process/run-with-user", test_run_with_user);
     return g_test_run();
 }

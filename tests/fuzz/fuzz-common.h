@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the standalone fuzz programs share (fuzz-migration, fuzz-virtio):
+ * What the standalone fuzz programs share (all but fuzz-loader):
  * a bounded, deterministic campaign over seeds built in-process (after
  * the inputs in tests/fuzz/regressions that once found a bug), with
  * byte-level mutations (bit flips, boundary values in both byte orders,
@@ -12,6 +12,7 @@
  * A target fills a FuzzTarget and calls fuzz_main() from main():
  *   FUZZ_ITERATIONS  inputs after the seeds (default: the target's)
  *   FUZZ_SEED        seed of the generator (default 1)
+ *   FUZZ_LAST=FILE   write each input there before it runs
  *   FUZZ_VERBOSE=1   keep the product's stderr messages that a target
  *                    silences around calls known to warn (the targets
  *                    also log guest errors then, as -d guest_errors)
@@ -26,6 +27,7 @@
 #define TESTS_FUZZ_FUZZ_COMMON_H
 
 #include <glib.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,12 +37,25 @@
 #define FUZZ_KiB 1024ULL
 #define FUZZ_MiB (1024ULL * 1024)
 
+/* g_error() stops the program with SIGTRAP, which libFuzzer does not
+ * catch: it would die without writing the input.  An abort() it does. */
+static inline void fuzz_trap_to_abort(int sig)
+{
+    abort();
+}
+
 /* The libFuzzer entry point of a target whose one-input function is fn
  * (its result is the target's business, libFuzzer wants 0). */
 #define FUZZ_LIBFUZZER_ENTRY(fn)                                        \
     int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);       \
     int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)        \
     {                                                                   \
+        static bool trap_caught;                                        \
+                                                                        \
+        if (!trap_caught) {                                             \
+            trap_caught = true;                                         \
+            signal(SIGTRAP, fuzz_trap_to_abort);                        \
+        }                                                               \
         (void)fn(data, size);                                           \
         return 0;                                                       \
     }
@@ -235,7 +250,12 @@ static inline void fuzz_mutate_once(const FuzzTarget *t, GRand *r,
     size_t off;
 
     if (ba->len == 0) {
+        /* set_size leaves the new bytes as malloc left them: fill them,
+         * or the campaign is not the same twice. */
         g_byte_array_set_size(ba, g_rand_int_range(r, 1, 64));
+        for (size_t i = 0; i < ba->len; i++) {
+            ba->data[i] = g_rand_int(r);
+        }
         return;
     }
     off = fuzz_pick_offset(r, ba->len, t->hot_len);
@@ -374,6 +394,18 @@ static inline unsigned fuzz_regressions(const FuzzTarget *t)
 #endif
 }
 
+/* FUZZ_LAST=FILE: each input of the campaign is written there before it
+ * runs, so that the one that failed can be replayed. */
+static inline void fuzz_save_last(const GByteArray *ba)
+{
+    const char *path = getenv("FUZZ_LAST");
+
+    if (path && *path &&
+        !g_file_set_contents(path, (const char *)ba->data, ba->len, NULL)) {
+        g_error("cannot write %s", path);
+    }
+}
+
 static inline int fuzz_campaign(const FuzzTarget *t, GPtrArray *seeds)
 {
     unsigned iterations = fuzz_env_uint("FUZZ_ITERATIONS", t->iterations);
@@ -398,6 +430,7 @@ static inline int fuzz_campaign(const FuzzTarget *t, GPtrArray *seeds)
     for (unsigned i = 0; i < iterations; i++) {
         GByteArray *ba = fuzz_next_input(t, r, seeds);
 
+        fuzz_save_last(ba);
         accepted += t->run(ba->data, ba->len);
         g_byte_array_unref(ba);
     }

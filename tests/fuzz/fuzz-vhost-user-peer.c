@@ -161,31 +161,28 @@ static int fvu_make_fd(unsigned kind)
     }
 }
 
-static unsigned fvu_fd_count(uint8_t spec)
+unsigned fvu_fds_count(uint8_t spec)
 {
     unsigned c = spec >> 3;
 
-    return c < 24 ? c : 8 * (c - 20);
+    return MIN(c < 24 ? c : 8 * (c - 20), FVU_SEND_FDS_MAX);
 }
 
-bool fvu_peer_send(int fd, const FvuMsg *m)
+bool fvu_peer_send_bytes(int fd, const void *data, size_t len, uint8_t fds)
 {
-    uint8_t buf[VHOST_USER_HDR_SIZE + FVU_MAX_PAYLOAD];
-    unsigned nfds = MIN(fvu_fd_count(m->fds), FVU_SEND_FDS_MAX);
+    unsigned nfds = fvu_fds_count(fds);
     char control[CMSG_SPACE(sizeof(int) * FVU_SEND_FDS_MAX)] = { 0 };
-    struct iovec iov = { buf, VHOST_USER_HDR_SIZE + m->len };
+    struct iovec iov = { (void *)data, len };
     struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-    int fds[FVU_SEND_FDS_MAX];
+    int fdv[FVU_SEND_FDS_MAX];
     ssize_t n;
 
     if (fd < 0) {
         return false;
     }
-    memcpy(buf, &m->hdr, VHOST_USER_HDR_SIZE);
-    memcpy(buf + VHOST_USER_HDR_SIZE, m->payload, m->len);
     for (unsigned i = 0; i < nfds; i++) {
-        fds[i] = fvu_make_fd(m->fds & 7);
-        g_assert_cmpint(fds[i], >=, 0);
+        fdv[i] = fvu_make_fd(fds & 7);
+        g_assert_cmpint(fdv[i], >=, 0);
     }
     if (nfds) {
         struct cmsghdr *c;
@@ -196,14 +193,24 @@ bool fvu_peer_send(int fd, const FvuMsg *m)
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
         c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-        memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+        memcpy(CMSG_DATA(c), fdv, sizeof(int) * nfds);
     }
     /* Never blocks: a full socket (or one the frontend closed) drops it. */
     n = sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
     for (unsigned i = 0; i < nfds; i++) {
-        close(fds[i]);
+        close(fdv[i]);
     }
-    return n == (ssize_t)iov.iov_len;
+    return n == (ssize_t)len;
+}
+
+bool fvu_peer_send(int fd, const FvuMsg *m)
+{
+    uint8_t buf[VHOST_USER_HDR_SIZE + FVU_MAX_PAYLOAD];
+
+    memcpy(buf, &m->hdr, VHOST_USER_HDR_SIZE);
+    memcpy(buf + VHOST_USER_HDR_SIZE, m->payload, m->len);
+    return fvu_peer_send_bytes(fd, buf, VHOST_USER_HDR_SIZE + m->len,
+                               m->fds);
 }
 
 /* --- what the frontend wrote --------------------------------------------- */

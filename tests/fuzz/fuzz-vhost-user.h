@@ -127,6 +127,10 @@ void fvu_peer_close(FvuPeer *p);
 void fvu_peer_dirty_log(FvuPeer *p, uint8_t pattern);
 /* Write m to fd without blocking; false if the socket did not take it. */
 bool fvu_peer_send(int fd, const FvuMsg *m);
+/* The same for len bytes of data with the fds of FVU_FDS spec fds. */
+bool fvu_peer_send_bytes(int fd, const void *data, size_t len, uint8_t fds);
+/* How many fds FVU_FDS spec fds attaches (kind in bits 0-2). */
+unsigned fvu_fds_count(uint8_t fds);
 /* Read and check everything the frontend wrote on both sockets (and
  * answer it if p->good). */
 void fvu_peer_drain(FvuPeer *p);

@@ -96,6 +96,28 @@ static void test_qtest_options(void)
                 "/nonexistent/dir/log");
 }
 
+static void test_bad_sandbox(void)
+{
+    check_error("-sandbox foo", "-sandbox foo: Parameter 'enable' expects "
+                "'on' or 'off'");
+    check_error("-sandbox on,obsolete=maybe", "obsolete (allow or deny)");
+    check_error("-sandbox on,elevateprivileges=no",
+                "elevateprivileges (allow or deny or children)");
+    check_error("-sandbox on,spawn=yes", "spawn (allow or deny)");
+    check_error("-sandbox on,resourcecontrol=", "resourcecontrol");
+    check_error("-sandbox on,nosuchkey=deny", "nosuchkey");
+}
+
+static void test_bad_run_with(void)
+{
+    check_error("-run-with user=kvmini-no-such-user",
+                "-run-with user=kvmini-no-such-user: user "
+                "\"kvmini-no-such-user\" does not exist");
+    check_error("-runas kvmini-no-such-user", "-runas");
+    check_error("-run-with user=", "user=NAME is required");
+    check_error("-run-with chroot=/", "chroot");     /* not implemented */
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -107,5 +129,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qtest/cmdline/bad-accel", test_bad_accel);
     g_test_add_func("/qtest/cmdline/bad-device", test_bad_device);
     g_test_add_func("/qtest/cmdline/qtest-options", test_qtest_options);
+    g_test_add_func("/qtest/cmdline/bad-sandbox", test_bad_sandbox);
+    g_test_add_func("/qtest/cmdline/bad-run-with", test_bad_run_with);
     return g_test_run();
 }

@@ -186,7 +186,27 @@ static int qtest_listen(const char *path)
     return fd;
 }
 
-/* The argument vector: binary, qtest options, defaults, extra args. */
+/* $KVMINI_EXTRA_ARGS (shell words), e.g. '-sandbox on', go right after
+ * the binary of every kvmini that qtest_init() starts. */
+static void qtest_add_env_args(GPtrArray *argv)
+{
+    const char *env = getenv("KVMINI_EXTRA_ARGS");
+    g_auto(GStrv) words = NULL;
+    g_autoptr(GError) err = NULL;
+
+    if (!env || !*env) {
+        return;
+    }
+    if (!g_shell_parse_argv(env, NULL, &words, &err)) {
+        g_error("qtest: KVMINI_EXTRA_ARGS: %s", err->message);
+    }
+    for (char **p = words; *p; p++) {
+        g_ptr_array_add(argv, g_strdup(*p));
+    }
+}
+
+/* The argument vector: binary, $KVMINI_EXTRA_ARGS, qtest options,
+ * defaults, extra args. */
 static char **qtest_build_argv(QTestState *s, const char *extra_args)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
@@ -199,6 +219,7 @@ static char **qtest_build_argv(QTestState *s, const char *extra_args)
         g_error("qtest: bad arguments '%s': %s", extra_args, err->message);
     }
     g_ptr_array_add(argv, g_strdup(qtest_kvmini_binary()));
+    qtest_add_env_args(argv);
     g_ptr_array_add(argv, g_strdup("-accel"));
     g_ptr_array_add(argv, g_strdup("qtest"));
     g_ptr_array_add(argv, g_strdup("-qtest"));

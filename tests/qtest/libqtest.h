@@ -3,6 +3,7 @@
  * libqtest: the client side of the qtest protocol for tests.
  *
  * qtest_init() starts the kvmini binary ($KVMINI_BINARY) with
+ * $KVMINI_EXTRA_ARGS if set (e.g. '-sandbox on') and
  * "-accel qtest -qtest unix:PATH" on a socket the test listens on, and the
  * returned QTestState then reads and writes guest memory and I/O ports as
  * a guest CPU would.  Every helper that expects "OK" fails the test (g_error,

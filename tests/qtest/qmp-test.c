@@ -318,6 +318,16 @@ static const struct {
       "Parameter 'id' is missing" },
     { "{\"execute\": \"qmp_capabilities\", \"arguments\": {\"enable\": 1}}",
       "CommandNotFound", "already complete" },
+    /* A name is one property, never several in the option syntax. */
+    { "{\"execute\": \"device_add\", \"arguments\": {\"driver\": "
+      "\"pc-dimm\", \"id=d2,memdev\": \"m1\"}}", "GenericError",
+      "Invalid parameter 'id=d2,memdev'" },
+    { "{\"execute\": \"object-add\", \"arguments\": {\"qom-type\": "
+      "\"memory-backend-memfd\", \"id\": \"m2\", \"props\": "
+      "{\"size=2M,share\": \"on\"}}}", "GenericError",
+      "Invalid parameter 'size=2M,share'" },
+    { "{\"execute\": \"device_add\", \"arguments\": {\"driver\": "
+      "\"pc-dimm\", \"\": 1}}", "GenericError", "Invalid parameter ''" },
 };
 
 static void test_errors(void)

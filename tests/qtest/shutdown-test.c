@@ -126,6 +126,28 @@ static void test_stop(void)
     blk_free_exited(&t);
 }
 
+/* A healthy backend is still stopped properly at shutdown: with two
+ * queues, both rings' GET_VRING_BASE are sent and answered (a wait that
+ * the shutdown cancels still hears a peer that answers at once). */
+static void test_healthy_stop(void)
+{
+    VubOptions o;
+    Blk t;
+
+    blk_options(&o);
+    o.num_queues = 2;
+    blk_init(&t, &o, true);
+    blk_launch(&t, NULL, ",num-queues=2", NULL);
+    blk_driver_start(&t, 2);
+    blk_write_check(&t, 1, 5, 512, 3);
+    /* A backend that takes a moment (20 ms) to answer. */
+    vub_add_fault(t.b, VUB_FAULT_REPLY_DELAY, VHOST_USER_GET_VRING_BASE, 20,
+                  false);
+    check_signal_exit(&t, SIGTERM);
+    g_assert_cmpuint(vub_count(t.b, VHOST_USER_GET_VRING_BASE), ==, 2);
+    blk_free_exited(&t);
+}
+
 /* --- while the machine is built (no qtest yet) ------------------------- */
 
 /* Start kvmini with args (no qtest socket: it would never get there) and
@@ -263,6 +285,7 @@ int main(int argc, char **argv)
     g_test_add_func("/shutdown/sigterm/start", test_start);
     g_test_add_func("/shutdown/sigterm/stop", test_stop);
     g_test_add_func("/shutdown/sigterm/repeated", test_repeated);
+    g_test_add_func("/shutdown/sigterm/healthy-stop", test_healthy_stop);
     g_test_add_func("/shutdown/sigterm/server-wait", test_server_wait);
     g_test_add_func("/shutdown/sigterm/server-nowait-device",
                     test_server_nowait_device);

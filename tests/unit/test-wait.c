@@ -68,12 +68,15 @@ static void test_deadline_survives_signals(void)
     close(fds[1]);
 }
 
-/* Readable fd: its revents; a readable cancel fd wins over it. */
+/* Readable fd: its revents, also once cancelled (a peer that answered
+ * is heard); a silent fd that is cancelled: -ECANCELED after the grace. */
 static void test_ready_and_cancel(void)
 {
     int fds[2];
     int efd = eventfd(0, EFD_CLOEXEC);
     WaitCancel c = { .fd = { -1, efd } };
+    char x;
+    gint64 t0;
 
     g_assert_cmpint(pipe(fds), ==, 0);
     g_assert_cmpint(write(fds[1], "x", 1), ==, 1);
@@ -81,7 +84,12 @@ static void test_ready_and_cancel(void)
     g_assert_false(qemu_wait_cancelled(&c));
     g_assert_cmpint(eventfd_write(efd, 1), ==, 0);
     g_assert_true(qemu_wait_cancelled(&c));
+    g_assert_cmpint(qemu_wait_fd(fds[0], POLLIN, -1, &c), ==, POLLIN);
+    g_assert_cmpint(read(fds[0], &x, 1), ==, 1);
+    t0 = g_get_monotonic_time();
     g_assert_cmpint(qemu_wait_fd(fds[0], POLLIN, -1, &c), ==, -ECANCELED);
+    g_assert_cmpint(g_get_monotonic_time() - t0, >=,
+                    WAIT_CANCEL_GRACE_MS * 1000);
     g_assert_false(qemu_wait_cancelled(NULL));
     close(efd);
     close(fds[0]);
