@@ -40,6 +40,22 @@ static SocketChardev *sock_of(Chardev *chr)
     return chr->backend;
 }
 
+/* Main-loop callbacks change the connection and call the frontend under
+ * the frontend's lock, as the frontend's own threads do. */
+static void socket_fe_lock(Chardev *chr)
+{
+    if (chr->fe_lock) {
+        g_mutex_lock(chr->fe_lock);
+    }
+}
+
+static void socket_fe_unlock(Chardev *chr)
+{
+    if (chr->fe_lock) {
+        g_mutex_unlock(chr->fe_lock);
+    }
+}
+
 static bool fill_addr(const char *path, struct sockaddr_un *sa, Error **errp)
 {
     memset(sa, 0, sizeof(*sa));
@@ -66,6 +82,7 @@ static void socket_set_connected(Chardev *chr, int fd)
     }
     chr->fd_in = chr->fd_out = fd;
     chr->connected = true;
+    chr->conn_gen++;
     s->opened_sent = false;
     if (chr->fe_receive || chr->fe_event) {
         chr->cls->start_input(chr);
@@ -111,12 +128,19 @@ static bool socket_connect(Chardev *chr, Error **errp)
 static gboolean socket_reconnect_cb(gpointer data)
 {
     Chardev *chr = data;
+    gboolean again = G_SOURCE_REMOVE;
 
-    if (!socket_connect(chr, NULL)) {
-        return G_SOURCE_CONTINUE;
+    socket_fe_lock(chr);
+    if (chr->connected) {
+        /* Somebody else dialled meanwhile (a device waiting for it). */
+        sock_of(chr)->reconnect_timer = 0;
+    } else if (!socket_connect(chr, NULL)) {
+        again = G_SOURCE_CONTINUE;
+    } else {
+        sock_of(chr)->reconnect_timer = 0;
     }
-    sock_of(chr)->reconnect_timer = 0;
-    return G_SOURCE_REMOVE;
+    socket_fe_unlock(chr);
+    return again;
 }
 
 static void socket_schedule_reconnect(Chardev *chr)
@@ -165,7 +189,9 @@ static bool socket_accept(Chardev *chr)
 
 static gboolean socket_listen_cb(gint fd, GIOCondition cond, gpointer data)
 {
+    socket_fe_lock(data);
     socket_accept(data);
+    socket_fe_unlock(data);
     return G_SOURCE_CONTINUE;
 }
 
@@ -285,6 +311,7 @@ static void socket_disconnect(Chardev *chr)
     chardev_stop_input(chr);
     if (chr->fd_in >= 0) {
         close(chr->fd_in);
+        chr->conn_gen++;
     }
     chr->fd_in = chr->fd_out = -1;
     chardev_drop_fds(chr);
@@ -329,11 +356,13 @@ static gboolean socket_closed_idle(gpointer data)
 {
     Chardev *chr = data;
 
+    socket_fe_lock(chr);
     sock_of(chr)->closed_idle = 0;
     if (!chr->connected) {
         chardev_notify_closed(chr);
         socket_schedule_reconnect(chr);
     }
+    socket_fe_unlock(chr);
     return G_SOURCE_REMOVE;
 }
 
@@ -382,8 +411,10 @@ static gboolean socket_hup(gint fd, GIOCondition cond, gpointer data)
 {
     Chardev *chr = data;
 
+    socket_fe_lock(chr);
     chr->in_watch = 0;
     socket_hangup(chr);
+    socket_fe_unlock(chr);
     return G_SOURCE_REMOVE;
 }
 
@@ -444,6 +475,32 @@ static bool socket_wait_connected(Chardev *chr, Error **errp)
     return true;
 }
 
+/* Wait until the connection has something to read, with the frontend's
+ * lock released: on a private duplicate of the socket, so that whoever
+ * drops or replaces the connection meanwhile (under the lock) cannot
+ * pull the fd from under the poll.  > 0 ready, else as qemu_wait_fd. */
+static int socket_wait_readable(Chardev *chr, gint64 deadline_us)
+{
+    unsigned gen = chr->conn_gen;
+    int fd, r;
+
+    if (!chr->fe_lock) {
+        return qemu_wait_fd(chr->fd_in, POLLIN, deadline_us, chr->cancel);
+    }
+    fd = fcntl(chr->fd_in, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+        return -errno;
+    }
+    g_mutex_unlock(chr->fe_lock);
+    r = qemu_wait_fd(fd, POLLIN, deadline_us, chr->cancel);
+    g_mutex_lock(chr->fe_lock);
+    close(fd);
+    if (r > 0 && (gen != chr->conn_gen || !chr->connected)) {
+        return -ECONNRESET;     /* not the connection we waited on */
+    }
+    return r;
+}
+
 static ssize_t socket_read_sync(Chardev *chr, uint8_t *buf, size_t len,
                                 gint64 deadline_us)
 {
@@ -452,7 +509,7 @@ static ssize_t socket_read_sync(Chardev *chr, uint8_t *buf, size_t len,
     if (!chr->connected) {
         return -ENOTCONN;
     }
-    r = qemu_wait_fd(chr->fd_in, POLLIN, deadline_us, chr->cancel);
+    r = socket_wait_readable(chr, deadline_us);
     if (r < 0) {
         return r;
     }

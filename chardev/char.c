@@ -143,6 +143,11 @@ char *qemu_chr_socket_path(const Chardev *chr)
     return opts ? g_strdup(qemu_opt_get(opts, "path")) : NULL;
 }
 
+void qemu_chr_fe_set_lock(Chardev *chr, GMutex *lock)
+{
+    chr->fe_lock = lock;
+}
+
 void qemu_chr_fe_set_handlers(Chardev *chr, ChrReceiveFn *receive,
                               ChrEventFn *event, void *opaque)
 {

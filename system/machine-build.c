@@ -287,6 +287,9 @@ bool machine_build(MachineState *ms, Error **errp)
         error_prepend(errp, "-accel %s: ", ms->accel->name);
         return false;
     }
+    /* Devices are created and freed with the machine lock held, as when
+     * they are added later: their backends' workers run under it. */
+    g_mutex_lock(&ms->lock);
     address_space_transaction_begin(&ms->address_space_memory);
     machine_map_ram(ms);
     debug_exit_init(ms);
@@ -294,6 +297,7 @@ bool machine_build(MachineState *ms, Error **errp)
               device_memory_init(ms, errp) &&
               create_queued(ms, 1, errp) && create_queued(ms, 2, errp);
     address_space_transaction_commit(&ms->address_space_memory);
+    g_mutex_unlock(&ms->lock);
     if (!ok) {
         return false;
     }
@@ -450,8 +454,10 @@ void machine_free(MachineState *ms)
         ms->accel->stop(ms);
     }
     migration_cleanup(ms);
+    g_mutex_lock(&ms->lock);
     qdev_cleanup(ms);
     net_cleanup(ms);
+    g_mutex_unlock(&ms->lock);
     monitor_cleanup(ms);
     if (ms->accel && ms->system_memory.name) {
         machine_unmap(ms);

@@ -126,23 +126,37 @@ static void vub_get_config(VirtIODevice *vdev)
            MIN(vdev->config_len, sizeof(s->blkcfg)));
 }
 
+#define VUB_WCE_OFFSET offsetof(struct virtio_blk_config, wce)
+
+/* On the connection's worker: the guest's write-cache choice. */
+static bool vub_write_wce(VhostDevice *b, void *arg, Error **errp)
+{
+    VHostUserBlk *s = vub_of_base(b);
+    uint8_t wce = b->vdev.config[VUB_WCE_OFFSET];
+
+    if (!b->connected || wce == s->blkcfg.wce) {
+        return true;
+    }
+    if (!vhost_dev_set_config(&b->devs[0], &wce, VUB_WCE_OFFSET, 1,
+                              VHOST_SET_CONFIG_TYPE_FRONTEND, errp)) {
+        return false;
+    }
+    s->blkcfg.wce = wce;
+    return true;
+}
+
 static void vub_set_config(VirtIODevice *vdev, uint32_t offset, uint32_t size)
 {
     VHostUserBlk *s = vub_of(vdev);
-    const uint32_t wce = offsetof(struct virtio_blk_config, wce);
     Error *err = NULL;
 
     /* Only the write-cache toggle is writable. */
-    if (offset > wce || offset + size <= wce || !s->parent.connected ||
-        vdev->config[wce] == s->blkcfg.wce) {
+    if (offset > VUB_WCE_OFFSET || offset + size <= VUB_WCE_OFFSET) {
         return;
     }
-    if (!vhost_dev_set_config(&s->parent.devs[0], &vdev->config[wce], wce, 1,
-                              VHOST_SET_CONFIG_TYPE_FRONTEND, &err)) {
+    if (!vhost_device_run(&s->parent, vub_write_wce, NULL, &err)) {
         vhost_device_report(&s->parent, err, "SET_CONFIG (writeback)");
-        return;
     }
-    s->blkcfg.wce = vdev->config[wce];
 }
 
 static void vub_reset(VirtIODevice *vdev)
@@ -155,8 +169,6 @@ static void vub_reset(VirtIODevice *vdev)
 }
 
 /* --- migration (hw/virtio/virtio-migration.h) --------------------------- */
-
-#define VUB_WCE_OFFSET offsetof(struct virtio_blk_config, wce)
 
 /* The disk must be the same; the guest's write-cache choice moves. */
 static void vub_mig_save(VirtIODevice *vdev, GByteArray *out)

@@ -233,6 +233,18 @@ const VhostDeviceOps vnet_device_ops = {
     .ring_enabled = vnet_ring_enabled,
 };
 
+/* On the connection's worker: the backend tells the network. */
+static bool vnet_backend_announce(VhostDevice *d, void *arg, Error **errp)
+{
+    VirtIONet *s = vnet_of_device(d);
+
+    if (!d->connected) {
+        error_setg(errp, "backend not connected");
+        return false;
+    }
+    return netdev_announce(s->netdev, &d->devs[0], s->mac, errp);
+}
+
 bool virtio_net_announce(VirtIONet *s, Error **errp)
 {
     if (vnet_acked(s, VIRTIO_NET_F_GUEST_ANNOUNCE) &&
@@ -241,12 +253,7 @@ bool virtio_net_announce(VirtIONet *s, Error **errp)
         virtio_notify_config(&s->parent.vdev);
         return true;
     }
-    if (!s->parent.connected) {
-        error_setg(errp, "%s: cannot announce: backend not connected",
-                   s->parent.label);
-        return false;
-    }
-    if (!netdev_announce(s->netdev, &s->parent.devs[0], s->mac, errp)) {
+    if (!vhost_device_run(&s->parent, vnet_backend_announce, NULL, errp)) {
         error_prepend(errp, "%s: cannot announce: ", s->parent.label);
         return false;
     }

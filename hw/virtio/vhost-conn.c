@@ -13,10 +13,20 @@
 void vhost_conn_setup(VhostConn *c, const VhostConnClass *cls,
                       const char *name, void *opaque, GMutex *lock)
 {
+    g_autofree char *thread = g_strdup_printf("vhost-%s", name);
+
     c->cls = cls;
     c->name = g_strdup(name);
     c->opaque = opaque;
     c->lock = lock;
+    if (lock) {
+        c->worker = vhost_worker_new(thread, lock);
+    }
+}
+
+static void vhost_conn_close_work(void *opaque)
+{
+    vhost_conn_close(opaque);
 }
 
 void vhost_conn_free(VhostConn *c)
@@ -25,7 +35,10 @@ void vhost_conn_free(VhostConn *c)
         return;
     }
     vhost_conn_detach(c);
-    vhost_conn_close(c);
+    if (c->opened) {
+        vhost_conn_call(c, vhost_conn_close_work, c);
+    }
+    vhost_worker_free(c->worker);
     g_free(c->name);
     g_free(c->label);
     c->cls->free(c);
@@ -73,6 +86,7 @@ bool vhost_conn_init_dev(VhostConn *c, struct vhost_dev *dev,
         }
         c->opened = true;
     }
+    dev->worker = c->worker;
     return vhost_dev_init(dev, c->opaque, c->cls->ops, as, errp);
 }
 
@@ -118,27 +132,42 @@ void vhost_conn_query(VhostConn *c, VhostConnInfo *info)
     }
 }
 
+/* --- the worker ---------------------------------------------------------- */
+
+void vhost_conn_call(VhostConn *c, VhostWorkFn *fn, void *opaque)
+{
+    if (c->worker) {
+        vhost_worker_call(c->worker, fn, opaque);
+    } else {
+        fn(opaque);
+    }
+}
+
+void vhost_conn_post(VhostConn *c, VhostWorkFn *fn, void *opaque,
+                     GDestroyNotify destroy)
+{
+    if (c->worker) {
+        vhost_worker_post(c->worker, fn, opaque, destroy);
+        return;
+    }
+    fn(opaque);
+    if (destroy) {
+        destroy(opaque);
+    }
+}
+
 /* --- events -------------------------------------------------------------- */
 
 void vhost_conn_event_up(VhostConn *c)
 {
-    Error *err = NULL;
-
-    g_mutex_lock(c->lock);
-    if (c->client && !c->client->up(c->client_opaque, &err)) {
-        error_report("%s: backend connection failed: %s",
-                     c->label ? c->label : c->name, error_get_pretty(err));
-        error_free(err);
-        vhost_conn_drop(c);
+    if (c->client) {
+        c->client->up(c->client_opaque);
     }
-    g_mutex_unlock(c->lock);
 }
 
 void vhost_conn_event_down(VhostConn *c)
 {
-    g_mutex_lock(c->lock);
     if (c->client) {
         c->client->down(c->client_opaque);
     }
-    g_mutex_unlock(c->lock);
 }

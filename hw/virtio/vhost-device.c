@@ -59,7 +59,7 @@ static bool vhd_start_dev(VhostDevice *d, struct vhost_dev *dev,
     return true;
 }
 
-bool vhost_device_enable_rings(VhostDevice *d, Error **errp)
+static bool vhd_enable_rings(VhostDevice *d, Error **errp)
 {
     if (!d->ops->ring_enabled) {
         return true;
@@ -85,7 +85,7 @@ static bool vhd_start_all(VhostDevice *d, unsigned n, Error **errp)
         }
     }
     d->started_devs = n;
-    if (!vhost_device_enable_rings(d, errp)) {
+    if (!vhd_enable_rings(d, errp)) {
         d->started_devs = 0;
         vhd_stop_devs(d, n);
         return false;
@@ -125,7 +125,7 @@ static bool vhd_start(VhostDevice *d, Error **errp)
     return true;
 }
 
-void vhost_device_stop(VhostDevice *d)
+static void vhd_stop(VhostDevice *d)
 {
     VirtIODevice *vdev = &d->vdev;
     unsigned n = d->started_devs;
@@ -155,24 +155,88 @@ static void vhd_update_running(VhostDevice *d)
             vhost_device_report(d, err, "could not start the backend");
         }
     } else if (!vhd_should_run(d) && d->started_devs) {
-        vhost_device_stop(d);
+        vhd_stop(d);
     }
+}
+
+/* --- on the connection's worker, for whoever calls ----------------------- */
+
+typedef struct VhdCall {
+    VhostDevice *d;
+    VhostDeviceFn *fn;
+    void *arg;
+    Error *err;
+    bool ok;
+} VhdCall;
+
+static void vhd_call_work(void *opaque)
+{
+    VhdCall *c = opaque;
+
+    c->ok = c->fn(c->d, c->arg, &c->err);
+}
+
+bool vhost_device_run(VhostDevice *d, VhostDeviceFn *fn, void *arg,
+                      Error **errp)
+{
+    VhdCall c = { .d = d, .fn = fn, .arg = arg };
+
+    if (!d->conn) {
+        return fn(d, arg, errp);        /* no backend, no worker */
+    }
+    vhost_conn_call(d->conn, vhd_call_work, &c);
+    if (!c.ok) {
+        error_propagate(errp, c.err);
+    }
+    return c.ok;
+}
+
+static bool vhd_update_running_fn(VhostDevice *d, void *arg, Error **errp)
+{
+    vhd_update_running(d);
+    return true;
+}
+
+static bool vhd_stop_fn(VhostDevice *d, void *arg, Error **errp)
+{
+    vhd_stop(d);
+    return true;
+}
+
+static bool vhd_enable_rings_fn(VhostDevice *d, void *arg, Error **errp)
+{
+    return vhd_enable_rings(d, errp);
+}
+
+static bool vhd_vm_state_change_fn(VhostDevice *d, void *arg, Error **errp)
+{
+    if (!vhd_should_run(d)) {
+        vhd_stop(d);
+        return true;
+    }
+    return d->started_devs || vhd_start(d, errp);
 }
 
 void vhost_device_set_status(VirtIODevice *vdev, uint8_t status)
 {
-    vhd_update_running(vhost_device_of(vdev));
+    vhost_device_run(vhost_device_of(vdev), vhd_update_running_fn, NULL,
+                     NULL);
+}
+
+void vhost_device_stop(VhostDevice *d)
+{
+    vhost_device_run(d, vhd_stop_fn, NULL, NULL);
+}
+
+bool vhost_device_enable_rings(VhostDevice *d, Error **errp)
+{
+    return vhost_device_run(d, vhd_enable_rings_fn, NULL, errp);
 }
 
 bool vhost_device_vm_state_change(VirtIODevice *vdev, Error **errp)
 {
-    VhostDevice *d = vhost_device_of(vdev);
-
-    if (!vhd_should_run(d)) {
-        vhost_device_stop(d);
-        return true;
-    }
-    return d->started_devs || vhd_start(d, errp);
+    return vhost_device_run(vhost_device_of(vdev), vhd_vm_state_change_fn,
+                            NULL, errp);
 }
 
 /* --- connection events --------------------------------------------------- */
@@ -198,14 +262,37 @@ static void vhd_emit_connected(VhostDevice *d, bool up)
     json_object_unref(data);
 }
 
-static void vhd_config_notifier(struct vhost_dev *dev)
+typedef struct VhdConfigChange {
+    struct vhost_dev *dev;
+    VhostConfigDoneFn *done;
+    void *opaque;
+} VhdConfigChange;
+
+static void vhd_fetch_config_work(void *opaque)
 {
-    VhostDevice *d = dev->config_opaque;
+    VhdConfigChange *c = opaque;
+    VhostDevice *d = c->dev->config_opaque;
     Error *err = NULL;
 
-    if (d->ops->fetch_config && !d->ops->fetch_config(d, &err)) {
+    if (d->connected && d->ops->fetch_config &&
+        !d->ops->fetch_config(d, &err)) {
         vhost_device_report(d, err, "config change");
     }
+    if (c->done) {
+        c->done(c->dev, c->opaque);
+    }
+}
+
+/* The backend channel (main loop) says the config changed: fetch it on
+ * the worker, then let the channel answer. */
+static void vhd_config_notifier(struct vhost_dev *dev, VhostConfigDoneFn *done,
+                                void *opaque)
+{
+    VhostDevice *d = dev->config_opaque;
+    VhdConfigChange *c = g_new(VhdConfigChange, 1);
+
+    *c = (VhdConfigChange) { dev, done, opaque };
+    vhost_conn_post(d->conn, vhd_fetch_config_work, c, g_free);
 }
 
 static const VhostDevConfigOps vhd_config_ops = {
@@ -266,17 +353,26 @@ static void vhd_disconnect(VhostDevice *d)
         return;
     }
     d->connected = false;
-    vhost_device_stop(d);
+    vhd_stop(d);
     vhd_cleanup_devs(d);
     vhd_emit_connected(d, false);
 }
 
-static bool vhd_conn_up(void *opaque, Error **errp)
+/* A backend (re)connected: set the device up on the worker. */
+static void vhd_up_work(void *opaque)
 {
-    return vhd_connect(opaque, errp);
+    VhostDevice *d = opaque;
+    Error *err = NULL;
+
+    if (!vhd_connect(d, &err)) {
+        error_report("%s: backend connection failed: %s", d->label,
+                     error_get_pretty(err));
+        error_free(err);
+        vhost_conn_drop(d->conn);
+    }
 }
 
-static void vhd_conn_down(void *opaque)
+static void vhd_down_work(void *opaque)
 {
     VhostDevice *d = opaque;
 
@@ -288,6 +384,20 @@ static void vhd_conn_down(void *opaque)
     if (d->ops->connected) {
         d->ops->connected(d, false);
     }
+}
+
+static void vhd_conn_up(void *opaque)
+{
+    VhostDevice *d = opaque;
+
+    vhost_conn_post(d->conn, vhd_up_work, d, NULL);
+}
+
+static void vhd_conn_down(void *opaque)
+{
+    VhostDevice *d = opaque;
+
+    vhost_conn_post(d->conn, vhd_down_work, d, NULL);
 }
 
 static const VhostConnClient vhd_conn_client = {
@@ -367,6 +477,17 @@ bool vhost_device_plug(VhostDevice *d, const VirtioDeviceClass *cls,
     return virtio_mmio_plug(&d->proxy, &d->vdev, d->ms, errp);
 }
 
+static bool vhd_connect_fn(VhostDevice *d, void *arg, Error **errp)
+{
+    return vhd_connect(d, errp);
+}
+
+static bool vhd_disconnect_fn(VhostDevice *d, void *arg, Error **errp)
+{
+    vhd_disconnect(d);
+    return true;
+}
+
 /* As QEMU's realize: the backend describes the device, wait for it.  A
  * connection that comes back by itself (vhost-user's reconnect=) does
  * not give up on a backend that fails: it is dropped and the next one
@@ -379,7 +500,7 @@ bool vhost_device_connect_first(VhostDevice *d, Error **errp)
         if (!vhost_conn_wait(d->conn, errp)) {
             return false;
         }
-        if (vhd_connect(d, &err)) {
+        if (vhost_device_run(d, vhd_connect_fn, NULL, &err)) {
             break;
         }
         if (!vhost_conn_retries(d->conn)) {
@@ -409,7 +530,7 @@ void vhost_device_unrealize(VhostDevice *d)
 {
     if (d->conn) {
         vhost_conn_detach(d->conn);
-        vhd_disconnect(d);
+        vhost_device_run(d, vhd_disconnect_fn, NULL, NULL);
         if (d->owns_conn) {
             vhost_conn_free(d->conn);
         }

@@ -60,6 +60,7 @@ typedef enum VuBackendResult {
     VU_BACKEND_OK,          /* done: reply 0 */
     VU_BACKEND_REFUSED,     /* well-formed but refused: reply 1 */
     VU_BACKEND_MALFORMED,   /* drop the channel and the connection */
+    VU_BACKEND_DEFERRED,    /* the reply, if asked for, is sent later */
 } VuBackendResult;
 
 /* --- reading ------------------------------------------------------------- */
@@ -271,17 +272,51 @@ static VuBackendResult vu_host_notifier(VhostUserState *u, VuBackendMsg *m)
 
 /* --- dispatch ------------------------------------------------------------ */
 
+static bool vu_backend_reply(VhostUserState *u, uint32_t request, bool ok);
+static void vu_backend_fail(VhostUserState *u, const char *why);
+
+/* A config change answered once the device re-read its config. */
+typedef struct VuConfigAck {
+    VhostUserState *u;
+    guint watch;                /* the channel it came on */
+} VuConfigAck;
+
+static void vu_config_ack(struct vhost_dev *dev, void *opaque)
+{
+    VuConfigAck *a = opaque;
+    VhostUserState *u = a->u;
+
+    /* Not if the channel (or the connection) went meanwhile. */
+    if (u->backend_watch == a->watch && u->backend_fd >= 0 &&
+        !vu_backend_reply(u, VHOST_USER_BACKEND_CONFIG_CHANGE_MSG, true)) {
+        vu_backend_fail(u, "cannot send a reply");
+    }
+    g_free(a);
+}
+
 static VuBackendResult vu_config_change(VhostUserState *u, VuBackendMsg *m)
 {
+    struct vhost_dev *dev;
+    VuConfigAck *a;
+
     if (m->fds.n) {
         return VU_BACKEND_MALFORMED;
     }
     if (!vu_has(u, VHOST_USER_PROTOCOL_F_CONFIG) || !u->devs->len) {
         return vu_refuse(u, "CONFIG_CHANGE_MSG: CONFIG was not negotiated");
     }
-    /* The payload (normally none) carries nothing: ignored. */
-    vhost_dev_config_changed(g_ptr_array_index(u->devs, 0));
-    return VU_BACKEND_OK;
+    /* The payload (normally none) carries nothing: ignored.  The device
+     * fetches the config where it talks to the backend (not here, on the
+     * main loop); the ack, if asked for, follows that. */
+    dev = g_ptr_array_index(u->devs, 0);
+    if (!(m->msg.hdr.flags & VHOST_USER_NEED_REPLY)) {
+        vhost_dev_config_changed(dev, NULL, NULL);
+        return VU_BACKEND_OK;
+    }
+    a = g_new(VuConfigAck, 1);
+    *a = (VuConfigAck) { u, u->backend_watch };
+    vhost_dev_config_changed(dev, vu_config_ack, a);
+    return VU_BACKEND_DEFERRED;
 }
 
 static VuBackendResult vu_backend_dispatch(VhostUserState *u, VuBackendMsg *m)
@@ -359,6 +394,7 @@ static bool vu_backend_handle(VhostUserState *u)
         return false;
     }
     if ((m.msg.hdr.flags & VHOST_USER_NEED_REPLY) && u->backend_fd >= 0 &&
+        res != VU_BACKEND_DEFERRED &&
         !vu_backend_reply(u, m.msg.hdr.request, res == VU_BACKEND_OK)) {
         vu_backend_fail(u, "cannot send a reply");
         return false;

@@ -118,6 +118,7 @@ static void vu_conn_free(VhostConn *c)
 
     if (u->chr->fe_owner && !strcmp(u->chr->fe_owner, u->owner)) {
         g_clear_pointer(&u->chr->fe_owner, g_free);
+        qemu_chr_fe_set_lock(u->chr, NULL);
     }
     g_free(u->owner);
     g_free(u);
@@ -151,6 +152,9 @@ VhostConn *vhost_user_conn_new(Chardev *chr, const char *owner, GMutex *lock,
     u->owner = g_strdup(owner);
     u->state.backend_fd = -1;
     u->state.lock = lock;       /* the backend channel serves under it */
+    /* The chardev calls us, and changes the connection, under the lock;
+     * its synchronous reads (the worker's) release it while waiting. */
+    qemu_chr_fe_set_lock(chr, lock);
     vhost_conn_setup(&u->parent, &vhost_user_conn_class, chr->id, &u->state,
                      lock);
     return &u->parent;

@@ -107,21 +107,35 @@ static void vudev_get_config(VirtIODevice *vdev)
 
 /* The written range goes to the backend as is; reading it back shows the
  * guest what the backend made of it (it may ignore read-only fields). */
+typedef struct VudevWrite {
+    uint32_t offset, size;
+} VudevWrite;
+
+/* On the connection's worker.  Without a backend the write is lost; the
+ * guest's next read shows the config the backend last reported. */
+static bool vudev_write_config(VhostDevice *b, void *arg, Error **errp)
+{
+    VHostUserDevice *d = vudev_of_base(b);
+    const VudevWrite *w = arg;
+
+    if (!b->connected) {
+        return true;
+    }
+    return vhost_dev_set_config(&b->devs[0], &b->vdev.config[w->offset],
+                                w->offset, w->size,
+                                VHOST_SET_CONFIG_TYPE_FRONTEND, errp) &&
+           vudev_read_config(d, false, errp);
+}
+
 static void vudev_set_config(VirtIODevice *vdev, uint32_t offset,
                              uint32_t size)
 {
-    VHostUserDevice *d = vudev_of(vdev);
+    VudevWrite w = { offset, size };
     Error *err = NULL;
 
-    /* Without a backend the write is lost; the guest's next read shows
-     * the config the backend last reported. */
-    if (!d->parent.connected) {
-        return;
-    }
-    if (!vhost_dev_set_config(&d->parent.devs[0], &vdev->config[offset], offset,
-                              size, VHOST_SET_CONFIG_TYPE_FRONTEND, &err) ||
-        !vudev_read_config(d, false, &err)) {
-        vhost_device_report(&d->parent, err, "config write");
+    if (!vhost_device_run(vhost_device_of(vdev), vudev_write_config, &w,
+                          &err)) {
+        vhost_device_report(vhost_device_of(vdev), err, "config write");
     }
 }
 

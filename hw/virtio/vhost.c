@@ -536,10 +536,13 @@ bool vhost_dev_set_config(struct vhost_dev *dev, const uint8_t *data,
     return ops->set_config(dev, data, offset, size, flags, errp);
 }
 
-void vhost_dev_config_changed(struct vhost_dev *dev)
+void vhost_dev_config_changed(struct vhost_dev *dev, VhostConfigDoneFn *done,
+                              void *opaque)
 {
     if (dev->config_ops && dev->config_ops->config_notifier) {
-        dev->config_ops->config_notifier(dev);
+        dev->config_ops->config_notifier(dev, done, opaque);
+    } else if (done) {
+        done(dev, opaque);
     }
 }
 

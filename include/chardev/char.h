@@ -70,6 +70,10 @@ struct Chardev {
     /* What ends its blocking waits early (the machine's shutdown
      * notifier and signalfd); NULL: nothing does. */
     const WaitCancel *cancel;
+    /* The frontend's lock (qemu_chr_fe_set_lock), NULL if none; and the
+     * connection's number, changed whenever a peer comes or goes. */
+    GMutex *fe_lock;
+    unsigned conn_gen;
 
     char *fe_owner;         /* frontend that claimed it, for messages */
     ChrReceiveFn *fe_receive;
@@ -97,6 +101,18 @@ bool qemu_chr_fe_claim(Chardev *chr, const char *owner, Error **errp);
  * "unix:PATH" short form), newly allocated; NULL for other chardevs and
  * for chr == NULL. */
 char *qemu_chr_socket_path(const Chardev *chr);
+
+/*
+ * A frontend whose requests may come from several threads (vhost-user:
+ * a device's worker thread) gives its lock: from then on the chardev
+ * changes its connection state and calls the frontend's handlers only
+ * with that lock held (its main-loop callbacks take it), the frontend
+ * calls the chardev with it held, and a synchronous read releases it
+ * while it waits, so that a peer that does not answer stalls nobody
+ * else.  Set it before attaching handlers; NULL: no lock (single
+ * thread).
+ */
+void qemu_chr_fe_set_lock(Chardev *chr, GMutex *lock);
 
 /* Attach a frontend; input starts flowing on the next main-loop turn.
  * Passing NULL handlers detaches. */
@@ -128,8 +144,11 @@ void qemu_chr_drop_msgfds(Chardev *chr);
  * that attaches with receive == NULL gets only events (a hang-up watch),
  * and reads replies itself.  Reads exactly len bytes within timeout_ms in
  * all (a signal never restarts the timeout).  fds that arrive are queued
- * (qemu_chr_get_msgfd).  Returns len, 0 if the peer closed, -ETIMEDOUT,
- * -ECANCELED when chr->cancel fired (kvmini is shutting down), or -errno.
+ * (qemu_chr_get_msgfd).  With a frontend lock (held by the caller) the
+ * lock is released while waiting; a connection that went or was replaced
+ * meanwhile fails the read with -ECONNRESET.  Returns len, 0 if the peer
+ * closed, -ETIMEDOUT, -ECANCELED when chr->cancel fired (kvmini is
+ * shutting down), -ECONNRESET, or -errno.
  */
 ssize_t qemu_chr_read_all_timeout(Chardev *chr, uint8_t *buf, size_t len,
                                   int timeout_ms);

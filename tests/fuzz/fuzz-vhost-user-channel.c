@@ -254,7 +254,8 @@ typedef struct FvcRun {
     FvcModel model;
 } FvcRun;
 
-static void fvc_config_notifier(struct vhost_dev *dev)
+static void fvc_config_notifier(struct vhost_dev *dev,
+                                VhostConfigDoneFn *done, void *opaque)
 {
     FvcRun *r = container_of(dev, FvcRun, devs[0]);
     uint8_t config[16];
@@ -265,6 +266,9 @@ static void fvc_config_notifier(struct vhost_dev *dev)
     if (!vhost_user_ops.get_config(dev, config, sizeof(config), &err)) {
         g_error("fuzz-vhost-user-channel: GET_CONFIG after a config "
                 "change: %s", error_get_pretty(err));
+    }
+    if (done) {
+        done(dev, opaque);
     }
 }
 

@@ -298,9 +298,13 @@ static void test_features(void)
     fix_cleanup(&f);
 }
 
-static void config_notifier(struct vhost_dev *dev)
+static void config_notifier(struct vhost_dev *dev, VhostConfigDoneFn *done,
+                            void *opaque)
 {
     fake_of(dev)->config_changes++;
+    if (done) {
+        done(dev, opaque);
+    }
 }
 
 static const VhostDevConfigOps config_ops = {
@@ -325,9 +329,9 @@ static void test_config(void)
     f.fake.fail_op = "get_config";
     g_assert_false(vhost_dev_get_config(&f.dev, buf, 8, &err));
     g_assert_nonnull(err);
-    vhost_dev_config_changed(&f.dev);      /* no config_ops: ignored */
+    vhost_dev_config_changed(&f.dev, NULL, NULL);  /* no config_ops */
     f.dev.config_ops = &config_ops;
-    vhost_dev_config_changed(&f.dev);
+    vhost_dev_config_changed(&f.dev, NULL, NULL);
     g_assert_cmpuint(f.fake.config_changes, ==, 1);
     fix_cleanup(&f);
 }

@@ -190,9 +190,13 @@ static void chr_event(void *opaque, ChrEvent event)
     f->closed_events += event == CHR_EVENT_CLOSED;
 }
 
-static void config_notifier(struct vhost_dev *dev)
+static void config_notifier(struct vhost_dev *dev, VhostConfigDoneFn *done,
+                            void *opaque)
 {
     container_of(dev, Fixture, dev)->config_changes++;
+    if (done) {
+        done(dev, opaque);
+    }
 }
 
 static const VhostDevConfigOps test_config_ops = {

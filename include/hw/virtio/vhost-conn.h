@@ -19,25 +19,29 @@
  * its own backend property (vhost-user-blk's chardev=) or a netdev
  * (-netdev vhost-user) that a virtio-net device then uses.
  *
- * Threading: created and freed on the main thread while the machine is
- * built or a device is added; every other call runs with the machine
- * lock held (VhostConn.lock), including the client callbacks, which the
- * backend calls from the main loop after taking that lock.
+ * Threading: every call runs with the machine lock held
+ * (VhostConn.lock).  The connection has a worker thread
+ * (include/hw/virtio/vhost-worker.h), the only thread that talks to the
+ * backend: whatever needs the backend runs there (vhost_conn_call /
+ * vhost_conn_post).  The client callbacks come from the main loop, lock
+ * held, and must not wait for the backend: they post.
  */
 #ifndef HW_VIRTIO_VHOST_CONN_H
 #define HW_VIRTIO_VHOST_CONN_H
 
+#include "hw/virtio/vhost-worker.h"
 #include "hw/virtio/vhost.h"
 
 typedef struct VhostConn VhostConn;
 
-/* What the device hears from its connection (machine lock held). */
+/* What the device hears from its connection: main loop, machine lock
+ * held; both post their work to the connection's worker. */
 typedef struct VhostConnClient {
     /* The backend can be talked to again (a new connection after one was
-     * lost): set the vhost_devs up.  False refuses this backend: the
-     * connection logs "LABEL: backend connection failed: REASON" and
-     * drops it (a reconnecting backend may come back). */
-    bool (*up)(void *opaque, Error **errp);
+     * lost): set the vhost_devs up; a refusal is logged ("LABEL: backend
+     * connection failed: REASON") and the backend dropped
+     * (vhost_conn_drop: a reconnecting backend may come back). */
+    void (*up)(void *opaque);
     /* The backend went away: stop and clean up without talking to it. */
     void (*down)(void *opaque);
 } VhostConnClient;
@@ -87,13 +91,14 @@ struct VhostConn {
     char *label;                /* the user, for log lines: "MODEL 'ID'" */
     void *opaque;               /* backend state for vhost_dev_init */
     GMutex *lock;               /* the machine lock */
+    VhostWorker *worker;        /* NULL without a lock (unit tests) */
     const VhostConnClient *client;
     void *client_opaque;
     bool opened;
 };
 
-/* For backends: set up the common part of a new connection; name is
- * copied. */
+/* For backends: set up the common part of a new connection (and its
+ * worker thread when lock is given); name is copied. */
 void vhost_conn_setup(VhostConn *c, const VhostConnClass *cls,
                       const char *name, void *opaque, GMutex *lock);
 
@@ -128,9 +133,16 @@ bool vhost_conn_has_config(VhostConn *c);
 /* info->socket_path must be freed by the caller. */
 void vhost_conn_query(VhostConn *c, VhostConnInfo *info);
 
-/* For backends: deliver an event, from the main loop, machine lock NOT
- * held (it is taken here).  up: a refusal is logged and the connection
- * dropped. */
+/* Run fn(opaque) on the connection's worker and wait for it (the lock
+ * released meanwhile); without a worker, right here. */
+void vhost_conn_call(VhostConn *c, VhostWorkFn *fn, void *opaque);
+/* Queue fn(opaque) on the worker (destroy(opaque) after it); without a
+ * worker, run it right here. */
+void vhost_conn_post(VhostConn *c, VhostWorkFn *fn, void *opaque,
+                     GDestroyNotify destroy);
+
+/* For backends: deliver an event, from the main loop, machine lock held
+ * (the chardev takes it: qemu_chr_fe_set_lock). */
 void vhost_conn_event_up(VhostConn *c);
 void vhost_conn_event_down(VhostConn *c);
 

@@ -132,6 +132,13 @@ bool vhost_device_realize(VhostDevice *d, const VirtioDeviceClass *cls,
  * half-built (zeroed) d. */
 void vhost_device_unrealize(VhostDevice *d);
 
+/* Run fn(d, arg, errp) where the backend may be talked to: on the
+ * connection's worker, waiting for it with the machine lock released (a
+ * model's config write, a net announcement).  Lock held. */
+typedef bool VhostDeviceFn(VhostDevice *d, void *arg, Error **errp);
+bool vhost_device_run(VhostDevice *d, VhostDeviceFn *fn, void *arg,
+                      Error **errp);
+
 /* VirtioDeviceClass.set_status: start the backend on DRIVER_OK (if
  * connected), stop it when DRIVER_OK goes. */
 void vhost_device_set_status(VirtIODevice *vdev, uint8_t status);

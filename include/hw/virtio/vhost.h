@@ -48,6 +48,7 @@
 #define HW_VIRTIO_VHOST_H
 
 #include "hw/virtio/vhost-backend.h"
+#include "hw/virtio/vhost-worker.h"
 #include "hw/virtio/virtio.h"
 
 #define VHOST_LOG_PAGE   4096ULL
@@ -90,8 +91,15 @@ struct vhost_virtqueue {
 };
 
 /* The device's hook for backend-initiated config changes. */
+/* Called once a config change has been taken in. */
+typedef void VhostConfigDoneFn(struct vhost_dev *dev, void *opaque);
+
 typedef struct VhostDevConfigOps {
-    void (*config_notifier)(struct vhost_dev *dev);
+    /* The backend says the config changed: re-read it (where the backend
+     * may be talked to: the device's worker), then call done(dev,
+     * opaque) if done is not NULL. */
+    void (*config_notifier)(struct vhost_dev *dev, VhostConfigDoneFn *done,
+                            void *opaque);
 } VhostDevConfigOps;
 
 struct vhost_dev {
@@ -128,6 +136,10 @@ struct vhost_dev {
     void *opaque;               /* backend state */
     const VhostDevConfigOps *config_ops;
     void *config_opaque;        /* for config_ops: the device */
+    /* The thread that talks to the backend (set by the connection; NULL
+     * in tests that drive the core directly).  The memory listener
+     * posts what needs the backend to it instead of talking itself. */
+    VhostWorker *worker;
 };
 
 /* Do a and b describe the same region (every field, the fd included)?
@@ -207,8 +219,11 @@ bool vhost_dev_set_config(struct vhost_dev *dev, const uint8_t *data,
                           uint32_t offset, uint32_t size, uint32_t flags,
                           Error **errp);
 
-/* Backends call this when the device config changed on their side. */
-void vhost_dev_config_changed(struct vhost_dev *dev);
+/* Backends call this when the device config changed on their side;
+ * done(dev, opaque) (may be NULL) follows once the device took the change
+ * in — later, from the device's worker, or at once without a notifier. */
+void vhost_dev_config_changed(struct vhost_dev *dev, VhostConfigDoneFn *done,
+                              void *opaque);
 
 /* Inflight region: fetch from the backend (once: a no-op if inflight is
  * mapped already, or if the backend has no get_inflight_fd) and hand back
