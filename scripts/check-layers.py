@@ -52,6 +52,8 @@ LAYERS = [
     (7, 'virtio', ['hw/virtio/virtio*.c', 'hw/virtio/vhost.c',
                    'hw/virtio/vhost-mem.c', 'hw/virtio/vhost-log.c',
                    'hw/virtio/vhost-internal.h', 'hw/virtio/vhost-conn.c',
+                   'hw/virtio/vhost-worker.c',
+                   'include/hw/virtio/vhost-worker.h',
                    'include/hw/virtio/virtio.h',
                    'include/hw/virtio/virtio-mmio.h',
                    'include/hw/virtio/virtio-migration.h',

@@ -232,6 +232,24 @@ bool device_memory_vhost_check(MachineState *ms, MemoryRegion *mr,
     return true;
 }
 
+void device_memory_vhost_settle(MachineState *ms)
+{
+    g_autoptr(GPtrArray) workers = g_ptr_array_new();
+
+    /* Collected first: a flush releases the lock.  Only the thread that
+     * plugs memory (lock held) removes devices, so none goes meanwhile. */
+    for (guint i = 0; ms->vhost_devs && i < ms->vhost_devs->len; i++) {
+        struct vhost_dev *dev = g_ptr_array_index(ms->vhost_devs, i);
+
+        if (dev->worker && !g_ptr_array_find(workers, dev->worker, NULL)) {
+            g_ptr_array_add(workers, dev->worker);
+        }
+    }
+    for (guint i = 0; i < workers->len; i++) {
+        vhost_worker_flush(g_ptr_array_index(workers, i));
+    }
+}
+
 /* --- plugged while migrating (RAM plug hooks, migration/register.h) ----- */
 
 /* The record: the model's name, then what its save_plug writes. */

@@ -162,6 +162,7 @@ static void pc_dimm_map(PCDIMMDevice *d)
         .ram = &d->backend->mr,
     };
     memory_device_plug(ms, &d->md);
+    device_memory_vhost_settle(ms);
 }
 
 static void pc_dimm_unmap(PCDIMMDevice *d)
@@ -179,6 +180,7 @@ static void pc_dimm_unmap(PCDIMMDevice *d)
     d->mapped = false;
     d->backend->used = false;
     memory_device_unplug(ms, &d->md);
+    device_memory_vhost_settle(ms);
 }
 
 static void pc_dimm_free(PCDIMMDevice *d)

@@ -156,6 +156,13 @@ void vhost_conn_post(VhostConn *c, VhostWorkFn *fn, void *opaque,
     }
 }
 
+void vhost_conn_flush(VhostConn *c)
+{
+    if (c->worker) {
+        vhost_worker_flush(c->worker);
+    }
+}
+
 /* --- events -------------------------------------------------------------- */
 
 void vhost_conn_event_up(VhostConn *c)

@@ -184,7 +184,11 @@ bool vhost_device_run(VhostDevice *d, VhostDeviceFn *fn, void *arg,
     if (!d->conn) {
         return fn(d, arg, errp);        /* no backend, no worker */
     }
+    d->callers++;
     vhost_conn_call(d->conn, vhd_call_work, &c);
+    if (--d->callers == 0) {
+        g_cond_broadcast(&d->callers_done);
+    }
     if (!c.ok) {
         error_propagate(errp, c.err);
     }
@@ -217,6 +221,18 @@ static bool vhd_vm_state_change_fn(VhostDevice *d, void *arg, Error **errp)
     return d->started_devs || vhd_start(d, errp);
 }
 
+/* Every dev's reason is taken (none is left for a later migration);
+ * the first is the answer. */
+static bool vhd_log_check_fn(VhostDevice *d, void *arg, Error **errp)
+{
+    bool ok = true;
+
+    for (unsigned i = 0; i < d->ndevs; i++) {
+        ok &= vhost_dev_log_check(&d->devs[i], ok ? errp : NULL);
+    }
+    return ok;
+}
+
 void vhost_device_set_status(VirtIODevice *vdev, uint8_t status)
 {
     vhost_device_run(vhost_device_of(vdev), vhd_update_running_fn, NULL,
@@ -231,6 +247,12 @@ void vhost_device_stop(VhostDevice *d)
 bool vhost_device_enable_rings(VhostDevice *d, Error **errp)
 {
     return vhost_device_run(d, vhd_enable_rings_fn, NULL, errp);
+}
+
+bool vhost_device_migration_setup(VirtIODevice *vdev, Error **errp)
+{
+    return vhost_device_run(vhost_device_of(vdev), vhd_log_check_fn, NULL,
+                            errp);
 }
 
 bool vhost_device_vm_state_change(VirtIODevice *vdev, Error **errp)
@@ -278,9 +300,18 @@ static void vhd_fetch_config_work(void *opaque)
         !d->ops->fetch_config(d, &err)) {
         vhost_device_report(d, err, "config change");
     }
+}
+
+/* done runs whether or not the fetch did (a worker that stops drops what
+ * is queued): whoever waits for it is always answered. */
+static void vhd_config_change_free(void *opaque)
+{
+    VhdConfigChange *c = opaque;
+
     if (c->done) {
         c->done(c->dev, c->opaque);
     }
+    g_free(c);
 }
 
 /* The backend channel (main loop) says the config changed: fetch it on
@@ -292,7 +323,8 @@ static void vhd_config_notifier(struct vhost_dev *dev, VhostConfigDoneFn *done,
     VhdConfigChange *c = g_new(VhdConfigChange, 1);
 
     *c = (VhdConfigChange) { dev, done, opaque };
-    vhost_conn_post(d->conn, vhd_fetch_config_work, c, g_free);
+    vhost_conn_post(d->conn, vhd_fetch_config_work, c,
+                    vhd_config_change_free);
 }
 
 static const VhostDevConfigOps vhd_config_ops = {
@@ -414,6 +446,7 @@ void vhost_device_init(VhostDevice *d, MachineState *ms, const char *model,
 
     d->ms = ms;
     d->ops = ops ? ops : &no_ops;
+    g_cond_init(&d->callers_done);
     d->id = id ? g_strdup(id) : g_strdup_printf("%s%u", model,
                                                 ms->mmio_slots_used);
     d->label = g_strdup_printf("%s '%s'", model, d->id);
@@ -526,11 +559,26 @@ bool vhost_device_realize(VhostDevice *d, const VirtioDeviceClass *cls,
            vhost_device_connect_first(d, errp);
 }
 
+/* After the disconnect nothing posts work for d any more (detached, no
+ * vhost_dev left for the backend channel); what was posted before runs
+ * now, while d is whole.  Then the threads still on their way out of
+ * vhost_device_run (woken, waiting for the lock) leave. */
+static void vhd_quiesce(VhostDevice *d)
+{
+    vhost_conn_flush(d->conn);
+    while (d->callers) {
+        g_cond_wait(&d->callers_done, d->conn->lock);
+    }
+}
+
 void vhost_device_unrealize(VhostDevice *d)
 {
     if (d->conn) {
         vhost_conn_detach(d->conn);
         vhost_device_run(d, vhd_disconnect_fn, NULL, NULL);
+        if (d->conn->worker) {
+            vhd_quiesce(d);
+        }
         if (d->owns_conn) {
             vhost_conn_free(d->conn);
         }
@@ -538,6 +586,7 @@ void vhost_device_unrealize(VhostDevice *d)
     }
     if (d->ms) {
         vhd_register(d, false);
+        g_cond_clear(&d->callers_done);
     }
     virtio_mmio_unplug(&d->proxy);
     virtio_cleanup(&d->vdev);

@@ -13,6 +13,11 @@
 /* The name used in messages: the device id, else the backend name. */
 const char *vhost_dev_name(const struct vhost_dev *dev);
 
+/* Run fn(dev) on dev's worker, after what is queued there (the memory
+ * listener, which must not wait); right here without a worker.
+ * vhost_dev_cleanup drops what was not run yet. */
+void vhost_dev_defer(struct vhost_dev *dev, VhostWorkFn *fn);
+
 /* --- vhost-mem.c --- */
 
 /* Register dev's memory listener on as (collects dev->regions). */
@@ -62,6 +67,11 @@ void vhost_dev_log_drop(struct vhost_dev *dev);
  * Idempotent. */
 bool vhost_dev_migration_log(struct vhost_dev *dev, bool enable,
                              Error **errp);
+
+/* The same as work items for the worker (opaque = dev): a failure to
+ * enable is kept in dev->log_error (see vhost_dev_log_check). */
+void vhost_dev_migration_log_on(void *opaque);
+void vhost_dev_migration_log_off(void *opaque);
 
 /* The memory listener's log_sync for dev: the log's bits for section s
  * (a RAM section) become dirty pages of s->mr (memory_region_set_dirty);

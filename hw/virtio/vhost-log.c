@@ -311,6 +311,38 @@ bool vhost_dev_migration_log(struct vhost_dev *dev, bool enable,
     return vhost_dev_log_switch(dev, enable, true, errp);
 }
 
+void vhost_dev_migration_log_on(void *opaque)
+{
+    struct vhost_dev *dev = opaque;
+    Error *err = NULL;
+
+    if (!vhost_dev_migration_log(dev, true, &err)) {
+        /* Kept for the migration's setup, and said now for a backend
+         * that connected while migration was already running. */
+        warn_report("%s", error_get_pretty(err));
+        error_free(dev->log_error);
+        dev->log_error = err;
+    }
+}
+
+void vhost_dev_migration_log_off(void *opaque)
+{
+    struct vhost_dev *dev = opaque;
+
+    g_clear_pointer(&dev->log_error, error_free);
+    vhost_dev_migration_log(dev, false, NULL);
+}
+
+bool vhost_dev_log_check(struct vhost_dev *dev, Error **errp)
+{
+    if (!dev->log_error) {
+        return true;
+    }
+    error_propagate(errp, dev->log_error);
+    dev->log_error = NULL;
+    return false;
+}
+
 /* The log's page gpa, clipped to section s, becomes dirty in s->mr. */
 static void vhost_log_mark_section(uint64_t gpa, void *opaque)
 {

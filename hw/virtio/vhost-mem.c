@@ -211,10 +211,13 @@ bool vhost_dev_can_add_region(struct vhost_dev *dev,
     return true;
 }
 
-/* Check the slot limit, then set_mem_table with dev->regions. */
+/* Check the slot limit, then set_mem_table with a copy of dev->regions:
+ * while the worker waits for the backend's reply (lock released) a
+ * memory commit may replace dev->regions. */
 bool vhost_dev_send_mem_table(struct vhost_dev *dev, Error **errp)
 {
     const VhostOps *ops = dev->vhost_ops;
+    g_autofree VhostMemoryRegion *table = NULL;
 
     if (!vhost_dev_check_memslots(dev, errp)) {
         return false;
@@ -222,7 +225,8 @@ bool vhost_dev_send_mem_table(struct vhost_dev *dev, Error **errp)
     if (!ops->set_mem_table) {
         return true;
     }
-    if (!ops->set_mem_table(dev, dev->regions, dev->n_regions, errp)) {
+    table = g_memdup2(dev->regions, dev->n_regions * sizeof(*table));
+    if (!ops->set_mem_table(dev, table, dev->n_regions, errp)) {
         return false;
     }
     dev->mem_table_sends++;
@@ -311,6 +315,22 @@ static void vhost_commit_started(struct vhost_dev *dev)
     }
 }
 
+/* On the worker: the table in force now (a later commit may have
+ * replaced the one this was posted for), if the device still runs. */
+static void vhost_commit_work(void *opaque)
+{
+    struct vhost_dev *dev = opaque;
+
+    if (dev->started) {
+        vhost_commit_started(dev);
+    }
+}
+
+/* The listener runs inside a memory transaction, where the machine lock
+ * must not be released: it only takes the new table in, and what needs
+ * the backend goes to the worker.  Posted even while a start is under
+ * way on the worker (not yet `started`): it runs after the start and
+ * sends the table the start may have missed. */
 static void vhost_commit(MemoryListener *l)
 {
     struct vhost_dev *dev = listener_dev(l);
@@ -325,8 +345,8 @@ static void vhost_commit(MemoryListener *l)
     dev->n_regions = dev->n_tmp_regions;
     dev->tmp_regions = NULL;
     dev->n_tmp_regions = 0;
-    if (dev->started) {
-        vhost_commit_started(dev);
+    if (dev->started || dev->worker) {
+        vhost_dev_defer(dev, vhost_commit_work);
     }
 }
 
@@ -338,12 +358,18 @@ static void vhost_commit(MemoryListener *l)
  * logging). */
 static bool vhost_log_global_start(MemoryListener *l, Error **errp)
 {
-    return vhost_dev_migration_log(listener_dev(l), true, errp);
+    struct vhost_dev *dev = listener_dev(l);
+
+    if (!dev->worker) {
+        return vhost_dev_migration_log(dev, true, errp);
+    }
+    vhost_dev_defer(dev, vhost_dev_migration_log_on);
+    return true;
 }
 
 static void vhost_log_global_stop(MemoryListener *l)
 {
-    vhost_dev_migration_log(listener_dev(l), false, NULL);
+    vhost_dev_defer(listener_dev(l), vhost_dev_migration_log_off);
 }
 
 static void vhost_log_sync(MemoryListener *l, MemoryRegionSection *s)

@@ -127,6 +127,22 @@ void vhost_worker_call(VhostWorker *w, VhostWorkFn *fn, void *opaque)
     }
 }
 
+void vhost_worker_cancel(VhostWorker *w, void *opaque)
+{
+    GList *l = w->queue.head;
+
+    while (l) {
+        GList *next = l->next;
+        VhostWorkItem *item = l->data;
+
+        if (item->opaque == opaque && !item->sync) {
+            g_queue_delete_link(&w->queue, l);
+            vhost_work_finish(w, item);     /* destroy, not fn */
+        }
+        l = next;
+    }
+}
+
 static void vhost_work_nothing(void *opaque)
 {
 }

@@ -104,6 +104,13 @@ void vhost_dev_cleanup(struct vhost_dev *dev)
         memory_listener_unregister(&dev->memory_listener);
         dev->listener_registered = false;
     }
+    if (dev->worker) {
+        /* Only the worker talks to the backend, so only it cleans up:
+         * then no item of dev is running, and the queued ones go. */
+        g_assert(vhost_worker_is_current(dev->worker));
+        vhost_worker_cancel(dev->worker, dev);
+    }
+    g_clear_pointer(&dev->log_error, error_free);
     g_clear_pointer(&dev->vqs, g_free);
     vhost_tmp_reset(dev);
     g_clear_pointer(&dev->regions, g_free);
@@ -121,6 +128,15 @@ void vhost_dev_cleanup(struct vhost_dev *dev)
     dev->opaque = NULL;
     dev->vdev = NULL;
     dev->started = false;
+}
+
+void vhost_dev_defer(struct vhost_dev *dev, VhostWorkFn *fn)
+{
+    if (dev->worker) {
+        vhost_worker_post(dev->worker, fn, dev, NULL);
+    } else {
+        fn(dev);
+    }
 }
 
 /* --- host notifiers ---------------------------------------------------- */

@@ -52,15 +52,20 @@ static bool mig_state_change(VirtIODevice *vdev, Error **errp)
 /* --- outgoing ------------------------------------------------------------ */
 
 /* The vhost dirty log is not switched here: the vhost core's memory
- * listener does it when migration starts logging, before this hook runs
- * (see include/hw/virtio/virtio-migration.h). */
+ * listener does it when migration starts logging, before this hook runs;
+ * the model's setup says whether that worked (see
+ * include/hw/virtio/virtio-migration.h). */
 bool virtio_migration_setup(void *opaque, Error **errp)
 {
     VirtIODevice *vdev = mig_vdev(opaque);
+    const VirtioMigrationOps *ops = mig_ops(vdev);
 
-    if (!mig_ops(vdev)) {
+    if (!ops) {
         error_setg(errp, "%s '%s': the device does not support migration",
                    vdev->cls->name, vdev->id);
+        return false;
+    }
+    if (ops->setup && !ops->setup(vdev, errp)) {
         return false;
     }
     ((VirtIOMMIOProxy *)opaque)->mig_outgoing = true;

@@ -153,6 +153,9 @@ typedef struct FvuRun {
     GByteArray *record;         /* fvu_record(): the input so far */
 } FvuRun;
 
+static void fvu_lock(FvuRun *r);
+static void fvu_unlock(FvuRun *r);
+
 /* Machine, RAM, the chardev (kvmini listens) and the backend's peer. */
 static void fvu_run_init(FvuRun *r, unsigned model)
 {
@@ -175,7 +178,9 @@ static void fvu_run_init(FvuRun *r, unsigned model)
     fvu_chr_hook(r->chr, &r->peer);
     g_assert_true(fvu_peer_connect(&r->peer, fvu_peer_path()));
     if (r->model->netdev) {
+        fvu_lock(r);
         g_assert_true(netdev_add(r->ms, r->model->netdev, &err));
+        fvu_unlock(r);
     }
 }
 
@@ -237,13 +242,42 @@ static void fvu_no_waits(FvuRun *r)
     }
 }
 
+/* --- the machine lock ---------------------------------------------------
+ * kvmini's threads touch a device with the machine lock held (a vCPU on
+ * MMIO, QMP, migration); the main loop's callbacks take it themselves.
+ * The harness does as they do.  And before it lets go, it waits until
+ * the device's worker has run what the step queued, so that the next
+ * step sees the effect: the worker never runs while the harness reads
+ * state or plays the peer, and a run stays deterministic. */
+
+static void fvu_lock(FvuRun *r)
+{
+    g_mutex_lock(&r->ms->lock);
+}
+
+static void fvu_unlock(FvuRun *r)
+{
+    if (fvu_base(r)) {
+        vhost_conn_flush(fvu_base(r)->conn);
+    }
+    g_mutex_unlock(&r->ms->lock);
+}
+
 /* device_add, as QMP would; kvmini fails with a reason or has it. */
 static void fvu_create(FvuRun *r)
 {
     Error *err = NULL;
+    bool ok;
 
     r->tried = true;
-    if (!qdev_device_add(r->ms, r->model->device, &err)) {
+    fvu_lock(r);
+    ok = qdev_device_add(r->ms, r->model->device, &err);
+    if (ok) {
+        r->dev = qdev_find_by_id(r->ms, r->model->id);
+        fvu_no_waits(r);
+    }
+    fvu_unlock(r);
+    if (!ok) {
         g_assert_nonnull(err);
         g_assert_cmpstr(error_get_pretty(err), !=, "");
         error_report("device_add: %s", error_get_pretty(err));
@@ -251,9 +285,7 @@ static void fvu_create(FvuRun *r)
         fvu_stats.realize_failed++;
         return;
     }
-    r->dev = qdev_find_by_id(r->ms, r->model->id);
     g_assert_nonnull(r->dev);
-    fvu_no_waits(r);
 }
 
 static void fvu_ensure_device(FvuRun *r)
@@ -273,7 +305,9 @@ static void fvu_loop(FvuRun *r)
         if (++n > FVU_LOOP_MAX) {
             g_error("fuzz-vhost-user: the main loop never settles");
         }
+        fvu_lock(r);
         fvu_no_waits(r);
+        fvu_unlock(r);
     }
 }
 
@@ -410,12 +444,16 @@ static void fvu_toggle_mem(FvuRun *r)
  * of the machine. */
 static void fvu_run_free(FvuRun *r)
 {
+    fvu_lock(r);
     fvu_mig_cancel(r);
+    fvu_unlock(r);
+    g_mutex_lock(&r->ms->lock);     /* no device left to flush after */
     qdev_cleanup(r->ms);
     if (r->extra_plugged) {
         memory_region_del_subregion(&r->ms->system_memory, &r->extra);
     }
     memory_region_finalize(&r->extra);
+    g_mutex_unlock(&r->ms->lock);
     machine_free(r->ms);
     fvu_chr_hook(NULL, NULL);
     fvu_peer_close(&r->peer);
@@ -545,9 +583,6 @@ static bool fvu_do_machine(FvuRun *r, const FvuAct *a)
     case ACT_MEM:
         fvu_toggle_mem(r);
         return true;
-    case ACT_LOOP:
-        fvu_loop(r);
-        return true;
     case ACT_HANGUP:
         fvu_shut(r->peer.fd);
         return true;
@@ -601,10 +636,18 @@ static void fvu_act(FvuRun *r, FuzzInput *in)
     FvuSnap s;
 
     fvu_ensure_device(r);
+    fvu_lock(r);
     fvu_no_waits(r);
     s = fvu_snap(r);
-    if (!fvu_do_machine(r, &a) && r->dev) {
-        fvu_do_device(r, &a);
+    if (a.act == ACT_LOOP) {
+        /* The main loop's callbacks take the lock themselves. */
+        fvu_unlock(r);
+        fvu_loop(r);
+    } else {
+        if (!fvu_do_machine(r, &a) && r->dev) {
+            fvu_do_device(r, &a);
+        }
+        fvu_unlock(r);
     }
     fvu_peer_drain(&r->peer);
     fvu_check_reported(r, &s);
@@ -691,12 +734,16 @@ static void fvu_check_works(FvuRun *r)
 
     fvu_peer_drain(&r->peer);
     r->peer.kicks = 0;
+    fvu_lock(r);
     fvu_driver_ok(r, 0, 0);
+    fvu_unlock(r);
     fvu_peer_drain(&r->peer);
     g_assert_true(fvu_started(r));
     g_assert_cmpuint(r->peer.kicks, ==, queues);
     r->peer.bases = 0;
+    fvu_lock(r);
     fuzz_wr(r->ms, fvu_mmio(r) + VIRTIO_MMIO_STATUS, 0, 4);
+    fvu_unlock(r);
     fvu_peer_drain(&r->peer);
     g_assert_false(fvu_started(r));
     g_assert_cmpuint(r->peer.bases, ==, queues);
@@ -710,7 +757,9 @@ static void fvu_recover(FvuRun *r, unsigned v)
 
     r->peer.good = &good;
     /* A migration that never ended fails: the VM runs again. */
+    fvu_lock(r);
     fvu_mig_cancel(r);
+    fvu_unlock(r);
     fvu_connect_good(r);
     if (r->dev) {
         fvu_loop(r);

@@ -92,6 +92,13 @@ bool device_memory_find_range(MachineState *ms, uint64_t size,
 /* Ask every connected vhost device of the machine whether RAM region mr
  * mapped at guest address addr (its whole size) still fits its backend's
  * slot limit (vhost_dev_can_add_region); false with the first refusal. */
+/* After a memory device was mapped or unmapped: wait until every vhost
+ * backend was sent the new memory table (the vhost core queues it on
+ * each connection's worker), so that device_add and device_del return
+ * once the backends know, as in QEMU.  Lock held (released while a
+ * backend answers). */
+void device_memory_vhost_settle(MachineState *ms);
+
 bool device_memory_vhost_check(MachineState *ms, MemoryRegion *mr,
                                hwaddr addr, Error **errp);
 

@@ -140,6 +140,8 @@ void vhost_conn_call(VhostConn *c, VhostWorkFn *fn, void *opaque);
  * worker, run it right here. */
 void vhost_conn_post(VhostConn *c, VhostWorkFn *fn, void *opaque,
                      GDestroyNotify destroy);
+/* Wait until what was queued on the worker so far has run. */
+void vhost_conn_flush(VhostConn *c);
 
 /* For backends: deliver an event, from the main loop, machine lock held
  * (the chardev takes it: qemu_chr_fe_set_lock). */

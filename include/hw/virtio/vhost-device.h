@@ -91,6 +91,10 @@ struct VhostDevice {
     unsigned started_devs;          /* running now, 0 = stopped */
     bool connected;                 /* every vhost_dev initialised */
     bool registered;                /* listed on the machine */
+    /* Threads inside vhost_device_run (a vCPU waiting for a start, say):
+     * unrealize frees nothing before they are all out. */
+    unsigned callers;
+    GCond callers_done;
 };
 
 static inline VhostDevice *vhost_device_of(VirtIODevice *vdev)
@@ -150,6 +154,10 @@ bool vhost_device_enable_rings(VhostDevice *d, Error **errp);
 /* VirtioMigrationOps.vm_state_change: stop the backend while
  * vdev->vm_stopped, start it again when cleared (if it should run). */
 bool vhost_device_vm_state_change(VirtIODevice *vdev, Error **errp);
+/* VirtioMigrationOps.setup: did every backend start its dirty log (the
+ * memory listener queued the switch on the worker)?  The first reason
+ * if not. */
+bool vhost_device_migration_setup(VirtIODevice *vdev, Error **errp);
 /* Log "LABEL: what: reason" and free err. */
 void vhost_device_report(VhostDevice *d, Error *err, const char *what);
 

@@ -50,6 +50,9 @@ void vhost_worker_post(VhostWorker *w, VhostWorkFn *fn, void *opaque,
  * with the lock released.  On the worker itself (an item calling), fn
  * runs at once. */
 void vhost_worker_call(VhostWorker *w, VhostWorkFn *fn, void *opaque);
+/* Drop the posted items not yet started whose opaque is opaque (their
+ * destroy runs): what is about to be freed must not be run on. */
+void vhost_worker_cancel(VhostWorker *w, void *opaque);
 /* Wait until every item queued so far has run. */
 void vhost_worker_flush(VhostWorker *w);
 /* Is the calling thread w's thread? */

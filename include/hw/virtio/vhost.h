@@ -129,6 +129,9 @@ struct vhost_dev {
     bool started;
     bool log_enabled;
     struct vhost_log *log;
+    /* Why the dirty log could not be enabled for migration (the switch
+     * runs on the worker; vhost_dev_log_check hands it on), or NULL. */
+    Error *log_error;
 
     VhostInflight inflight;
 
@@ -267,5 +270,11 @@ uint64_t vhost_log_sync_range(struct vhost_log *log, uint64_t first_page,
  * stop while enabled and grows with memory (new log sent, old bits
  * carried over). */
 bool vhost_dev_set_log(struct vhost_dev *dev, bool enable, Error **errp);
+
+/* Migration setup, on the worker (so after the listener's switch, which
+ * was queued before): false with the reason if the dirty log could not
+ * be enabled ("ID: REASON; migration is not possible", ...).  The reason
+ * is handed on once. */
+bool vhost_dev_log_check(struct vhost_dev *dev, Error **errp);
 
 #endif

@@ -13,13 +13,16 @@
  * include/hw/virtio/vhost.h), because migration starts global logging
  * (migration/ram.c) before it calls the setup hooks and stops it before
  * the cleanup hooks, and because the listener also covers a backend that
- * connects while migration runs.  A backend that cannot log (vhost-user
- * without LOG_SHMFD) makes the start of logging, and so `migrate`, fail
- * with "LABEL: REASON; migration is not possible" before setup runs.
+ * connects while migration runs.  The listener queues the switch on the
+ * backend's worker; the model's setup hook (vhost devices: on that
+ * worker, so after the switch) fails `migrate` with "LABEL: REASON;
+ * migration is not possible" when a backend could not start logging
+ * (vhost-user without LOG_SHMFD).
  *
  * The hooks:
  *
- *   setup      a device class without migration ops refuses.
+ *   setup      a device class without migration ops refuses; else the
+ *              model's setup (the backend logs).
  *   save       vCPUs are paused, the final dirty sync comes next: first
  *              vdev->vm_stopped is set and the model stops its backend
  *              (GET_VRING_BASE puts each ring's last avail index into
@@ -48,6 +51,9 @@
 /* --- what a device model provides --------------------------------------- */
 
 typedef struct VirtioMigrationOps {
+    /* Source, after dirty logging started: can the device go (its
+     * backend logs)?  May be NULL. */
+    bool (*setup)(VirtIODevice *vdev, Error **errp);
     /* vdev->vm_stopped changed: stop the backend (saving ring indices
      * into VirtQueue) or, when cleared, start it if the driver runs and
      * the backend is connected.  Models also keep the backend stopped
