@@ -475,24 +475,25 @@ static bool socket_wait_connected(Chardev *chr, Error **errp)
     return true;
 }
 
-/* Wait until the connection has something to read, with the frontend's
- * lock released: on a private duplicate of the socket, so that whoever
- * drops or replaces the connection meanwhile (under the lock) cannot
- * pull the fd from under the poll.  > 0 ready, else as qemu_wait_fd. */
-static int socket_wait_readable(Chardev *chr, gint64 deadline_us)
+/* Wait until the connection is readable (POLLIN) or writable (POLLOUT),
+ * with the frontend's lock released: on a private duplicate of the
+ * socket, so that whoever drops or replaces the connection meanwhile
+ * (under the lock) cannot pull the fd from under the poll.  > 0 ready,
+ * else as qemu_wait_fd. */
+static int socket_wait_ready(Chardev *chr, short events, gint64 deadline_us)
 {
     unsigned gen = chr->conn_gen;
     int fd, r;
 
     if (!chr->fe_lock) {
-        return qemu_wait_fd(chr->fd_in, POLLIN, deadline_us, chr->cancel);
+        return qemu_wait_fd(chr->fd_in, events, deadline_us, chr->cancel);
     }
     fd = fcntl(chr->fd_in, F_DUPFD_CLOEXEC, 0);
     if (fd < 0) {
         return -errno;
     }
     g_mutex_unlock(chr->fe_lock);
-    r = qemu_wait_fd(fd, POLLIN, deadline_us, chr->cancel);
+    r = qemu_wait_fd(fd, events, deadline_us, chr->cancel);
     g_mutex_lock(chr->fe_lock);
     close(fd);
     if (r > 0 && (gen != chr->conn_gen || !chr->connected)) {
@@ -509,7 +510,7 @@ static ssize_t socket_read_sync(Chardev *chr, uint8_t *buf, size_t len,
     if (!chr->connected) {
         return -ENOTCONN;
     }
-    r = socket_wait_readable(chr, deadline_us);
+    r = socket_wait_ready(chr, POLLIN, deadline_us);
     if (r < 0) {
         return r;
     }
@@ -544,8 +545,8 @@ static void socket_start_input(Chardev *chr)
     }
 }
 
-static ssize_t socket_write(Chardev *chr, const uint8_t *buf, size_t len,
-                            const int *fds, size_t nfds)
+static ssize_t socket_send(Chardev *chr, const uint8_t *buf, size_t len,
+                           const int *fds, size_t nfds, int flags)
 {
     char control[CMSG_SPACE(sizeof(int) * CHR_MAX_FDS)] = { 0 };
     struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
@@ -566,8 +567,40 @@ static ssize_t socket_write(Chardev *chr, const uint8_t *buf, size_t len,
         c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
         memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
     }
-    ssize_t r = sendmsg(chr->fd_out, &msg, MSG_NOSIGNAL);
+    ssize_t r = sendmsg(chr->fd_out, &msg, MSG_NOSIGNAL | flags);
     return r < 0 ? -errno : r;
+}
+
+static ssize_t socket_write(Chardev *chr, const uint8_t *buf, size_t len,
+                            const int *fds, size_t nfds)
+{
+    return socket_send(chr, buf, len, fds, nfds, 0);
+}
+
+/* A peer that does not read fills the socket: wait for room as for a
+ * reply, lock released, until the deadline. */
+static ssize_t socket_write_sync(Chardev *chr, const uint8_t *buf,
+                                 size_t len, const int *fds, size_t nfds,
+                                 gint64 deadline_us)
+{
+    for (;;) {
+        ssize_t r = socket_send(chr, buf, len, fds, nfds, MSG_DONTWAIT);
+        int w;
+
+        if (r != -EAGAIN) {
+            return r;
+        }
+        w = socket_wait_ready(chr, POLLOUT, deadline_us);
+        if (w < 0) {
+            return w;
+        }
+        if (w == 0) {
+            return -ETIMEDOUT;
+        }
+        if (!chr->connected) {
+            return -ENOTCONN;
+        }
+    }
 }
 
 static ssize_t socket_write_nonblock(Chardev *chr, const uint8_t *buf,
@@ -625,5 +658,6 @@ const ChardevClass chardev_socket_class = {
     .disconnect = socket_fe_disconnect,
     .reconnects = socket_reconnects,
     .read_sync = socket_read_sync,
+    .write_sync = socket_write_sync,
     .wait_connected = socket_wait_connected,
 };

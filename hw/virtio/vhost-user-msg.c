@@ -82,8 +82,19 @@ static bool vu_write(VhostUserState *u, const char *name,
     /* An fd left over from an earlier message must not pass for one that
      * comes with this request's reply. */
     qemu_chr_drop_msgfds(u->chr);
-    r = qemu_chr_write_all_fds(u->chr, (const uint8_t *)msg,
-                               VHOST_USER_HDR_SIZE + msg->hdr.size, fds, nfds);
+    r = qemu_chr_write_all_timeout(u->chr, (const uint8_t *)msg,
+                                   VHOST_USER_HDR_SIZE + msg->hdr.size, fds,
+                                   nfds, u->timeout_ms);
+    if (r == -ECANCELED) {
+        qemu_chr_fe_disconnect(u->chr);     /* as for a reply, vu_read */
+        error_setg(errp, "%s: interrupted (kvmini is shutting down)", name);
+        return false;
+    }
+    if (r == -ETIMEDOUT) {
+        return vu_protocol_error(u, errp, "%s: the backend reads nothing "
+                                 "(no room to write within %d ms)", name,
+                                 u->timeout_ms);
+    }
     if (r < 0) {
         return vu_protocol_error(u, errp, "%s: write failed: %s", name,
                                  g_strerror((int)-r));

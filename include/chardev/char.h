@@ -54,6 +54,10 @@ struct ChardevClass {
      * bytes, 0 on EOF, -ETIMEDOUT, -ECANCELED (chr->cancel), -errno. */
     ssize_t (*read_sync)(Chardev *chr, uint8_t *buf, size_t len,
                          gint64 deadline_us);
+    /* One write that waits for room until deadline_us (optional;
+     * default: write): as write, or -ETIMEDOUT, -ECANCELED. */
+    ssize_t (*write_sync)(Chardev *chr, const uint8_t *buf, size_t len,
+                          const int *fds, size_t nfds, gint64 deadline_us);
 };
 
 struct Chardev {
@@ -123,6 +127,13 @@ ssize_t qemu_chr_write_all(Chardev *chr, const uint8_t *buf, size_t len);
 /* Same, with file descriptors attached to the first byte (socket only). */
 ssize_t qemu_chr_write_all_fds(Chardev *chr, const uint8_t *buf, size_t len,
                                const int *fds, size_t nfds);
+/* Same, within timeout_ms in all (-1: no limit) for a peer that stops
+ * reading: -ETIMEDOUT, or -ECANCELED when chr->cancel fired.  With a
+ * frontend lock (held by the caller) the lock is released while waiting
+ * for room, as for a synchronous read. */
+ssize_t qemu_chr_write_all_timeout(Chardev *chr, const uint8_t *buf,
+                                   size_t len, const int *fds, size_t nfds,
+                                   int timeout_ms);
 /* For frontends that must not stall the main loop on a peer that stops
  * reading (QMP): one write of what fits now — bytes written, -EAGAIN if
  * nothing did, -errno if the peer is gone.  Backends that cannot tell

@@ -266,6 +266,69 @@ static void test_read_timeout(Fixture *f, gconstpointer data)
                     -ENOTCONN);
 }
 
+/* A thread that takes the frontend's lock once, while the test waits. */
+typedef struct LockTaker {
+    GMutex *lock;
+    int took;                   /* atomic */
+} LockTaker;
+
+static gpointer take_lock(gpointer opaque)
+{
+    LockTaker *t = opaque;
+
+    g_mutex_lock(t->lock);
+    g_atomic_int_set(&t->took, 1);
+    g_mutex_unlock(t->lock);
+    return NULL;
+}
+
+/* A peer that reads nothing: the socket fills, the write waits for room
+ * until its timeout, with the frontend's lock released meanwhile; once
+ * the peer reads, the rest goes out. */
+static void test_write_timeout(Fixture *f, gconstpointer data)
+{
+    int cfd = server_with_client(f, true);
+    size_t len = 8 << 20, got = 0;
+    g_autofree uint8_t *buf = g_malloc0(len);
+    LockTaker t = { .lock = g_new(GMutex, 1) };
+    GThread *thread;
+    gint64 t0, ms;
+    ssize_t r;
+
+    g_mutex_init(t.lock);
+    qemu_chr_fe_set_lock(f->chr, t.lock);
+    g_mutex_lock(t.lock);
+    thread = g_thread_new("taker", take_lock, &t);
+    t0 = g_get_monotonic_time();
+    r = qemu_chr_write_all_timeout(f->chr, buf, len, NULL, 0, 200);
+    ms = (g_get_monotonic_time() - t0) / 1000;
+    g_assert_cmpint(r, ==, -ETIMEDOUT);
+    g_assert_cmpint(ms, >=, 195);
+    g_assert_cmpint(ms, <, 1000);
+    g_mutex_unlock(t.lock);
+    g_thread_join(thread);
+    g_assert_true(g_atomic_int_get(&t.took));
+
+    /* Drained, a small write goes out at once. */
+    while (recv(cfd, buf, len, MSG_DONTWAIT) > 0) {
+    }
+    g_mutex_lock(t.lock);
+    g_assert_cmpint(qemu_chr_write_all_timeout(f->chr, (const uint8_t *)"ok",
+                                               2, NULL, 0, 200), ==, 2);
+    g_mutex_unlock(t.lock);
+    while (got < 2) {
+        ssize_t n = recv(cfd, buf + got, 2 - got, 0);
+
+        g_assert_cmpint(n, >, 0);
+        got += n;
+    }
+    g_assert_cmpmem(buf, 2, "ok", 2);
+    qemu_chr_fe_set_lock(f->chr, NULL);
+    g_mutex_clear(t.lock);
+    g_free(t.lock);
+    close(cfd);
+}
+
 static void test_hup_watch(Fixture *f, gconstpointer data)
 {
     int cfd = server_with_client(f, true);
@@ -398,6 +461,7 @@ int main(int argc, char **argv)
         { "/chardev/socket-fds-to-peer", test_fds_to_peer },
         { "/chardev/socket-fds-from-peer", test_fds_from_peer },
         { "/chardev/socket-read-timeout", test_read_timeout },
+        { "/chardev/socket-write-timeout", test_write_timeout },
         { "/chardev/socket-hup-watch", test_hup_watch },
         { "/chardev/socket-hup-watch-half-close", test_hup_watch_half_close },
         { "/chardev/socket-switch-to-event-only", test_switch_to_event_only },
