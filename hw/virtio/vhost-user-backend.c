@@ -24,19 +24,17 @@
  * Locking.  The channel is watched on the main loop, and each message is
  * read, handled and answered with the machine lock held (u->lock, handed
  * over by the device; NULL in tests without a machine), as vCPU threads
- * hold it around MMIO dispatch.  So the GET_CONFIG a CONFIG_CHANGE_MSG
- * sends on the main socket never interleaves with a vCPU's request there
- * (a guest's config write sends SET_CONFIG and reads its ack: without the
- * lock either thread could read the other's reply), and u->notifiers
- * and u->devs change under the lock that device cleanup holds.  The handler
- * is a main-loop callback and nothing iterates the main loop with the
- * lock held (no nested loop), so it never finds the lock taken by its own
- * thread.  A vCPU waiting for a reply holds the lock: a backend that
- * holds back that reply until its own NEED_REPLY request here is answered
- * makes the vCPU's wait time out (u->timeout_ms) and the connection drop;
- * only then is the request handled (a GET_CONFIG then fails: not
- * connected).  A message cut short holds the lock up to u->timeout_ms,
- * as a slow reply to a vCPU's request does.
+ * hold it around MMIO dispatch, so u->notifiers and u->devs change under
+ * the lock that device cleanup holds.  Nothing here talks on the main
+ * socket: a CONFIG_CHANGE_MSG's GET_CONFIG is queued on the connection's
+ * worker (the one thread that talks to the backend) and its ack, if asked
+ * for, is sent once the worker re-read the config.  The handler is a
+ * main-loop callback and nothing iterates the main loop with the lock
+ * held, so it never finds the lock taken by its own thread; while the
+ * worker waits for a reply the lock is free, and the channel is served.
+ * The channel is read as bytes arrive, never waited on: a message cut
+ * short gets u->timeout_ms (a main-loop timer) to be completed, then the
+ * channel and the connection are dropped.
  */
 #include "vhost-user-internal.h"
 
@@ -91,84 +89,93 @@ static bool vu_collect_fds(struct msghdr *mh, VuFds *fds)
     return fit;
 }
 
-/* Read exactly len bytes by deadline_us, unless cancel fires: 1, 0 on
- * EOF before the first byte, -errno (-EMSGSIZE: too many fds, -EBADMSG:
- * EOF after some bytes, -ETIMEDOUT, -ECANCELED). */
-static int vu_channel_read(int fd, void *buf, size_t len, VuFds *fds,
-                           gint64 deadline_us, const WaitCancel *cancel)
+/* The message being received.  The channel is read as bytes arrive,
+ * never waited on: a backend that stops in the middle of a message holds
+ * neither the main loop nor the machine lock.  It gets the reply timeout
+ * to finish the message (a main-loop timer), then it is malformed. */
+struct VuBackendIn {
+    VuBackendMsg m;
+    size_t len;                 /* bytes of m.msg received */
+    guint timer;                /* the rest is due by then */
+};
+
+typedef enum VuRecv {
+    VU_RECV_BAD = -1,           /* malformed: *why */
+    VU_RECV_MORE,               /* the rest has not arrived yet */
+    VU_RECV_DONE,               /* a whole message */
+    VU_RECV_GONE,               /* the backend closed between messages */
+} VuRecv;
+
+/* Frame-check a header: NULL if it is fine, else why not (allocated). */
+static char *vu_backend_bad_header(const VhostUserHeader *h)
+{
+    const uint32_t known = VHOST_USER_VERSION_MASK | VHOST_USER_NEED_REPLY;
+
+    if ((h->flags & VHOST_USER_VERSION_MASK) != VHOST_USER_VERSION ||
+        (h->flags & ~known)) {
+        return g_strdup_printf("%s: flags 0x%x, expected 0x%x [| 0x%x]",
+                               vhost_user_backend_request_name(h->request),
+                               h->flags, VHOST_USER_VERSION,
+                               VHOST_USER_NEED_REPLY);
+    }
+    if (h->size > VHOST_USER_PAYLOAD_MAX) {
+        return g_strdup_printf("%s: size %u exceeds the maximum %zu",
+                               vhost_user_backend_request_name(h->request),
+                               h->size, VHOST_USER_PAYLOAD_MAX);
+    }
+    return NULL;
+}
+
+/* What is there of the current message, without waiting: the header
+ * first (checked as soon as it is whole), then exactly its payload. */
+static VuRecv vu_backend_recv(VhostUserState *u, struct VuBackendIn *in,
+                              char **why)
 {
     char control[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
-    size_t done = 0;
+    const VhostUserHeader *h = &in->m.msg.hdr;
 
-    while (done < len) {
-        struct iovec iov = { (char *)buf + done, len - done };
+    for (;;) {
+        size_t want = VHOST_USER_HDR_SIZE;
+        struct iovec iov;
         struct msghdr mh = {
             .msg_iov = &iov, .msg_iovlen = 1,
             .msg_control = control, .msg_controllen = sizeof(control),
         };
-        int r = qemu_wait_fd(fd, POLLIN, deadline_us, cancel);
         ssize_t n;
 
-        if (r <= 0) {
-            return r == 0 ? -ETIMEDOUT : r;
-        }
-        n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR) {
-                continue;
+        if (in->len >= VHOST_USER_HDR_SIZE) {
+            *why = vu_backend_bad_header(h);
+            if (*why) {
+                return VU_RECV_BAD;
             }
-            /* EOF inside a message is a message cut short. */
-            return n < 0 ? -errno : done ? -EBADMSG : 0;
+            want += h->size;
+            if (in->len == want) {
+                return VU_RECV_DONE;
+            }
         }
-        if (!vu_collect_fds(&mh, fds)) {
-            return -EMSGSIZE;
+        iov = (struct iovec) { (char *)&in->m.msg + in->len, want - in->len };
+        n = recvmsg(u->backend_fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR) {
+            continue;
         }
-        done += n;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return VU_RECV_MORE;
+        }
+        if ((n == 0 || (n < 0 && errno == ECONNRESET)) && !in->len) {
+            return VU_RECV_GONE;
+        }
+        if (n <= 0) {
+            *why = n ? g_strdup_printf("read failed: %s", g_strerror(errno))
+                     : g_strdup("message cut short: end of file");
+            return VU_RECV_BAD;
+        }
+        if (!vu_collect_fds(&mh, &in->m.fds)) {
+            *why = g_strdup_printf("more than %d fds with one message",
+                                   VHOST_USER_MAX_FDS);
+            return VU_RECV_BAD;
+        }
+        in->len += n;
     }
-    return 1;
-}
-
-/* Read and frame-check one message: 1 ok, 0 EOF before a message,
- * -1 malformed (*why says how). */
-static int vu_backend_read(VhostUserState *u, VuBackendMsg *m, char **why)
-{
-    VhostUserHeader *h = &m->msg.hdr;
-    const uint32_t known = VHOST_USER_VERSION_MASK | VHOST_USER_NEED_REPLY;
-    gint64 deadline = qemu_deadline_ms(u->timeout_ms);
-    const WaitCancel *cancel = u->chr ? u->chr->cancel : NULL;
-    int r = vu_channel_read(u->backend_fd, h, VHOST_USER_HDR_SIZE, &m->fds,
-                            deadline, cancel);
-
-    if (r == 0 || r == -ECONNRESET) {
-        return 0;               /* the backend went away */
-    }
-    if (r < 0) {
-        *why = g_strdup_printf("read failed: %s", g_strerror(-r));
-        return -1;
-    }
-    if ((h->flags & VHOST_USER_VERSION_MASK) != VHOST_USER_VERSION ||
-        (h->flags & ~known)) {
-        *why = g_strdup_printf("%s: flags 0x%x, expected 0x%x [| 0x%x]",
-                               vhost_user_backend_request_name(h->request),
-                               h->flags, VHOST_USER_VERSION,
-                               VHOST_USER_NEED_REPLY);
-        return -1;
-    }
-    if (h->size > VHOST_USER_PAYLOAD_MAX) {
-        *why = g_strdup_printf("%s: size %u exceeds the maximum %zu",
-                               vhost_user_backend_request_name(h->request),
-                               h->size, VHOST_USER_PAYLOAD_MAX);
-        return -1;
-    }
-    r = h->size ? vu_channel_read(u->backend_fd, &m->msg.payload, h->size,
-                                  &m->fds, deadline, cancel) : 1;
-    if (r <= 0) {
-        *why = g_strdup_printf("%s: payload cut short: %s",
-                               vhost_user_backend_request_name(h->request),
-                               r ? g_strerror(-r) : "end of file");
-        return -1;
-    }
-    return 1;
 }
 
 /* --- host notifiers ------------------------------------------------------ */
@@ -362,66 +369,135 @@ static void vu_backend_fail(VhostUserState *u, const char *why)
     vu_protocol_error(u, NULL, "backend channel: %s", why);
 }
 
-/* Handle one message; false when the channel is gone. */
-static bool vu_backend_handle(VhostUserState *u)
+static gboolean vu_backend_in_expired(gpointer opaque);
+
+/* The part of a message that has come starts the clock for the rest
+ * (none with an unlimited timeout). */
+static void vu_backend_in_arm(VhostUserState *u, struct VuBackendIn *in)
 {
-    VuBackendMsg m = { .fds.n = 0 };
+    if (in->len && !in->timer && u->timeout_ms >= 0) {
+        in->timer = g_timeout_add(u->timeout_ms, vu_backend_in_expired, u);
+    }
+}
+
+/* Ready for the next message; the fds of this one go with *m (NULL:
+ * closed). */
+static void vu_backend_in_reset(struct VuBackendIn *in, VuBackendMsg *m)
+{
+    if (in->timer) {
+        g_source_remove(in->timer);
+    }
+    if (m) {
+        *m = in->m;
+    } else {
+        vu_fds_close(&in->m.fds);
+    }
+    memset(in, 0, sizeof(*in));
+}
+
+/* Handle the message in m; false when the channel is gone. */
+static bool vu_backend_handle(VhostUserState *u, VuBackendMsg *m)
+{
     g_autofree char *why = NULL;
     VuBackendResult res;
-    unsigned nfds;
-    int r = vu_backend_read(u, &m, &why);
+    unsigned nfds = m->fds.n;
 
-    if (r <= 0) {
-        vu_fds_close(&m.fds);
-        if (r == 0) {
-            /* The backend went away (or gave up the channel): the main
-             * connection reports its own hang-up. */
-            vu_backend_channel_close(u);
-        } else {
-            vu_backend_fail(u, why);
-        }
-        return false;
-    }
     u->backend_requests++;
-    nfds = m.fds.n;
-    res = vu_backend_dispatch(u, &m);
-    vu_fds_close(&m.fds);
+    res = vu_backend_dispatch(u, m);
+    vu_fds_close(&m->fds);
     if (res == VU_BACKEND_MALFORMED) {
         why = g_strdup_printf("malformed %s (size %u, %u fd(s))",
-                vhost_user_backend_request_name(m.msg.hdr.request),
-                m.msg.hdr.size, nfds);
+                vhost_user_backend_request_name(m->msg.hdr.request),
+                m->msg.hdr.size, nfds);
         vu_backend_fail(u, why);
         return false;
     }
-    if ((m.msg.hdr.flags & VHOST_USER_NEED_REPLY) && u->backend_fd >= 0 &&
+    if ((m->msg.hdr.flags & VHOST_USER_NEED_REPLY) && u->backend_fd >= 0 &&
         res != VU_BACKEND_DEFERRED &&
-        !vu_backend_reply(u, m.msg.hdr.request, res == VU_BACKEND_OK)) {
+        !vu_backend_reply(u, m->msg.hdr.request, res == VU_BACKEND_OK)) {
         vu_backend_fail(u, "cannot send a reply");
         return false;
     }
     return u->backend_fd >= 0;
 }
 
-/* One message, with the machine lock held (see the file comment). */
+/* Take what arrived; handle the message once it is whole.  False when
+ * the channel is gone. */
+static bool vu_backend_receive(VhostUserState *u)
+{
+    struct VuBackendIn *in = u->backend_in;
+    g_autofree char *why = NULL;
+    VuBackendMsg m;
+
+    switch (vu_backend_recv(u, in, &why)) {
+    case VU_RECV_MORE:
+        vu_backend_in_arm(u, in);
+        return true;
+    case VU_RECV_GONE:
+        /* The backend went away (or gave up the channel): the main
+         * connection reports its own hang-up. */
+        vu_backend_channel_close(u);
+        return false;
+    case VU_RECV_BAD:
+        vu_backend_fail(u, why);
+        return false;
+    default:
+        vu_backend_in_reset(in, &m);
+        return vu_backend_handle(u, &m);
+    }
+}
+
+/* The machine lock around each main-loop callback (none in tests
+ * without a machine). */
+static void vu_backend_lock(VhostUserState *u)
+{
+    if (u->lock) {
+        g_mutex_lock(u->lock);
+    }
+}
+
+static void vu_backend_unlock(VhostUserState *u)
+{
+    if (u->lock) {
+        g_mutex_unlock(u->lock);
+    }
+}
+
+/* Bytes arrived, with the machine lock held (see the file comment). */
 static gboolean vu_backend_ready(gint fd, GIOCondition cond, gpointer opaque)
 {
     VhostUserState *u = opaque;
-    GMutex *lock = u->lock;
     guint self = g_source_get_id(g_main_current_source());
     bool alive = false;
 
-    if (lock) {
-        g_mutex_lock(lock);
-    }
+    vu_backend_lock(u);
     /* Whoever held the lock may have closed this channel meanwhile. */
     if (u->backend_watch == self) {
-        alive = vu_backend_handle(u);
+        alive = vu_backend_receive(u);
     }
-    if (lock) {
-        g_mutex_unlock(lock);
-    }
+    vu_backend_unlock(u);
     /* Not alive: the source was removed by vu_backend_channel_close(). */
     return alive ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+/* The rest of a message did not come in time. */
+static gboolean vu_backend_in_expired(gpointer opaque)
+{
+    VhostUserState *u = opaque;
+    guint self = g_source_get_id(g_main_current_source());
+    struct VuBackendIn *in;
+
+    vu_backend_lock(u);
+    in = u->backend_in;
+    if (in && in->timer == self) {
+        g_autofree char *why = g_strdup_printf(
+            "message cut short: nothing more within %d ms", u->timeout_ms);
+
+        in->timer = 0;          /* this source ends by returning */
+        vu_backend_fail(u, why);
+    }
+    vu_backend_unlock(u);
+    return G_SOURCE_REMOVE;
 }
 
 bool vu_backend_channel_open(VhostUserState *u, Error **errp)
@@ -442,6 +518,7 @@ bool vu_backend_channel_open(VhostUserState *u, Error **errp)
         return false;
     }
     u->backend_fd = sv[0];
+    u->backend_in = g_new0(struct VuBackendIn, 1);
     u->backend_watch = g_unix_fd_add(sv[0], G_IO_IN | G_IO_HUP | G_IO_ERR,
                                      vu_backend_ready, u);
     return true;
@@ -452,6 +529,10 @@ void vu_backend_channel_close(VhostUserState *u)
     if (u->backend_watch) {
         g_source_remove(u->backend_watch);
         u->backend_watch = 0;
+    }
+    if (u->backend_in) {
+        vu_backend_in_reset(u->backend_in, NULL);
+        g_clear_pointer(&u->backend_in, g_free);
     }
     if (u->backend_fd >= 0) {
         close(u->backend_fd);

@@ -8,7 +8,8 @@
  * (reconnect=1) or re-accepts it (server=on, the backend dials again) —
  * and the new backend never answers one request of the handshake or of
  * the restart of the rings that follows; or the backend says its config
- * changed and never answers the GET_CONFIG that follows.  While kvmini
+ * changed and never answers the GET_CONFIG that follows; or it sends half
+ * a message on the backend channel and nothing more.  While kvmini
  * waits for that reply (the last message the backend got is that
  * request), QMP must answer within 100 ms, every time (query-status,
  * and queries that take the machine lock); and
@@ -32,11 +33,12 @@ typedef enum StallHow {
     STALL_REDIAL,               /* kvmini dials the backend again */
     STALL_REACCEPT,             /* kvmini listens, the backend dials again */
     STALL_CONFIG_CHANGE,        /* the backend channel, no reconnect */
+    STALL_CHANNEL_CUT,          /* half a message on the backend channel */
 } StallHow;
 
 typedef struct Stall {
     StallHow how;
-    uint32_t request;           /* the one never answered */
+    uint32_t request;           /* the one never answered (not CUT) */
 } Stall;
 
 typedef struct SFixture {
@@ -79,6 +81,16 @@ static void stall_at(SFixture *f, const Stall *s)
 {
     unsigned before = vub_count(f->t.b, s->request);
 
+    if (s->how == STALL_CHANNEL_CUT) {
+        /* A CONFIG_CHANGE_MSG header that stops after 6 of 12 bytes. */
+        VhostUserHeader h = {
+            .request = VHOST_USER_BACKEND_CONFIG_CHANGE_MSG,
+            .flags = VHOST_USER_VERSION,
+        };
+
+        g_assert_true(vub_backend_send_raw(f->t.b, &h, sizeof(h) / 2));
+        return;
+    }
     vub_add_fault(f->t.b, VUB_FAULT_NO_REPLY, s->request, 0, true);
     if (s->how == STALL_CONFIG_CHANGE) {
         g_assert_true(vub_send_config_change(f->t.b, false, NULL));
@@ -89,11 +101,17 @@ static void stall_at(SFixture *f, const Stall *s)
                                      TIMEOUT_MS));
 }
 
-/* Still waiting: nothing came after the request. */
+/* Still waiting: nothing came after the request; for a message cut
+ * short, the backend is still there (it has the reply timeout to finish
+ * it). */
 static void assert_still_waiting(SFixture *f, const Stall *s)
 {
     g_autoptr(VubMsg) last = vub_log_get(f->t.b, vub_log_len(f->t.b) - 1);
 
+    if (s->how == STALL_CHANNEL_CUT) {
+        g_assert_true(vub_connected(f->t.b));
+        return;
+    }
     g_assert_cmpuint(last->request, ==, s->request);
 }
 
@@ -183,11 +201,14 @@ int main(int argc, char **argv)
     static const Stall config = {
         STALL_CONFIG_CHANGE, VHOST_USER_GET_CONFIG,
     };
+    static const Stall cut = { STALL_CHANNEL_CUT, 0 };
 
     g_test_init(&argc, &argv, NULL);
     add_reconnect_cases("redial", STALL_REDIAL);
     add_reconnect_cases("reaccept", STALL_REACCEPT);
     g_test_add_data_func("/backend-stall/config-change", &config,
+                         test_stall);
+    g_test_add_data_func("/backend-stall/channel-cut-short", &cut,
                          test_stall);
     return g_test_run();
 }

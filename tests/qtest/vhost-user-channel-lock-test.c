@@ -7,17 +7,19 @@
  * lock held (as accel/kvm dispatches an MMIO exit), and the test's main
  * thread running the glib main loop, which serves the backend channel.
  *
- * The backend sends CONFIG_CHANGE_MSG; the frontend handles it on the main
- * loop by reading the config again (GET_CONFIG on the main socket).  The
- * backend holds that reply back until the frontend's next message arrives
- * or HOLD_MS pass, and counts a message that arrives while the reply is
- * owed (vub_interleaved).  The "vCPU" writes the config as soon as the
- * backend has the GET_CONFIG.  Were the channel served without the
- * machine lock, its SET_CONFIG would go out while the GET_CONFIG reply is
- * owed: two threads on one socket, each free to read the other's reply (a
- * protocol error and a disconnect).  With the lock, the write waits until
- * the config change is handled, and nothing interleaves — by
- * construction, not by luck: the hold makes any interleaving visible.
+ * The backend sends CONFIG_CHANGE_MSG; the main loop hands it to the
+ * connection's worker thread, which reads the config again (GET_CONFIG
+ * on the main socket).  The backend holds that reply back until the
+ * frontend's next message arrives or HOLD_MS pass, and counts a message
+ * that arrives while the reply is owed (vub_interleaved).  The "vCPU"
+ * writes the config as soon as the backend has the GET_CONFIG.  Were the
+ * write sent from the vCPU's own thread, its SET_CONFIG would go out
+ * while the GET_CONFIG reply is owed: two threads on one socket, each
+ * free to read the other's reply (a protocol error and a disconnect).
+ * Every conversation with the backend runs on the worker, in order, so
+ * the write waits until the config change is handled, and nothing
+ * interleaves — by construction, not by luck: the hold makes any
+ * interleaving visible.
  */
 #include <glib/gstdio.h>
 #include <linux/virtio_blk.h>

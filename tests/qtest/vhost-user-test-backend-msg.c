@@ -727,6 +727,20 @@ bool vub_backend_send(Vub *b, uint32_t request, const void *payload,
     return ok;
 }
 
+bool vub_backend_send_raw(Vub *b, const void *buf, size_t len)
+{
+    bool ok = false;
+
+    g_mutex_lock(&b->backend_lock);
+    g_mutex_lock(&b->lock);
+    if (b->backend_fd >= 0) {
+        ok = send(b->backend_fd, buf, len, MSG_NOSIGNAL) == (ssize_t)len;
+    }
+    g_mutex_unlock(&b->lock);
+    g_mutex_unlock(&b->backend_lock);
+    return ok;
+}
+
 bool vub_send_config_change(Vub *b, bool need_reply, uint64_t *status)
 {
     return vub_backend_send(b, VHOST_USER_BACKEND_CONFIG_CHANGE_MSG, NULL, 0,

@@ -364,6 +364,8 @@ bool vub_backend_send(Vub *b, uint32_t request, const void *payload,
                       uint32_t size, int fd, bool need_reply,
                       uint64_t *status, int timeout_ms);
 bool vub_send_config_change(Vub *b, bool need_reply, uint64_t *status);
+/* Write len raw bytes on the channel (a message cut short, say). */
+bool vub_backend_send_raw(Vub *b, const void *buf, size_t len);
 /* VRING_HOST_NOTIFIER_MSG for ring idx: with_fd passes a one-page memfd
  * (size 4096, offset 0), else the NOFD bit. */
 bool vub_send_host_notifier(Vub *b, unsigned idx, bool with_fd,

@@ -42,20 +42,19 @@
  * log signal) and SET_VRING_ENDIAN (kvmini's devices are VIRTIO 1.0,
  * always little-endian).
  *
- * Threading: every call runs with the machine lock held (or before the
- * vCPUs start and after they stop), like the rest of the vhost core: on
- * the main thread (chardev events, QMP), the migration thread or a vCPU
- * thread (a guest's config write sends SET_CONFIG, a status write starts
- * or stops the device).  So one request and its reply never interleave
- * with another's on the socket.  The backend channel is watched on the
+ * Threading: every request is sent from the connection's worker thread
+ * (include/hw/virtio/vhost-worker.h), machine lock held, so one request
+ * and its reply never interleave with another's on the socket.  The
+ * chardev has the lock (qemu_chr_fe_set_lock): waiting for a reply, or
+ * for room to write, releases it.  The backend channel is watched on the
  * main loop; its handler takes the same lock (VhostUserState.lock) around
- * each message, so that the GET_CONFIG of a CONFIG_CHANGE_MSG and the
- * host-notifier mappings are serialised with the vCPUs too.  Without a
- * lock (unit tests, no machine) everything must run on one thread.  A
- * vCPU waiting for a reply holds the lock: a backend that answers only
- * after its own channel request is answered makes that wait time out
- * (timeout_ms) and the connection drop; the channel request is handled
- * after that.
+ * each message and never waits on the main socket (a CONFIG_CHANGE_MSG's
+ * GET_CONFIG is queued on the worker), so it answers even while the
+ * worker waits for a reply — except the ack of a config change, which
+ * follows the re-read: a backend that holds a reply back until that ack
+ * comes makes the worker's wait time out and the connection drop.
+ * Without a lock (unit tests, no machine) everything runs on the caller's
+ * thread.
  */
 #ifndef HW_VIRTIO_VHOST_USER_H
 #define HW_VIRTIO_VHOST_USER_H
@@ -142,6 +141,7 @@ typedef struct VhostUserState {
     /* --- backend -> frontend channel (BACKEND_REQ) --- */
     int backend_fd;             /* our end of the socketpair, -1 if none */
     guint backend_watch;
+    struct VuBackendIn *backend_in; /* the message being received */
     VhostUserHostNotifier notifiers[VIRTIO_QUEUE_MAX];
 
     /* --- counters, for QMP --- */

@@ -30,19 +30,30 @@
  * before any device hook runs and off before a device restarts after a
  * failed migration; a listener registered while logging is on (a backend
  * that connects during migration) is started by the memory API on
- * registration.  Whether the backend can log at all (ops->log_blocker) is
- * asked in one function (vhost-log.c) each time logging is enabled; for
- * migration a refusal fails the start of logging, and with it `migrate`,
- * with "ID: REASON; migration is not possible" (for a backend that
- * connects during migration the memory API can only warn).  While the
- * log is on, the listener's log_sync moves its bits into the RAM regions'
- * dirty bitmaps (memory_region_set_dirty).
+ * registration.  With a worker (dev->worker) the listener queues the
+ * switch there (it must not wait inside the memory API) and the device's
+ * migration setup hook, run on the same worker after it, asks
+ * vhost_dev_log_check how it went.  Whether the backend can log at all
+ * (ops->log_blocker) is asked in one function (vhost-log.c) each time
+ * logging is enabled; for migration a refusal fails `migrate` with "ID:
+ * REASON; migration is not possible" (for a backend that connects during
+ * migration it is only a warning).  While the log is on, the listener's
+ * log_sync moves its bits into the RAM regions' dirty bitmaps
+ * (memory_region_set_dirty).
+ *
+ * Memory table: the listener collects the table on every commit; on a
+ * started device (or one with a worker, where a start may be under way)
+ * the send is queued on the worker, which sends the table in force when
+ * it runs (a copy: a later commit may replace dev->regions while the
+ * backend is asked).
  *
  * Life cycle (device side):
  *   vhost_dev_init → [connected] → vhost_dev_enable_notifiers →
  *   transport guest notifiers → vhost_dev_start → ... → vhost_dev_stop →
  *   vhost_dev_disable_notifiers → vhost_dev_cleanup.
- * All calls run with the machine lock held.
+ * All calls run with the machine lock held; with a worker, every call
+ * that talks to the backend runs on it (include/hw/virtio/vhost-worker.h),
+ * vhost_dev_cleanup included.
  */
 #ifndef HW_VIRTIO_VHOST_H
 #define HW_VIRTIO_VHOST_H
