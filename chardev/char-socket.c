@@ -418,15 +418,30 @@ static gboolean socket_hup(gint fd, GIOCondition cond, gpointer data)
     return G_SOURCE_REMOVE;
 }
 
+/* Sleep until now + us (or chr->cancel), without the frontend's lock. */
+static void socket_sleep_unlocked(Chardev *chr, gint64 us)
+{
+    socket_fe_unlock(chr);
+    qemu_sleep_cancellable(us, chr->cancel);
+    socket_fe_lock(chr);
+}
+
 /* One step of waiting for a peer: accept or dial; false with errp set
- * when the wait must end. */
+ * when the wait must end.  A frontend that gave its lock (held by the
+ * caller) waits without it, as for a reply: a device_add waiting for its
+ * backend stalls no vCPU. */
 static bool socket_wait_step(Chardev *chr, Error **errp)
 {
     SocketChardev *s = sock_of(chr);
     int r;
 
     if (s->server) {
+        socket_fe_unlock(chr);
         r = qemu_wait_fd(s->listen_fd, POLLIN, -1, chr->cancel);
+        socket_fe_lock(chr);
+        if (chr->connected) {
+            return true;        /* the main loop accepted meanwhile */
+        }
         if (r < 0 && r != -ECANCELED) {
             error_setg_errno(errp, -r, "waiting for a connection on '%s'",
                              s->path);
@@ -437,15 +452,13 @@ static bool socket_wait_step(Chardev *chr, Error **errp)
         }
     } else if (g_get_monotonic_time() < s->redial_at) {
         /* The frontend dropped the last peer: the interval first. */
-        qemu_sleep_cancellable(s->redial_at - g_get_monotonic_time(),
-                               chr->cancel);
+        socket_sleep_unlocked(chr, s->redial_at - g_get_monotonic_time());
         s->redial_at = 0;
     } else if (!socket_connect(chr, NULL)) {
         if (!s->reconnect_ms) {
             return socket_connect(chr, errp);
         }
-        qemu_sleep_cancellable(s->reconnect_ms * G_TIME_SPAN_MILLISECOND,
-                               chr->cancel);
+        socket_sleep_unlocked(chr, s->reconnect_ms * G_TIME_SPAN_MILLISECOND);
     }
     if (!chr->connected && qemu_wait_cancelled(chr->cancel)) {
         error_setg(errp, "interrupted while waiting for a peer on '%s'",

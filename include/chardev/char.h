@@ -173,7 +173,8 @@ bool qemu_chr_is_connected(const Chardev *chr);
  * hung up already does not count (it is dropped first).  Used at
  * start-up by devices that need their backend to describe themselves (as
  * QEMU's realize does), and for a server's wait=on.  Fails with
- * "interrupted" when chr->cancel fires. */
+ * "interrupted" when chr->cancel fires.  With a frontend lock (held by
+ * the caller) the lock is released while waiting. */
 bool qemu_chr_wait_connected(Chardev *chr, Error **errp);
 /* Does the chardev come back by itself after a disconnect (a socket
  * client with reconnect= or reconnect-ms=)?  Its next dial then waits

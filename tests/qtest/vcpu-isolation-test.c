@@ -15,12 +15,15 @@
  * must see its ring started, and vCPU 1 must finish, while vCPU 0 still
  * waits.  (Were the reply awaited with the machine lock held, vCPU 1 could
  * not take it: no access, no start, for the whole reply timeout.)  Then
- * A's backend hangs up, which ends vCPU 0's wait at once.
+ * A's backend hangs up, which ends vCPU 0's wait at once.  And a
+ * device_add (QMP, machine lock held) that waits for a backend not there
+ * yet does not keep vCPU 1 from bringing B up either.
  */
 #include <glib/gstdio.h>
 #include <linux/virtio_config.h>
 #include <string.h>
 
+#include "hw/qdev.h"
 #include "hw/virtio/virtio-mmio.h"
 #include "sysemu/sysemu.h"
 #include "vhost-user-test-backend.h"
@@ -31,8 +34,9 @@
 #define RING_B      0x200000
 
 typedef struct Rig {
-    char *dir, *sock_a, *sock_b;
-    Vub *a, *b;
+    char *dir, *sock_a, *sock_b, *sock_c;
+    Vub *a, *b, *c;             /* c: none until the test makes it */
+    bool added;                 /* device_add of blkc succeeded */
     MachineState *ms;
     hwaddr base_a, base_b;      /* the devices' virtio-mmio registers */
 } Rig;
@@ -61,6 +65,7 @@ static void rig_init(Rig *r)
     g_assert_no_error(gerr);
     r->sock_a = g_build_filename(r->dir, "a.sock", NULL);
     r->sock_b = g_build_filename(r->dir, "b.sock", NULL);
+    r->sock_c = g_build_filename(r->dir, "c.sock", NULL);
     r->a = vub_new_server(r->sock_a);
     r->b = vub_new_server(r->sock_b);
     /* -qtest is never started: the test's threads are the vCPUs. */
@@ -69,8 +74,9 @@ static void rig_init(Rig *r)
                           "-chardev socket,id=ca,path=%s "
                           "-device vhost-user-blk,id=blka,chardev=ca "
                           "-chardev socket,id=cb,path=%s "
-                          "-device vhost-user-blk,id=blkb,chardev=cb",
-                          r->dir, r->sock_a, r->sock_b);
+                          "-device vhost-user-blk,id=blkb,chardev=cb "
+                          "-chardev socket,id=cc,path=%s,reconnect=1",
+                          r->dir, r->sock_a, r->sock_b, r->sock_c);
     g_assert_true(g_shell_parse_argv(cmd, &argc, &argv, NULL));
     r->ms = kvmini_parse_args(argc, argv, &exit_now, &status, &err);
     g_assert_null(err);
@@ -87,11 +93,14 @@ static void rig_free(Rig *r)
     machine_free(r->ms);
     vub_free(r->a);
     vub_free(r->b);
+    vub_free(r->c);
     g_unlink(r->sock_a);
     g_unlink(r->sock_b);
+    g_unlink(r->sock_c);
     g_rmdir(r->dir);
     g_free(r->sock_a);
     g_free(r->sock_b);
+    g_free(r->sock_c);
     g_free(r->dir);
 }
 
@@ -159,6 +168,22 @@ static void start_a(Rig *r)
 static void reset_a(Rig *r)
 {
     mmio_write(r, r->base_a + VIRTIO_MMIO_STATUS, 0);
+}
+
+/* QMP's device_add, lock held as the monitor holds it: the device waits
+ * for its backend, which does not exist yet. */
+static void add_c(Rig *r)
+{
+    Error *err = NULL;
+
+    g_mutex_lock(&r->ms->lock);
+    r->added = qdev_device_add(r->ms, "vhost-user-blk,id=blkc,chardev=cc",
+                               &err);
+    g_mutex_unlock(&r->ms->lock);
+    if (err) {
+        g_printerr("device_add: %s\n", error_get_pretty(err));
+        error_free(err);
+    }
 }
 
 /* The other vCPU: A's registers answer, B comes up. */
@@ -244,6 +269,31 @@ static void test_isolation(gconstpointer data)
     rig_free(&r);
 }
 
+/* A device_add waiting for its backend (reconnect=1: it dials until one
+ * answers) holds no lock a vCPU needs: B comes up meanwhile; then the
+ * backend appears and the device_add completes. */
+static void test_device_add_wait(void)
+{
+    Vcpu adder, v1;
+    Rig r;
+
+    rig_init(&r);
+    vcpu_run(&adder, &r, "qmp", add_c);
+    g_assert_false(vcpu_wait(&adder, 200));
+    vcpu_run(&v1, &r, "vcpu1", use_a_start_b);
+    g_assert_true(vcpu_wait(&v1, WAIT_MS));
+    vcpu_join(&v1);
+    g_assert_true(vub_wait_vring_started(r.b, 0, WAIT_MS));
+    g_assert_false(g_atomic_int_get(&adder.done));
+
+    r.c = vub_new_server(r.sock_c);
+    g_assert_true(vcpu_wait(&adder, WAIT_MS));
+    vcpu_join(&adder);
+    g_assert_true(r.added);
+    g_assert_true(vub_connected(r.c));
+    rig_free(&r);
+}
+
 static const Case case_start = {
     VHOST_USER_ADD_MEM_REG, false, start_a,
 };
@@ -258,5 +308,6 @@ int main(int argc, char **argv)
                          test_isolation);
     g_test_add_data_func("/vcpu-isolation/stop", &case_stop,
                          test_isolation);
+    g_test_add_func("/vcpu-isolation/device-add-wait", test_device_add_wait);
     return g_test_run();
 }
