@@ -166,14 +166,20 @@ void qemu_chr_fe_set_handlers(Chardev *chr, ChrReceiveFn *receive,
     }
 }
 
-ssize_t qemu_chr_write_all_fds(Chardev *chr, const uint8_t *buf, size_t len,
-                               const int *fds, size_t nfds)
+ssize_t qemu_chr_write_all_timeout(Chardev *chr, const uint8_t *buf,
+                                   size_t len, const int *fds, size_t nfds,
+                                   int timeout_ms)
 {
+    gint64 deadline = qemu_deadline_ms(timeout_ms);
     size_t done = 0;
 
     while (done < len) {
-        ssize_t r = chr->cls->write(chr, buf + done, len - done,
-                                    done ? NULL : fds, done ? 0 : nfds);
+        const int *f = done ? NULL : fds;
+        size_t n = done ? 0 : nfds;
+        ssize_t r = chr->cls->write_sync ?
+            chr->cls->write_sync(chr, buf + done, len - done, f, n, deadline) :
+            chr->cls->write(chr, buf + done, len - done, f, n);
+
         if (r < 0) {
             if (r == -EINTR) {
                 continue;
@@ -185,29 +191,10 @@ ssize_t qemu_chr_write_all_fds(Chardev *chr, const uint8_t *buf, size_t len,
     return done;
 }
 
-ssize_t qemu_chr_write_all_timeout(Chardev *chr, const uint8_t *buf,
-                                   size_t len, const int *fds, size_t nfds,
-                                   int timeout_ms)
+ssize_t qemu_chr_write_all_fds(Chardev *chr, const uint8_t *buf, size_t len,
+                               const int *fds, size_t nfds)
 {
-    gint64 deadline = qemu_deadline_ms(timeout_ms);
-    size_t done = 0;
-
-    if (!chr->cls->write_sync) {
-        return qemu_chr_write_all_fds(chr, buf, len, fds, nfds);
-    }
-    while (done < len) {
-        ssize_t r = chr->cls->write_sync(chr, buf + done, len - done,
-                                         done ? NULL : fds, done ? 0 : nfds,
-                                         deadline);
-        if (r < 0) {
-            if (r == -EINTR) {
-                continue;
-            }
-            return r;
-        }
-        done += r;
-    }
-    return done;
+    return qemu_chr_write_all_timeout(chr, buf, len, fds, nfds, -1);
 }
 
 ssize_t qemu_chr_write_all(Chardev *chr, const uint8_t *buf, size_t len)

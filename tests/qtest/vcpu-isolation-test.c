@@ -25,7 +25,7 @@
 
 #include "hw/qdev.h"
 #include "hw/virtio/virtio-mmio.h"
-#include "sysemu/sysemu.h"
+#include "inproc-machine.h"
 #include "vhost-user-test-backend.h"
 
 #define WAIT_MS     5000
@@ -53,12 +53,8 @@ typedef struct Vcpu {
 
 static void rig_init(Rig *r)
 {
-    g_autofree char *cmd = NULL;
-    g_auto(GStrv) argv = NULL;
+    g_autofree char *args = NULL;
     g_autoptr(GError) gerr = NULL;
-    Error *err = NULL;
-    bool exit_now = false;
-    int argc, status = -1;
 
     memset(r, 0, sizeof(*r));
     r->dir = g_dir_make_tmp("vcpu-isolation-XXXXXX", &gerr);
@@ -68,21 +64,14 @@ static void rig_init(Rig *r)
     r->sock_c = g_build_filename(r->dir, "c.sock", NULL);
     r->a = vub_new_server(r->sock_a);
     r->b = vub_new_server(r->sock_b);
-    /* -qtest is never started: the test's threads are the vCPUs. */
-    cmd = g_strdup_printf("kvmini -accel qtest -qtest unix:%s/unused "
-                          "-serial none -m 64M "
-                          "-chardev socket,id=ca,path=%s "
-                          "-device vhost-user-blk,id=blka,chardev=ca "
-                          "-chardev socket,id=cb,path=%s "
-                          "-device vhost-user-blk,id=blkb,chardev=cb "
-                          "-chardev socket,id=cc,path=%s,reconnect=1",
-                          r->dir, r->sock_a, r->sock_b, r->sock_c);
-    g_assert_true(g_shell_parse_argv(cmd, &argc, &argv, NULL));
-    r->ms = kvmini_parse_args(argc, argv, &exit_now, &status, &err);
-    g_assert_null(err);
-    g_assert_nonnull(r->ms);
-    g_assert_true(machine_build(r->ms, &err));
-    g_assert_null(err);
+    args = g_strdup_printf("-m 64M "
+                           "-chardev socket,id=ca,path=%s "
+                           "-device vhost-user-blk,id=blka,chardev=ca "
+                           "-chardev socket,id=cb,path=%s "
+                           "-device vhost-user-blk,id=blkb,chardev=cb "
+                           "-chardev socket,id=cc,path=%s,reconnect=1",
+                           r->sock_a, r->sock_b, r->sock_c);
+    r->ms = inproc_machine_new(r->dir, args);
     g_assert_cmpuint(r->ms->mmio_slots_used, ==, 2);
     r->base_a = r->ms->mmio_slots[0].base;
     r->base_b = r->ms->mmio_slots[1].base;
@@ -104,25 +93,16 @@ static void rig_free(Rig *r)
     g_free(r->dir);
 }
 
-/* --- what a vCPU does: register accesses, machine lock held --------------- */
+/* --- what a vCPU does: register accesses (inproc-machine.h) --------------- */
 
 static void mmio_write(Rig *r, hwaddr addr, uint32_t val)
 {
-    uint8_t buf[4] = { val, val >> 8, val >> 16, val >> 24 };
-
-    g_mutex_lock(&r->ms->lock);
-    address_space_write(&r->ms->address_space_memory, addr, buf, 4);
-    g_mutex_unlock(&r->ms->lock);
+    inproc_write(r->ms, addr, val, 4);
 }
 
 static uint32_t mmio_read(Rig *r, hwaddr addr)
 {
-    uint8_t buf[4] = { 0 };
-
-    g_mutex_lock(&r->ms->lock);
-    address_space_read(&r->ms->address_space_memory, addr, buf, 4);
-    g_mutex_unlock(&r->ms->lock);
-    return buf[0] | buf[1] << 8 | buf[2] << 16 | (uint32_t)buf[3] << 24;
+    return inproc_read(r->ms, addr, 4);
 }
 
 /* Reset, VERSION_1 only, queue 0 at ring (zeroed RAM: nothing

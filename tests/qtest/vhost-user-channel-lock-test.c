@@ -27,7 +27,7 @@
 #include <string.h>
 
 #include "hw/virtio/virtio-mmio.h"
-#include "sysemu/sysemu.h"
+#include "inproc-machine.h"
 #include "vhost-user-test-backend.h"
 
 #define ROUNDS      4
@@ -49,30 +49,18 @@ typedef struct Rig {
 
 static void rig_init(Rig *r)
 {
-    g_autofree char *cmd = NULL;
-    g_auto(GStrv) argv = NULL;
+    g_autofree char *args = NULL;
     g_autoptr(GError) gerr = NULL;
-    Error *err = NULL;
-    bool exit_now = false;
-    int argc, status = -1;
 
     memset(r, 0, sizeof(*r));
     r->dir = g_dir_make_tmp("vu-chan-lock-XXXXXX", &gerr);
     g_assert_no_error(gerr);
     r->sock = g_build_filename(r->dir, "vub.sock", NULL);
     r->b = vub_new_server(r->sock);
-    /* -qtest is never started: the test is the only "guest". */
-    cmd = g_strdup_printf("kvmini -accel qtest -qtest unix:%s/unused "
-                          "-serial none -m 64M -chardev socket,id=c0,path=%s "
-                          "-device vhost-user-device,id=gen0,chardev=c0,"
-                          "virtio-id=2,num_vqs=1,config_size=60",
-                          r->dir, r->sock);
-    g_assert_true(g_shell_parse_argv(cmd, &argc, &argv, NULL));
-    r->ms = kvmini_parse_args(argc, argv, &exit_now, &status, &err);
-    g_assert_null(err);
-    g_assert_nonnull(r->ms);
-    g_assert_true(machine_build(r->ms, &err));
-    g_assert_null(err);
+    args = g_strdup_printf("-m 64M -chardev socket,id=c0,path=%s "
+                           "-device vhost-user-device,id=gen0,chardev=c0,"
+                           "virtio-id=2,num_vqs=1,config_size=60", r->sock);
+    r->ms = inproc_machine_new(r->dir, args);
     g_assert_cmpuint(r->ms->mmio_slots_used, ==, 1);
     r->base = r->ms->mmio_slots[0].base;
 }
@@ -88,33 +76,15 @@ static void rig_free(Rig *r)
     g_free(r->vcpu_error);
 }
 
-/* Guest accesses, as a vCPU makes them: machine lock held. */
+/* Guest accesses to the device's registers, as a vCPU makes them. */
 static void mmio_write(Rig *r, hwaddr off, uint64_t val, unsigned size)
 {
-    uint8_t buf[8];
-
-    for (unsigned i = 0; i < size; i++) {
-        buf[i] = val >> (8 * i);
-    }
-    g_mutex_lock(&r->ms->lock);
-    address_space_write(&r->ms->address_space_memory, r->base + off, buf,
-                        size);
-    g_mutex_unlock(&r->ms->lock);
+    inproc_write(r->ms, r->base + off, val, size);
 }
 
 static uint64_t mmio_read(Rig *r, hwaddr off, unsigned size)
 {
-    uint8_t buf[8] = { 0 };
-    uint64_t val = 0;
-
-    g_mutex_lock(&r->ms->lock);
-    address_space_read(&r->ms->address_space_memory, r->base + off, buf,
-                       size);
-    g_mutex_unlock(&r->ms->lock);
-    for (unsigned i = 0; i < size; i++) {
-        val |= (uint64_t)buf[i] << (8 * i);
-    }
-    return val;
+    return inproc_read(r->ms, r->base + off, size);
 }
 
 /* --- the vCPU ------------------------------------------------------------- */
