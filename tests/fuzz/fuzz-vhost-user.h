@@ -175,6 +175,19 @@ typedef struct FvuStats {
 
 extern FvuStats fvu_stats;
 
+/* A device model (fuzz-vhost-user-models.c). */
+typedef struct FvuModel {
+    const char *netdev;         /* -netdev, or NULL */
+    const char *device;         /* -device */
+    const char *id;
+    const char *label;          /* what its log lines start with */
+    bool net;                   /* a VirtIONet, else blk or generic */
+    uint64_t features;          /* the well-behaved backend's */
+    uint64_t required_pf;       /* the model refuses a backend without */
+} FvuModel;
+
+extern const FvuModel fvu_models[FVU_MODELS];
+
 /* The well-behaved backend for a model, in protocol-feature variant v. */
 FvuGood fvu_good(unsigned model, unsigned v);
 /* Run one input; true if the frontend accepted everything the backend
