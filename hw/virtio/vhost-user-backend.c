@@ -126,21 +126,38 @@ static char *vu_backend_bad_header(const VhostUserHeader *h)
     return NULL;
 }
 
+/* One recvmsg of up to len bytes, never waiting: bytes (their fds
+ * added to fds), 0 at end of file, -errno (-EAGAIN: nothing there yet,
+ * -EMSGSIZE: too many fds). */
+static ssize_t vu_backend_recv_some(int fd, void *buf, size_t len,
+                                    VuFds *fds)
+{
+    char control[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
+    struct iovec iov = { buf, len };
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1,
+        .msg_control = control, .msg_controllen = sizeof(control),
+    };
+    ssize_t n;
+
+    do {
+        n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+    return n && !vu_collect_fds(&mh, fds) ? -EMSGSIZE : n;
+}
+
 /* What is there of the current message, without waiting: the header
  * first (checked as soon as it is whole), then exactly its payload. */
 static VuRecv vu_backend_recv(VhostUserState *u, struct VuBackendIn *in,
                               char **why)
 {
-    char control[CMSG_SPACE(sizeof(int) * VHOST_USER_MAX_FDS)];
     const VhostUserHeader *h = &in->m.msg.hdr;
 
     for (;;) {
         size_t want = VHOST_USER_HDR_SIZE;
-        struct iovec iov;
-        struct msghdr mh = {
-            .msg_iov = &iov, .msg_iovlen = 1,
-            .msg_control = control, .msg_controllen = sizeof(control),
-        };
         ssize_t n;
 
         if (in->len >= VHOST_USER_HDR_SIZE) {
@@ -153,25 +170,20 @@ static VuRecv vu_backend_recv(VhostUserState *u, struct VuBackendIn *in,
                 return VU_RECV_DONE;
             }
         }
-        iov = (struct iovec) { (char *)&in->m.msg + in->len, want - in->len };
-        n = recvmsg(u->backend_fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        n = vu_backend_recv_some(u->backend_fd, (char *)&in->m.msg + in->len,
+                                 want - in->len, &in->m.fds);
+        if (n == -EAGAIN) {
             return VU_RECV_MORE;
         }
-        if ((n == 0 || (n < 0 && errno == ECONNRESET)) && !in->len) {
+        if ((n == 0 || n == -ECONNRESET) && !in->len) {
             return VU_RECV_GONE;
         }
         if (n <= 0) {
-            *why = n ? g_strdup_printf("read failed: %s", g_strerror(errno))
+            *why = n == -EMSGSIZE ?
+                   g_strdup_printf("more than %d fds with one message",
+                                   VHOST_USER_MAX_FDS) :
+                   n ? g_strdup_printf("read failed: %s", g_strerror(-n))
                      : g_strdup("message cut short: end of file");
-            return VU_RECV_BAD;
-        }
-        if (!vu_collect_fds(&mh, &in->m.fds)) {
-            *why = g_strdup_printf("more than %d fds with one message",
-                                   VHOST_USER_MAX_FDS);
             return VU_RECV_BAD;
         }
         in->len += n;
