@@ -4,7 +4,7 @@
  * registry on the machine (ms->netdevs, creation order), claiming by a
  * device, the two net requests dispatched to the type, announce-self
  * over the devices that claimed a netdev.  Each type lives in its own
- * file (net/vhost-user.c).
+ * file (net/vhost-user.c, net/tap.c).
  */
 #include "net/net.h"
 #include "qemu/option.h"
@@ -16,6 +16,7 @@
 
 static const NetdevClass *const netdev_classes[] = {
     &netdev_vhost_user_class,
+    &netdev_tap_class,
 };
 
 bool netdev_check_queues(uint64_t queues, Error **errp)
@@ -33,6 +34,9 @@ static void netdev_free(gpointer p)
     Netdev *nd = p;
 
     vhost_conn_free(nd->conn);
+    if (nd->cls && nd->cls->free) {
+        nd->cls->free(nd);
+    }
     g_free(nd->id);
     g_free(nd->claimed_by);
     g_free(nd);
@@ -67,7 +71,7 @@ static const NetdevClass *netdev_check_type(GHashTable *opts, Error **errp)
     }
     if (!cls) {
         error_setg(errp, "Parameter 'type' does not accept value '%s' "
-                   "(kvmini supports vhost-user only)", type);
+                   "(kvmini supports vhost-user and tap)", type);
         return NULL;
     }
     if (!id || !*id) {

@@ -63,6 +63,8 @@ LAYERS = [
     # Not the device (vhost-user-device.c is in 'devices').
     (8, 'vhost-user', ['hw/virtio/vhost-user*.c', 'hw/virtio/vhost-user*.h',
                        'include/hw/virtio/vhost-user*.h']),
+    (8, 'vhost-kernel', ['hw/virtio/vhost-kernel.c',
+                         'include/hw/virtio/vhost-kernel.h']),
     (8, 'memory-device', ['hw/mem/memory-device.c',
                           'include/hw/mem/memory-device.h']),
     # The backend-neutral device life cycle.

@@ -23,6 +23,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <linux/if_tun.h>
+#include <linux/vhost.h>
 #include <sys/ioctl.h>
 
 /* The categories QEMU's sub-options switch; BASE is always allowed. */
@@ -159,8 +161,11 @@ static const SandboxCall sandbox_calls[] = {
 /* The ioctls made after start-up: the vCPU threads' KVM_RUN and state
  * (save for migration, load on the destination, system_reset), the VM's
  * memory slots, dirty log, ioeventfds, irqfds and irqchip/PIT/clock
- * state; isatty() (TCGETS) when a daemon detaches.  The calls that
- * create the VM and its vCPUs are made before the filter and stay out. */
+ * state; isatty() (TCGETS) when a daemon detaches; the vhost-kernel
+ * requests of a device that starts, stops, is hot-plugged or migrates,
+ * and a multiqueue tap's queue switch.  The calls that create the VM and
+ * its vCPUs, and open taps and vhost devices, are made before the filter
+ * and stay out. */
 static const unsigned long sandbox_ioctls[] = {
     KVM_RUN,
     KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
@@ -173,6 +178,12 @@ static const unsigned long sandbox_ioctls[] = {
     KVM_GET_IRQCHIP, KVM_SET_IRQCHIP, KVM_GET_PIT2, KVM_SET_PIT2,
     KVM_GET_CLOCK, KVM_SET_CLOCK,
     TCGETS,
+    VHOST_SET_OWNER, VHOST_RESET_OWNER, VHOST_GET_FEATURES,
+    VHOST_SET_FEATURES, VHOST_SET_MEM_TABLE, VHOST_SET_LOG_BASE,
+    VHOST_SET_VRING_NUM, VHOST_SET_VRING_BASE, VHOST_GET_VRING_BASE,
+    VHOST_SET_VRING_ADDR, VHOST_SET_VRING_KICK, VHOST_SET_VRING_CALL,
+    VHOST_SET_VRING_ERR, VHOST_NET_SET_BACKEND,
+    TUNSETQUEUE,
 };
 
 /* --- parsing ------------------------------------------------------------ */

@@ -6,6 +6,8 @@
  *   -device virtio-net-device,netdev=ID
  * Types (net/<type>.c each):
  *   -netdev vhost-user,id=ID,chardev=ID[,queues=Q]       (net/vhost-user.c)
+ *   -netdev tap,id=ID[,ifname=..|fd=..|fds=..][,vhost=on][,vhostfd=..]
+ *         [,queues=Q]                                    (net/tap.c)
  * Besides the connection (VhostConn, which the device drives through the
  * vhost core), a netdev answers the two net requests that depend on the
  * backend: the MTU the driver accepted, and announcing the guest's MAC
@@ -41,12 +43,15 @@ typedef struct NetdevClass {
      * backend cannot. */
     bool (*announce)(Netdev *nd, struct vhost_dev *dev,
                      const uint8_t mac[6], Error **errp);
+    /* Free nd->state, after the connection (NULL: nothing to free). */
+    void (*free)(Netdev *nd);
 } NetdevClass;
 
 struct Netdev {
     char *id;
     const NetdevClass *cls;
     VhostConn *conn;                /* owned */
+    void *state;                    /* the type's own (tap fds, ...) */
     unsigned queues;                /* queue pairs asked for (queues=) */
     char *claimed_by;               /* device id, NULL while free */
     NetdevAnnounceFn *announce_fn;  /* the claiming device's */
@@ -84,5 +89,6 @@ bool netdev_check_queues(uint64_t queues, Error **errp);
 
 /* The types (net/<type>.c). */
 extern const NetdevClass netdev_vhost_user_class;
+extern const NetdevClass netdev_tap_class;
 
 #endif
