@@ -210,6 +210,7 @@ static bool vub_mig_post_load(VirtIODevice *vdev, Error **errp)
 
 static const VirtioMigrationOps vub_migration_ops = {
     .setup = vhost_device_migration_setup,
+    .cleanup = vhost_device_migration_cleanup,
     .vm_state_change = vhost_device_vm_state_change,
     .save = vub_mig_save,
     .load = vub_mig_load,

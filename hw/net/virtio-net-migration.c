@@ -110,6 +110,7 @@ static bool vnet_mig_post_load(VirtIODevice *vdev, Error **errp)
 
 const VirtioMigrationOps vnet_migration_ops = {
     .setup = vhost_device_migration_setup,
+    .cleanup = vhost_device_migration_cleanup,
     .vm_state_change = vhost_device_vm_state_change,
     .save = vnet_mig_save,
     .load = vnet_mig_load,

@@ -255,6 +255,17 @@ bool vhost_device_migration_setup(VirtIODevice *vdev, Error **errp)
                             errp);
 }
 
+/* Runs after whatever the worker had queued: the log switch-off. */
+static bool vhd_nothing_fn(VhostDevice *d, void *arg, Error **errp)
+{
+    return true;
+}
+
+void vhost_device_migration_cleanup(VirtIODevice *vdev)
+{
+    vhost_device_run(vhost_device_of(vdev), vhd_nothing_fn, NULL, NULL);
+}
+
 bool vhost_device_vm_state_change(VirtIODevice *vdev, Error **errp)
 {
     return vhost_device_run(vhost_device_of(vdev), vhd_vm_state_change_fn,

@@ -355,13 +355,20 @@ static void vhost_commit(MemoryListener *l)
  * before the savevm setup hooks, stops it before the cleanup hooks).  A
  * device that connects while migration runs joins through here too (the
  * memory API calls log_global_start on a listener registered during
- * logging). */
+ * logging): that registration runs on the worker (vhost_dev_init of a
+ * reconnect), and the switch must happen right there — queued, it would
+ * run after the device started, and what the backend wrote in between
+ * would never be logged. */
 static bool vhost_log_global_start(MemoryListener *l, Error **errp)
 {
     struct vhost_dev *dev = listener_dev(l);
 
     if (!dev->worker) {
         return vhost_dev_migration_log(dev, true, errp);
+    }
+    if (vhost_worker_is_current(dev->worker)) {
+        vhost_dev_migration_log_on(dev);    /* keeps a refusal for setup */
+        return true;
     }
     vhost_dev_defer(dev, vhost_dev_migration_log_on);
     return true;

@@ -155,12 +155,16 @@ void virtio_migration_cleanup(void *opaque, bool completed)
 {
     VirtIOMMIOProxy *proxy = opaque;
     VirtIODevice *vdev = proxy->vdev;
+    const VirtioMigrationOps *ops = mig_ops(vdev);
     Error *err = NULL;
 
     if (!proxy->mig_outgoing) {
         return;     /* a failed destination never runs the device */
     }
     proxy->mig_outgoing = false;
+    if (ops && ops->cleanup) {
+        ops->cleanup(vdev);
+    }
     if (completed || !vdev->vm_stopped) {
         return;     /* completed: the source stays stopped */
     }

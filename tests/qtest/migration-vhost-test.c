@@ -80,12 +80,14 @@ static void side_init(Mig *m, Side *s, const char *name,
     s->b = vub_new(&opts);
 }
 
-static void side_launch(Side *s, const char *mem, const char *extra)
+/* chr: more -chardev options (",reconnect-ms=50"), NULL for none. */
+static void side_launch(Side *s, const char *mem, const char *chr,
+                        const char *extra)
 {
-    s->qts = qtest_initf("-m %s -chardev socket,id=c0,path=%s "
+    s->qts = qtest_initf("-m %s -chardev socket,id=c0,path=%s%s "
                          "-device vhost-user-blk,chardev=c0,id=disk0 "
                          "-qmp unix:%s,server=on,wait=off %s", mem, s->sock,
-                         s->qmp, extra ? extra : "");
+                         chr ? chr : "", s->qmp, extra ? extra : "");
     s->c = qmp_connect(s->qmp);
     qmp_negotiate(s->c);
 }
@@ -110,9 +112,10 @@ static void side_free(Side *s, bool quit)
 /* Directory, both backends (src_opts for the source's, NULL: defaults),
  * the source running with the driver started and the destination, if
  * with_dst, waiting for the stream; -m src_mem / dst_mem (NULL: the
- * plain GUEST_RAM). */
-static void mig_init_mem(Mig *m, const VubOptions *src_opts, bool with_dst,
-                         const char *src_mem, const char *dst_mem)
+ * plain GUEST_RAM); src_chr: more options for the source's chardev. */
+static void mig_init_full(Mig *m, const VubOptions *src_opts, bool with_dst,
+                          const char *src_mem, const char *dst_mem,
+                          const char *src_chr)
 {
     g_autoptr(GError) err = NULL;
     g_autofree char *incoming = NULL;
@@ -124,11 +127,11 @@ static void mig_init_mem(Mig *m, const VubOptions *src_opts, bool with_dst,
     g_assert_no_error(err);
     m->uri = g_strdup_printf("unix:%s/mig.sock", m->dir);
     side_init(m, &m->src, "src", src_opts);
-    side_launch(&m->src, src_mem ? src_mem : plain, NULL);
+    side_launch(&m->src, src_mem ? src_mem : plain, src_chr, NULL);
     if (with_dst) {
         side_init(m, &m->dst, "dst", NULL);
         incoming = g_strdup_printf("-incoming %s", m->uri);
-        side_launch(&m->dst, dst_mem ? dst_mem : plain, incoming);
+        side_launch(&m->dst, dst_mem ? dst_mem : plain, NULL, incoming);
     }
     qguest_alloc_init(&m->alloc, RAM_LOW, RAM_HIGH);
     g_assert_true(qvirtio_mmio_probe(&m->dev, m->src.qts, 0));
@@ -140,9 +143,15 @@ static void mig_init_mem(Mig *m, const VubOptions *src_opts, bool with_dst,
     g_assert_true(vub_wait_vring_running(m->src.b, 0, TIMEOUT_MS));
 }
 
+static void mig_init_mem(Mig *m, const VubOptions *src_opts, bool with_dst,
+                         const char *src_mem, const char *dst_mem)
+{
+    mig_init_full(m, src_opts, with_dst, src_mem, dst_mem, NULL);
+}
+
 static void mig_init(Mig *m, const VubOptions *src_opts, bool with_dst)
 {
-    mig_init_mem(m, src_opts, with_dst, NULL, NULL);
+    mig_init_full(m, src_opts, with_dst, NULL, NULL, NULL);
 }
 
 static void mig_free(Mig *m, bool quit_src, bool quit_dst)
@@ -407,6 +416,46 @@ static void test_cancel(void)
     g_assert_cmpuint(vub_acked_features(m.src.b) & LOG_ALL_BIT, ==, 0);
     write_check(&m, &m.src, 20, 4);
     mig_free(&m, true, false);
+}
+
+/* Index in b's log of the first request on connection conn; -1 if none. */
+static int first_on_conn(Vub *b, unsigned conn, uint32_t request)
+{
+    for (unsigned i = 0; i < vub_log_len(b); i++) {
+        g_autoptr(VubMsg) msg = vub_log_get(b, i);
+
+        if (msg->conn == conn && msg->request == request) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* A backend that reconnects while RAM is copied logs from its first
+ * ring on: the log is on before a ring starts (what the backend writes
+ * as soon as it runs must reach the destination). */
+static void test_reconnect_while_logging(void)
+{
+    Mig m;
+    int log_base, kick;
+
+    mig_init_full(&m, NULL, true, NULL, NULL, ",reconnect-ms=20");
+    start_slow(&m);
+    vub_disconnect(m.src.b);
+    g_assert_true(vub_wait_connections(m.src.b, 2, TIMEOUT_MS));
+    g_assert_true(vub_wait_vring_running(m.src.b, 0, TIMEOUT_MS));
+    log_base = first_on_conn(m.src.b, 2, VHOST_USER_SET_LOG_BASE);
+    kick = first_on_conn(m.src.b, 2, VHOST_USER_SET_VRING_KICK);
+    g_assert_cmpint(log_base, >=, 0);
+    g_assert_cmpint(kick, >, log_base);
+    g_assert_cmpuint(vub_acked_features(m.src.b) & LOG_ALL_BIT, ==,
+                     LOG_ALL_BIT);
+    write_check(&m, &m.src, 40, 6);
+    set_bandwidth(&m.src, 0);
+    wait_status(&m.src, "completed");
+    wait_status(&m.dst, "completed");
+    assert_same_ram(&m);
+    mig_free(&m, true, true);
 }
 
 static void test_destination_killed(void)
@@ -738,6 +787,8 @@ int main(int argc, char **argv)
     g_test_add_func("/migration-vhost/migrate", test_migrate);
     g_test_add_func("/migration-vhost/no-log-shmfd", test_no_log_shmfd);
     g_test_add_func("/migration-vhost/cancel", test_cancel);
+    g_test_add_func("/migration-vhost/reconnect-while-logging",
+                    test_reconnect_while_logging);
     g_test_add_func("/migration-vhost/destination-killed",
                     test_destination_killed);
     g_test_add_func("/migration-vhost/destination-without-backend",

@@ -158,6 +158,9 @@ bool vhost_device_vm_state_change(VirtIODevice *vdev, Error **errp);
  * memory listener queued the switch on the worker)?  The first reason
  * if not. */
 bool vhost_device_migration_setup(VirtIODevice *vdev, Error **errp);
+/* VirtioMigrationOps.cleanup: return once the worker has run what the
+ * memory listener queued (the backend stopped logging). */
+void vhost_device_migration_cleanup(VirtIODevice *vdev);
 /* Log "LABEL: what: reason" and free err. */
 void vhost_device_report(VhostDevice *d, Error *err, const char *what);
 

@@ -28,7 +28,8 @@
  *              (GET_VRING_BASE puts each ring's last avail index into
  *              VirtQueue), so nothing writes guest memory after that
  *              sync; then the section's bytes.
- *   cleanup    (dirty logging is already off) unless the migration
+ *   cleanup    (dirty logging is already off) the model's cleanup
+ *              waits until the backend heard it; unless the migration
  *              completed, vm_stopped is cleared and the backend restarted
  *              without the log (the source runs on).
  *   load       destination: everything restored, vm_stopped set (the
@@ -64,6 +65,11 @@ typedef struct VirtioMigrationOps {
     bool (*load)(VirtIODevice *vdev, MigReader *r, Error **errp);
     /* Destination, after the backend started; may be NULL. */
     bool (*post_load)(VirtIODevice *vdev, Error **errp);
+    /* Source, migration over (dirty logging switched off, the switch
+     * perhaps only queued on the backend's worker): return once the
+     * backend heard, so that a migration reported ended no longer has a
+     * backend writing the log.  May be NULL. */
+    void (*cleanup)(VirtIODevice *vdev);
 } VirtioMigrationOps;
 
 /* --- the transport's part ---------------------------------------------- */
