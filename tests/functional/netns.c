@@ -4,10 +4,14 @@
 #include "functional-common.h"
 
 #include <errno.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define IP_TIMEOUT_S 10
 
@@ -71,6 +75,33 @@ bool netns_set_addr_up(const char *name, const char *addr)
     const char *const up[] = { "link", "set", name, "up", NULL };
 
     return run_ip(add) && run_ip(up);
+}
+
+bool netns_send_frame(const char *name, const void *frame, size_t len)
+{
+    struct sockaddr_ll to = {
+        .sll_family = AF_PACKET,
+        .sll_ifindex = (int)if_nametoindex(name),
+        .sll_halen = ETH_ALEN,
+    };
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    ssize_t n = -1;
+
+    /* Protocol 0: this socket only sends, it never sees a frame. */
+    if (fd >= 0 && to.sll_ifindex > 0) {
+        memcpy(to.sll_addr, frame, ETH_ALEN);
+        n = sendto(fd, frame, len, 0, (struct sockaddr *)&to, sizeof(to));
+    }
+    if (n != (ssize_t)len) {
+        test_log("sending a %zu-byte frame on %s: %s", len, name,
+                 fd < 0 || to.sll_ifindex == 0 ? "no socket or no such link"
+                                               : strerror(errno));
+        g_test_fail();
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return n == (ssize_t)len;
 }
 
 /* "... N% packet loss": the number before it (it may have decimals). */

@@ -12,6 +12,7 @@
 #define TESTS_FUNCTIONAL_NETNS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /*
  * Move the calling process into a new network namespace and bring `lo`
@@ -29,6 +30,11 @@ bool netns_wait_link(const char *name, unsigned timeout_ms);
 /* Add addr ("10.0.2.2/24") to interface name and set it up.  A failing
  * `ip` command fails the test, with its output; returns false then. */
 bool netns_set_addr_up(const char *name, const char *addr);
+
+/* Send one raw Ethernet frame (len >= 14 bytes, no FCS) out of
+ * interface name: it reaches whatever is at the other end (a VMM's tap).
+ * A failure fails the test; returns false then. */
+bool netns_send_frame(const char *name, const void *frame, size_t len);
 
 /* What `ping` reported.  The rtt fields are only valid with have_rtt
  * (ping prints them only when a reply came back). */

@@ -12,8 +12,11 @@
  * e.g. kvmini with -netdev tap,...,vhost=on under the vhost stand-in, is
  * one argv builder and one row.  The first VMM is QEMU 7.2 with its
  * userspace virtio-net (vhost=off), which needs no stand-in.  The
- * wrong-ip case is the self-check: ping must then lose everything and
- * the guest time out, or the test would pass whatever the data path did.
+ * malformed case first sends the guest one damaged echo request per check
+ * it makes (raw frames out of the tap's host end): each must be counted,
+ * with its reason, and none answered.  The wrong-ip case is the
+ * self-check: ping must then lose everything and the guest time out, or
+ * the test would pass whatever the data path did.
  */
 #include "functional-common.h"
 #include "netns.h"
@@ -48,6 +51,10 @@ typedef struct PingCase {
     unsigned count;                 /* echo requests sent */
     bool answered;                  /* every one answered, guest passes;
                                      * else none, guest times out */
+    /* Frames sent to the guest before ping runs, and how many of them
+     * it must count as malformed (NULL: none). */
+    unsigned (*send_frames)(const char *ifname, const Peer *vm);
+    const char *const *guest_lines; /* it must print these (NULL-ended) */
 } PingCase;
 
 typedef struct PingTest {
@@ -70,6 +77,135 @@ static char **build_qemu_argv(const char *ifname, const char *append)
     return g_strdupv((char **)argv);
 }
 
+/* --- malformed frames ---------------------------------------------- */
+
+#define ETH_HLEN  14
+#define IP_HLEN   20
+#define ICMP_LEN  16                /* header and 8 bytes of data */
+#define ECHO_LEN  (ETH_HLEN + IP_HLEN + ICMP_LEN)
+
+static void put16(uint8_t *p, unsigned v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+/* RFC 1071, written independently of the guest's, so that the two are
+ * checked against each other. */
+static unsigned inet_checksum(const uint8_t *p, size_t len)
+{
+    uint32_t sum = 0;
+
+    for (size_t i = 0; i < len; i += 2) {
+        sum += (uint32_t)p[i] << 8 | (i + 1 < len ? p[i + 1] : 0);
+    }
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum += sum >> 16;
+    return ~sum & 0xffff;
+}
+
+/* The guest's MAC, from its "ping: ip A.B.C.D mac xx:.." line. */
+static bool guest_mac(const Peer *vm, uint8_t *mac)
+{
+    g_autofree char *log = NULL;
+    const char *m;
+    unsigned b[6];
+
+    if (!g_file_get_contents(vm->log_path, &log, NULL, NULL) ||
+        !(m = strstr(log, "ping: ip ")) || !(m = strstr(m, " mac ")) ||
+        sscanf(m, " mac %x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3],
+               &b[4], &b[5]) != 6) {
+        return false;
+    }
+    for (int i = 0; i < 6; i++) {
+        mac[i] = (uint8_t)b[i];
+    }
+    return true;
+}
+
+/* A well-formed echo request from the host to the guest's address. */
+static void build_echo_request(uint8_t *f, const uint8_t *dst_mac)
+{
+    static const uint8_t src_mac[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+    static const uint8_t src_ip[4] = { 10, 0, 2, 2 };
+    static const uint8_t dst_ip[4] = { 10, 0, 2, 15 };
+    uint8_t *ip = f + ETH_HLEN, *icmp = ip + IP_HLEN;
+
+    memset(f, 0, ECHO_LEN);
+    memcpy(f, dst_mac, 6);
+    memcpy(f + 6, src_mac, 6);
+    put16(f + 12, 0x0800);
+    ip[0] = 0x45;
+    put16(ip + 2, IP_HLEN + ICMP_LEN);
+    ip[8] = 64;
+    ip[9] = 1;                              /* ICMP */
+    memcpy(ip + 12, src_ip, 4);
+    memcpy(ip + 16, dst_ip, 4);
+    put16(ip + 10, inet_checksum(ip, IP_HLEN));
+    icmp[0] = 8;                            /* echo request */
+    put16(icmp + 4, 0x1234);
+    put16(icmp + 6, 1);
+    memcpy(icmp + 8, "kvmini!!", 8);
+    put16(icmp + 2, inet_checksum(icmp, ICMP_LEN));
+}
+
+static void refresh_ip_checksum(uint8_t *f)
+{
+    put16(f + ETH_HLEN + 10, 0);
+    put16(f + ETH_HLEN + 10, inet_checksum(f + ETH_HLEN, IP_HLEN));
+}
+
+/* One damaged echo request per check of the guest's; each would get an
+ * answer if the guest trusted it.  Returns how many were sent. */
+static unsigned send_malformed(const char *ifname, const Peer *vm)
+{
+    enum { BAD_CSUM, TOO_LONG, IHL_4, VERSION_6, ICMP_CSUM, TRUNCATED,
+           ARP_HLEN, N_BAD };
+    uint8_t mac[6], f[ECHO_LEN];
+    unsigned sent = 0;
+
+    if (!guest_mac(vm, mac)) {
+        test_log("no guest MAC in its output");
+        g_test_fail();
+        return 0;
+    }
+    for (int bad = 0; bad < N_BAD; bad++) {
+        size_t len = ECHO_LEN;
+
+        build_echo_request(f, mac);
+        switch (bad) {
+        case BAD_CSUM:  f[ETH_HLEN + 10] ^= 0xff; break;
+        case TOO_LONG:  put16(f + ETH_HLEN + 2, 1000);
+                        refresh_ip_checksum(f); break;
+        case IHL_4:     f[ETH_HLEN] = 0x44; refresh_ip_checksum(f); break;
+        case VERSION_6: f[ETH_HLEN] = 0x65; refresh_ip_checksum(f); break;
+        case ICMP_CSUM: f[ETH_HLEN + IP_HLEN + 2] ^= 0xff; break;
+        case TRUNCATED: len = ETH_HLEN + 10; break;   /* half a header */
+        case ARP_HLEN:  /* a request for the guest's address, hlen 5 */
+            put16(f + 12, 0x0806);
+            memcpy(f + ETH_HLEN, "\0\1\x08\0\5\4\0\1", 8);
+            memcpy(f + ETH_HLEN + 24, (uint8_t[]){ 10, 0, 2, 15 }, 4);
+            break;
+        }
+        sent += netns_send_frame(ifname, f, len);
+    }
+    return sent;
+}
+
+/* The guest's reason for each frame of send_malformed(), in order. */
+static const char *const malformed_reasons[] = {
+    "ping: malformed frame, 50 bytes: IPv4 header checksum\n",
+    "ping: malformed frame, 50 bytes: IPv4 total length\n",
+    "ping: malformed frame, 50 bytes: IPv4 IHL\n",
+    "ping: malformed frame, 50 bytes: IPv4 version\n",
+    "ping: malformed frame, 50 bytes: ICMP checksum\n",
+    "ping: malformed frame, 24 bytes: IPv4 header too short\n",
+    "ping: malformed frame, 50 bytes: ARP address lengths\n",
+    NULL
+};
+
+/* --- the table ------------------------------------------------------ */
+
 static const PingVmm vmms[] = {
     /* isa-debug-exit: the guest's success (0) is QEMU's status 1. */
     { "qemu-tap", "qemu-system-x86_64", build_qemu_argv, 1 },
@@ -79,6 +215,8 @@ static const PingCase cases[] = {
     { "ping", "ip=" GUEST_ADDR, GUEST_ADDR, 50, true },
     { "ping-no-mrg-rxbuf", "ip=" GUEST_ADDR " ping_mrg_rxbuf=0",
       GUEST_ADDR, 20, true },
+    { "malformed", "ip=" GUEST_ADDR, GUEST_ADDR, 20, true,
+      send_malformed, malformed_reasons },
     /* Self-check: nobody has the address pinged. */
     { "wrong-ip", "ip=10.0.2.16 ping_timeout_ms=3000", GUEST_ADDR, 20,
       false },
@@ -91,7 +229,7 @@ static int failure_status(unsigned code)
 }
 
 typedef struct GuestCounts {
-    unsigned arp, echo, ignored;
+    unsigned arp, echo, ignored, malformed;
 } GuestCounts;
 
 static bool guest_counts(const char *out, GuestCounts *g)
@@ -99,7 +237,8 @@ static bool guest_counts(const char *out, GuestCounts *g)
     const char *line = out ? strstr(out, "ping: arp replies ") : NULL;
 
     return line && sscanf(line, "ping: arp replies %u, echo replies %u, "
-                          "ignored %u", &g->arp, &g->echo, &g->ignored) == 3;
+                          "ignored %u\nping: malformed %u", &g->arp,
+                          &g->echo, &g->ignored, &g->malformed) == 4;
 }
 
 /* Start the VMM in the current namespace, give the host end of its tap
@@ -131,7 +270,7 @@ static bool start_vmm(const PingTest *t, Peer *vm)
 }
 
 static void check_answered(const PingTest *t, const PingResult *p,
-                           const RunResult *r)
+                           const RunResult *r, unsigned malformed)
 {
     GuestCounts g;
 
@@ -144,6 +283,10 @@ static void check_answered(const PingTest *t, const PingResult *p,
     g_assert_true(guest_counts(r->out, &g));
     g_assert_cmpuint(g.echo, ==, t->c->count);
     g_assert_cmpuint(g.arp, >=, 1);
+    g_assert_cmpuint(g.malformed, ==, malformed);
+    for (int i = 0; t->c->guest_lines && t->c->guest_lines[i]; i++) {
+        g_assert_nonnull(strstr(r->out, t->c->guest_lines[i]));
+    }
     g_assert_nonnull(strstr(r->out, "test ping: PASS"));
     g_assert_cmpint(r->status, ==, t->vmm->pass_status);
 }
@@ -160,12 +303,13 @@ static void check_unanswered(const PingTest *t, const PingResult *p,
     g_assert_true(guest_counts(r->out, &g));
     g_assert_cmpuint(g.echo, ==, 0);
     g_assert_cmpuint(g.arp, ==, 0);
+    g_assert_cmpuint(g.malformed, ==, 0);
     g_assert_nonnull(strstr(r->out, "test ping: FAIL no request for us"));
     g_assert_cmpint(r->status, ==, failure_status(GUEST_FAIL_TIMEOUT));
 }
 
-/* The one scenario runner: fresh namespace, VMM with the guest, ping,
- * then the guest's exit and counts. */
+/* The one scenario runner: fresh namespace, VMM with the guest, the
+ * case's own frames if any, ping, then the guest's exit and counts. */
 static void test_ping_scenario(gconstpointer data)
 {
     const PingTest *t = data;
@@ -173,12 +317,16 @@ static void test_ping_scenario(gconstpointer data)
     RunResult r = { 0 };
     Peer vm = { 0 };
     bool pinged = false;
+    unsigned malformed = 0;
 
     if (!require_kvm() || !require_program(t->vmm->program) ||
         !require_program("ping") || !netns_enter_new()) {
         return;
     }
     if (start_vmm(t, &vm)) {
+        if (t->c->send_frames) {
+            malformed = t->c->send_frames(TAP_NAME, &vm);
+        }
         pinged = ping_run(t->c->target, t->c->count, PING_INTERVAL_S,
                           TIMEOUT, &p);
     }
@@ -189,7 +337,7 @@ static void test_ping_scenario(gconstpointer data)
     }
     peer_wait_exit(&vm, TIMEOUT, &r);
     if (t->c->answered) {
-        check_answered(t, &p, &r);
+        check_answered(t, &p, &r, malformed);
     } else {
         check_unanswered(t, &p, &r);
     }

@@ -24,7 +24,7 @@
  * Output:
  *   virtio-net: 0x<base> irq <n>, features 0x<negotiated> of 0x<offered>
  *   ping: ip A.B.C.D mac xx:xx:xx:xx:xx:xx
- *   ping: malformed frame, <len> bytes: <reason>   (the first 4)
+ *   ping: malformed frame, <len> bytes: <reason>   (the first 8)
  *   ping: arp replies <n>, echo replies <n>, ignored <n>
  *   ping: malformed <n>, <n> interrupts, <n> waits
  *   test ping: PASS
@@ -52,7 +52,7 @@
 #define PING_FAIL_NOIRQ     8
 #define PING_FAIL_RING      9
 
-#define PING_BAD_SHOW       4
+#define PING_BAD_SHOW       8
 #define PING_TX_WAIT_US     1000000     /* for a TX buffer or the last send */
 
 #define ETHERTYPE_IPV4      0x0800
