@@ -241,6 +241,23 @@ static bool guest_counts(const char *out, GuestCounts *g)
                           &g->echo, &g->ignored, &g->malformed) == 4;
 }
 
+/* Wait up to timeout_s for the guest's whole "ping: ip A.B.C.D mac
+ * xx:.." line (it is printed a byte at a time): its device is up. */
+static bool wait_guest_ready(const Peer *vm, unsigned timeout_s)
+{
+    for (unsigned waited = 0; waited <= timeout_s * 1000; waited += 10) {
+        g_autofree char *log = NULL;
+        const char *line;
+
+        if (g_file_get_contents(vm->log_path, &log, NULL, NULL) &&
+            (line = strstr(log, "ping: ip ")) && strchr(line, '\n')) {
+            return true;
+        }
+        g_usleep(10000);
+    }
+    return false;
+}
+
 /* Start the VMM in the current namespace, give the host end of its tap
  * an address, and wait until the guest's device is up (its "ping: ip"
  * line).  False (test failed) if any step does not happen. */
@@ -260,7 +277,7 @@ static bool start_vmm(const PingTest *t, Peer *vm)
     if (!netns_set_addr_up(TAP_NAME, HOST_ADDR)) {
         return false;
     }
-    if (!peer_wait_output(vm, "ping: ip ", READY_TIMEOUT)) {
+    if (!wait_guest_ready(vm, READY_TIMEOUT)) {
         test_log("the guest did not set up its device in %u s",
                  READY_TIMEOUT);
         g_test_fail();
