@@ -41,6 +41,11 @@ static bool missing(const char *what)
     return false;
 }
 
+bool require_failed(const char *what)
+{
+    return missing(what);
+}
+
 bool require_kvm(void)
 {
     int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);

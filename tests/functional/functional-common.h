@@ -27,6 +27,9 @@ void test_log(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* Skip (or fail under CI=true) unless the thing is there. */
 bool require_kvm(void);
 bool require_program(const char *name);
+/* Skip (or fail under CI=true) because what is missing; returns false.
+ * For prerequisites the two above do not cover. */
+bool require_failed(const char *what);
 
 const char *kvmini_binary(void);
 const char *guest_elf(void);

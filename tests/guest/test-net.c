@@ -98,7 +98,7 @@
 static uint8_t seen[NET_COUNT_MAX / 8] GUEST_NOINIT;    /* cleared per run */
 static struct virtio_net net;
 
-static bool parse_mac(const char *s, uint8_t *mac)
+bool net_parse_mac(const char *s, uint8_t *mac)
 {
     unsigned i;
 
@@ -156,7 +156,7 @@ static int net_params(struct net_run *r, const char *tag,
         return test_fail(NET_FAIL_PARAM, "net_resend_ms must be less than "
                          "net_timeout_ms");
     }
-    if (peer && !parse_mac(peer, r->peer)) {
+    if (peer && !net_parse_mac(peer, r->peer)) {
         return test_fail(NET_FAIL_PARAM, "net_peer must be "
                          "xx:xx:xx:xx:xx:xx");
     }

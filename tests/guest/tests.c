@@ -15,6 +15,7 @@ int test_blk(void);
 int test_blk_bench(void);
 int test_blk_loop(void);
 int test_net(void), test_net_bench(void);
+int test_ping(void);
 int test_dirty(void);
 int test_reset(void);
 
@@ -27,6 +28,7 @@ static const struct guest_test tests[] = {
     { "blk-bench", test_blk_bench },
     { "blk-loop", test_blk_loop },
     { "net", test_net }, { "net-bench", test_net_bench },
+    { "ping", test_ping },
     { "dirty", test_dirty },
     { "reset", test_reset },
 };

@@ -27,11 +27,14 @@ static int rx_post(struct virtio_net *n, unsigned q, uint8_t *buf)
 }
 
 /* Start the device with MAC and STATUS (and CTRL_VQ + MQ for more than
- * one pair); refuse MQ without CTRL_VQ.  0, or -2. */
-static int net_negotiate(struct virtio_net *n, unsigned want_pairs)
+ * one pair, MRG_RXBUF if in extra); refuse MQ without CTRL_VQ.  0, or
+ * -2. */
+static int net_negotiate(struct virtio_net *n, unsigned want_pairs,
+                         uint64_t extra)
 {
     uint64_t wanted = VIRTIO_BIT(VIRTIO_NET_F_MAC) |
-                      VIRTIO_BIT(VIRTIO_NET_F_STATUS);
+                      VIRTIO_BIT(VIRTIO_NET_F_STATUS) |
+                      (extra & VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF));
 
     if (want_pairs > 1) {
         wanted |= VIRTIO_BIT(VIRTIO_NET_F_CTRL_VQ) |
@@ -119,6 +122,13 @@ static int net_setup_queues(struct virtio_net *n)
 int virtio_net_init(struct virtio_net *n, unsigned nth, unsigned want_pairs,
                     uint64_t timeout_us)
 {
+    return virtio_net_init_features(n, nth, want_pairs, 0, timeout_us);
+}
+
+int virtio_net_init_features(struct virtio_net *n, unsigned nth,
+                             unsigned want_pairs, uint64_t extra,
+                             uint64_t timeout_us)
+{
     memset(n, 0, sizeof(*n));
     if (!virtio_find(VIRTIO_ID_NET, nth, &n->dev)) {
         return -1;
@@ -126,7 +136,7 @@ int virtio_net_init(struct virtio_net *n, unsigned nth, unsigned want_pairs,
     if (want_pairs == 0) {
         want_pairs = 1;
     }
-    if (net_negotiate(n, want_pairs) < 0) {
+    if (net_negotiate(n, want_pairs, extra) < 0) {
         return -2;
     }
     net_read_config(n, want_pairs);
@@ -243,6 +253,18 @@ int virtio_net_rx_get(struct virtio_net *n, unsigned q, uint8_t **frame,
 void virtio_net_rx_put(struct virtio_net *n, unsigned q, uint8_t *frame)
 {
     (void)rx_post(n, q, frame - VIRTIO_NET_HDR_LEN);
+}
+
+unsigned virtio_net_rx_num_buffers(const struct virtio_net *n,
+                                   const uint8_t *frame)
+{
+    const struct virtio_net_hdr_v1 *h =
+        (const struct virtio_net_hdr_v1 *)(frame - VIRTIO_NET_HDR_LEN);
+
+    if (!virtio_has_feature(&n->dev, VIRTIO_NET_F_MRG_RXBUF)) {
+        return 1;
+    }
+    return *(const volatile uint16_t *)&h->num_buffers;    /* le16 */
 }
 
 static bool wait_tx;

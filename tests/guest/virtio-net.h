@@ -5,9 +5,12 @@
  * (test-net.c).
  *
  * Negotiated: VERSION_1, MAC, STATUS, and CTRL_VQ + MQ when more than one
- * queue pair is wanted.  Not MRG_RXBUF and no offloads, so every frame
- * uses one buffer holding the 12-byte struct virtio_net_hdr_v1 followed
- * by the Ethernet frame (no FCS).  Queue pair q is receiveq 2q and
+ * queue pair is wanted; MRG_RXBUF only if the caller asks for it
+ * (virtio_net_init_features()).  No offloads.  Every frame uses one
+ * buffer holding the 12-byte struct virtio_net_hdr_v1 followed by the
+ * Ethernet frame (no FCS): a 2 KiB buffer holds the largest frame, so a
+ * device with MRG_RXBUF should report num_buffers = 1, and a caller that
+ * negotiated it checks that (virtio_net_rx_num_buffers()).  Queue pair q is receiveq 2q and
  * transmitq 2q+1; the control queue is 2 * max_virtqueue_pairs.
  *
  * Every RX buffer is posted at start and re-posted by virtio_net_rx_put()
@@ -93,6 +96,20 @@ struct virtio_net {
  */
 int virtio_net_init(struct virtio_net *n, unsigned nth, unsigned want_pairs,
                     uint64_t timeout_us);
+
+/* virtio_net_init() also asking for the features in extra that the
+ * driver can take: only VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) (others are
+ * ignored). */
+int virtio_net_init_features(struct virtio_net *n, unsigned nth,
+                             unsigned want_pairs, uint64_t extra,
+                             uint64_t timeout_us);
+
+/* How many buffers the device says the frame at `frame` (from
+ * virtio_net_rx_get()) spans: the header's num_buffers with MRG_RXBUF
+ * negotiated (anything but 1 is a device error here: every frame fits a
+ * buffer), else 1 (the field is then not the device's to set). */
+unsigned virtio_net_rx_num_buffers(const struct virtio_net *n,
+                                   const uint8_t *frame);
 
 /* Link state: the STATUS config field's LINK_UP bit; true without
  * VIRTIO_NET_F_STATUS (§5.1.4: the link is then assumed up). */
@@ -181,6 +198,9 @@ struct net_run {
     bool probe_failed;          /* ... while waiting for frame 0 */
     int ring_error;             /* the device returned a bad descriptor */
 };
+
+/* Parse xx:xx:xx:xx:xx:xx (hex, two digits at most per byte) into mac. */
+bool net_parse_mac(const char *s, uint8_t *mac);
 
 /* Parse count=, net_window=, net_len=, net_timeout_ms=, net_peer= and
  * net_queues=; set up the device and print its MAC and link; fail if the
