@@ -307,6 +307,17 @@ static void detail_regions(StandinReq *r, const struct vhost_memory_region *g,
     }
 }
 
+/* How many regions we reach zero-copy (shared mappings). */
+static unsigned mapped_regions(const StandinMem *m)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < m->n; i++) {
+        n += m->r[i].local != NULL;
+    }
+    return n;
+}
+
 static long ioctl_set_mem_table(StandinReq *r)
 {
     struct vhost_memory m;
@@ -328,8 +339,14 @@ static long ioctl_set_mem_table(StandinReq *r)
     if (m.nregions && arg_read(r, g, m.nregions * sizeof(*g)) < 0) {
         return -EFAULT;
     }
+    long ret;
+
     detail_regions(r, g, m.nregions);
-    return standin_mem_set(r->dev, g, m.nregions);
+    ret = standin_mem_set(r->dev, g, m.nregions);
+    if (ret == 0) {
+        detail(r, "shared=%u", mapped_regions(&r->dev->mem));
+    }
+    return ret;
 }
 
 static long ioctl_set_log_base(StandinReq *r)

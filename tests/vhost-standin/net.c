@@ -87,9 +87,9 @@ static bool tx_one(Worker *w, StandinVring *vq, size_t *bytes)
         vq->last_avail_idx--;       /* vhost_discard_vq_desc(vq, 1) */
         return false;
     }
-    if (n >= 0) {
-        __atomic_add_fetch(&d->stats.tx_frames, 1, __ATOMIC_RELAXED);
-    }
+    __atomic_add_fetch(n >= 0 ? &d->stats.tx_frames
+                              : &d->stats.tx_send_errors, 1,
+                       __ATOMIC_RELAXED);
     w->heads[w->done++] = (struct vring_used_elem){ c->head, 0 };
     *bytes += len;
     return true;

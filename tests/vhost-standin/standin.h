@@ -102,6 +102,7 @@ typedef struct StandinVring {
 
 typedef struct StandinStats {
     uint64_t tx_frames, rx_frames;
+    uint64_t tx_send_errors;        /* the tap refused a frame (e.g. down) */
     uint64_t rx_stalls_no_buffers;  /* a frame waited for RX buffers */
     uint64_t rx_dropped_too_big;    /* discarded: did not fit the buffers */
     uint64_t used_writes, log_bits, kicks, calls, errors;

@@ -124,13 +124,14 @@ static void stats_device(FILE *f, const StandinDevice *d)
     const StandinStats *t = &d->stats;
 
     fprintf(f, "dev%u tx_frames=%" G_GUINT64_FORMAT
+            " tx_send_errors=%" G_GUINT64_FORMAT
             " rx_frames=%" G_GUINT64_FORMAT
             " rx_stalls_no_buffers=%" G_GUINT64_FORMAT
             " rx_dropped_too_big=%" G_GUINT64_FORMAT
             " used_writes=%" G_GUINT64_FORMAT
             " log_bits=%" G_GUINT64_FORMAT " kicks=%" G_GUINT64_FORMAT
             " calls=%" G_GUINT64_FORMAT " vq_errors=%" G_GUINT64_FORMAT "\n",
-            d->id, t->tx_frames, t->rx_frames, t->rx_stalls_no_buffers,
+            d->id, t->tx_frames, t->tx_send_errors, t->rx_frames, t->rx_stalls_no_buffers,
             t->rx_dropped_too_big, t->used_writes, t->log_bits, t->kicks,
             t->calls, t->errors);
 }
