@@ -145,8 +145,13 @@ static void child_exec(int sock, const char *const *argv)
     struct sock_fprog prog = {
         .len = f->len, .filter = (struct sock_filter *)f->data,
     };
+    sigset_t none;
     int listener;
 
+    /* The supervisor blocks the signals it reads from a signalfd; the
+     * program must start with the mask it would have had. */
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     /* Without a supervisor every notified call would fail with ENOSYS. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
