@@ -13,6 +13,7 @@
  * that do not need the stand-in's trace run.
  */
 #include "functional-common.h"
+#include "migration-common.h"
 #include "tap-reflector.h"
 
 #include <errno.h>
@@ -259,6 +260,111 @@ static void test_qemu_net(gconstpointer data)
     tmpdir_remove(dir);
 }
 
+/* ---- live migration: the dirty log ---- */
+
+#define MIG_FRAMES 5000
+
+/* QEMU through its own stand-in, on its own tap, QMP on DIR/SIDE-qmp.sock. */
+static void mig_qemu_start(Peer *p, const char *dir, const char *side,
+                           const char *tap, const char *incoming)
+{
+    g_autofree char *trace = mig_side_path(dir, side, "trace");
+    g_autofree char *stats = mig_side_path(dir, side, "stats");
+    g_autofree char *qmp = mig_side_path(dir, side, "qmp.sock");
+    g_autofree char *qmp_opt = g_strdup_printf("unix:%s,server=on,wait=off",
+                                               qmp);
+    g_autofree char *netdev = g_strdup_printf(
+        "tap,id=n0,ifname=%s,script=no,downscript=no,vhost=on", tap);
+    g_autofree char *append = g_strdup_printf(
+        "test=net count=%d net_timeout_ms=10000 net_warmup_ms=100 "
+        "net_resend_ms=500", MIG_FRAMES);
+    const char *argv[] = {
+        standin_binary(), "--trace", trace, "--stats", stats, "--",
+        "qemu-system-x86_64", "-M", "microvm,acpi=off", "-accel", "kvm",
+        "-m", "256M", "-nodefaults", "-nographic", "-serial", "stdio",
+        "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+        "-global", "virtio-mmio.force-legacy=false", "-qmp", qmp_opt,
+        "-netdev", netdev, "-device", "virtio-net-device,netdev=n0",
+        "-kernel", guest_elf(), "-append", append,
+        incoming ? "-incoming" : NULL, incoming, NULL,
+    };
+
+    peer_start(p, argv, qmp);
+}
+
+static char *read_side_file(const char *dir, const char *side,
+                            const char *name)
+{
+    g_autofree char *path = mig_side_path(dir, side, name);
+    char *text = NULL;
+
+    g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    return text;
+}
+
+/* The source's stand-in logged while QEMU migrated: QEMU switched the log
+ * on (SET_LOG_BASE, LOG_ALL, the rings' log flag) and bits were set. */
+static void check_source_logged(const char *dir)
+{
+    g_autofree char *trace = read_side_file(dir, "src", "trace");
+    g_autofree char *stats = read_side_file(dir, "src", "stats");
+
+    test_log("source stand-in trace:\n%s\nstats:\n%s", trace, stats);
+    g_assert_nonnull(strstr(trace, "dev1 SET_LOG_BASE base=0x"));
+    g_assert_nonnull(strstr(trace, "SET_VRING_ADDR index=0 flags=0x1 "));
+    g_assert_nonnull(strstr(trace, "SET_VRING_ADDR index=1 flags=0x1 "));
+    g_assert_null(strstr(trace, "-> -"));
+    g_assert_cmpuint(stats_value(stats, "log_bits"), >, 0);
+    g_assert_cmpuint(stats_value(stats, "vq_errors"), ==, 0);
+}
+
+static void test_qemu_migration(void)
+{
+    g_autofree char *dir = NULL;
+    g_autofree char *mig = NULL;
+    g_autofree char *uri = NULL;
+    TapReflector r0, r1;
+    Peer src, dst;
+    RunResult r = { 0 }, rs = { 0 };
+    GuestCounts g;
+
+    if (real_vhost) {
+        g_test_skip("needs the stand-in's trace (real /dev/vhost-net here)");
+        return;
+    }
+    if (!require_kvm() || !require_program("qemu-system-x86_64")) {
+        return;
+    }
+    dir = tmpdir_new();
+    mig = g_build_filename(dir, "mig.sock", NULL);
+    uri = g_strdup_printf("unix:%s", mig);
+    tap_reflector_start(&r0, "kvt0");
+    tap_reflector_start(&r1, "kvt1");
+    mig_qemu_start(&dst, dir, "dst", "kvt1", uri);
+    mig_qemu_start(&src, dir, "src", "kvt0", NULL);
+    g_assert_true(peer_wait_output(&src, "net: queues", 30));
+    g_usleep(G_USEC_PER_SEC / 2);       /* frames flowing by now */
+    mig_migrate_source(dir, uri, TIMEOUT);
+    peer_wait_exit(&src, 30, &rs);
+    peer_wait_exit(&dst, TIMEOUT, &r);
+    tap_reflector_stop(&r0);
+    tap_reflector_stop(&r1);
+    test_log("destination:\n%s\nreflected: src %" G_GUINT64_FORMAT
+             ", dst %" G_GUINT64_FORMAT, r.out, r0.reflected, r1.reflected);
+    g_assert_cmpint(r.status, ==, 1);
+    parse_guest(r.out, &g);
+    g_assert_cmpuint(g.received, ==, MIG_FRAMES);
+    g_assert_cmpuint(g.bad, ==, 0);
+    g_assert_cmpuint(g.missing, ==, 0);
+    /* Frames flowed on both sides of the switch-over. */
+    g_assert_cmpuint(r0.reflected, >, 0);
+    g_assert_cmpuint(r1.reflected, >, 0);
+    check_source_logged(dir);
+    run_result_clear(&r);
+    run_result_clear(&rs);
+    tmpdir_remove(dir);
+}
+
 /* ---- the kernel's error codes, from a client under the stand-in ---- */
 
 static int failures;
@@ -479,6 +585,7 @@ int main(int argc, char **argv)
     g_test_add_data_func("/standin/qemu-net/memfd-shared-ram",
                          "memory-backend-memfd,id=mem,size=256M,share=on",
                          test_qemu_net);
+    g_test_add_func("/standin/qemu-net/migration", test_qemu_migration);
     g_test_add_func("/standin/kernel-errors", test_kernel_errors);
     g_test_add_func("/standin/fail-knob", test_fail_knob);
     return g_test_run();
