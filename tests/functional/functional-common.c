@@ -80,9 +80,11 @@ const char *guest_elf(void)
     return p;
 }
 
-/* argv with $KVMINI_EXTRA_ARGS (shell words) after argv[0] when argv
- * runs kvmini, e.g. KVMINI_EXTRA_ARGS='-sandbox on' runs every test's
- * kvmini in the sandbox; argv itself otherwise.  Free with g_strfreev. */
+/* argv with $KVMINI_EXTRA_ARGS (shell words) right after kvmini's
+ * binary when argv runs kvmini (itself, or under a wrapper such as the
+ * vhost stand-in), e.g. KVMINI_EXTRA_ARGS='-sandbox on' runs every
+ * test's kvmini in the sandbox; argv itself otherwise.  Free with
+ * g_strfreev. */
 static char **with_extra_args(const char *const *argv)
 {
     const char *extra = g_getenv("KVMINI_EXTRA_ARGS");
@@ -90,17 +92,18 @@ static char **with_extra_args(const char *const *argv)
     g_autoptr(GError) err = NULL;
     GPtrArray *out = g_ptr_array_new();
 
-    if (extra && *extra && !strcmp(argv[0], kvmini_binary())) {
-        if (!g_shell_parse_argv(extra, NULL, &words, &err)) {
-            g_error("KVMINI_EXTRA_ARGS: %s", err->message);
-        }
+    if (extra && *extra &&
+        !g_shell_parse_argv(extra, NULL, &words, &err)) {
+        g_error("KVMINI_EXTRA_ARGS: %s", err->message);
     }
-    g_ptr_array_add(out, g_strdup(argv[0]));
-    for (int i = 0; words && words[i]; i++) {
-        g_ptr_array_add(out, g_strdup(words[i]));
-    }
-    for (int i = 1; argv[i]; i++) {
+    for (int i = 0; argv[i]; i++) {
         g_ptr_array_add(out, g_strdup(argv[i]));
+        if (words && !strcmp(argv[i], kvmini_binary())) {
+            for (int w = 0; words[w]; w++) {
+                g_ptr_array_add(out, g_strdup(words[w]));
+            }
+            g_clear_pointer(&words, g_strfreev);    /* once */
+        }
     }
     g_ptr_array_add(out, NULL);
     return (char **)g_ptr_array_free(out, FALSE);
@@ -487,4 +490,55 @@ void net_warmup_counts(const char *out, uint64_t *sent, uint64_t *echoed)
     g_assert_cmpint(sscanf(line, "net: warm-up: sent %" SCNu64 ", echoed %"
                            SCNu64, sent, echoed), ==, 2);
     g_assert_cmpuint(*echoed, >=, 1);
+}
+
+/* --- vhost-net ------------------------------------------------------------ */
+
+bool vhost_net_is_real(void)
+{
+    return access("/dev/vhost-net", F_OK) == 0;
+}
+
+bool require_vhost_net(void)
+{
+    const char *standin = g_getenv("VHOST_STANDIN");
+
+    if (vhost_net_is_real()) {
+        return true;
+    }
+    if (!standin || access(standin, X_OK) != 0) {
+        return require_failed("no /dev/vhost-net and no vhost-standin "
+                              "($VHOST_STANDIN)");
+    }
+    return true;
+}
+
+char **vhost_net_command(const char *const *cmd, const char *trace,
+                         const char *stats)
+{
+    GPtrArray *out = g_ptr_array_new();
+    static gsize said;
+
+    if (g_once_init_enter(&said)) {
+        test_log("vhost-net: %s", vhost_net_is_real()
+                 ? "the kernel's /dev/vhost-net" : "vhost-standin");
+        g_once_init_leave(&said, 1);
+    }
+    if (!vhost_net_is_real()) {
+        g_ptr_array_add(out, g_strdup(g_getenv("VHOST_STANDIN")));
+        if (trace) {
+            g_ptr_array_add(out, g_strdup("--trace"));
+            g_ptr_array_add(out, g_strdup(trace));
+        }
+        if (stats) {
+            g_ptr_array_add(out, g_strdup("--stats"));
+            g_ptr_array_add(out, g_strdup(stats));
+        }
+        g_ptr_array_add(out, g_strdup("--"));
+    }
+    for (int i = 0; cmd[i]; i++) {
+        g_ptr_array_add(out, g_strdup(cmd[i]));
+    }
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
 }

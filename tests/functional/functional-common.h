@@ -92,6 +92,17 @@ void tmpdir_remove(const char *dir);
  * warm-up frame came back. */
 void net_warmup_counts(const char *out, uint64_t *sent, uint64_t *echoed);
 
+/* vhost-net: the kernel's /dev/vhost-net where the host has it, else the
+ * stand-in (tests/vhost-standin, path in $VHOST_STANDIN). */
+bool vhost_net_is_real(void);
+/* Skip (fail under CI=true) unless one of them is there. */
+bool require_vhost_net(void);
+/* cmd as it must run to reach vhost-net: itself with the real device,
+ * else under the stand-in (trace, stats: its --trace/--stats files, NULL
+ * for none).  Logs which one once.  Free with g_strfreev. */
+char **vhost_net_command(const char *const *cmd, const char *trace,
+                         const char *stats);
+
 /* Number of lines of text starting with prefix. */
 unsigned count_lines_with_prefix(const char *text, const char *prefix);
 

@@ -8,10 +8,11 @@
  *
  * A scenario (PingCase: what the guest is told, what is pinged, what must
  * come out) runs on every VMM of the table below (PingVmm: how to start
- * a VMM with a tap netdev named TAP_NAME and the guest); adding a VMM,
- * e.g. kvmini with -netdev tap,...,vhost=on under the vhost stand-in, is
- * one argv builder and one row.  The first VMM is QEMU 7.2 with its
- * userspace virtio-net (vhost=off), which needs no stand-in.  The
+ * a VMM with a tap netdev named TAP_NAME and the guest): kvmini with
+ * -netdev tap,...,vhost=on and QEMU 7.2 with vhost=on, both on the
+ * kernel's vhost-net or, where the host has none, the stand-in
+ * (tests/vhost-standin), and QEMU 7.2 with its userspace virtio-net
+ * (vhost=off), which needs neither.  The
  * malformed case first sends the guest one damaged echo request per check
  * it makes (raw frames out of the tap's host end): each must be counted,
  * with its reason, and none answered.  The wrong-ip case is the
@@ -64,10 +65,13 @@ typedef struct PingTest {
     const PingCase *c;
 } PingTest;
 
-static char **build_qemu_argv(const char *ifname, const char *append)
+/* QEMU 7.2 with a tap netdev; vhost: "on" or "off". */
+static char **qemu_argv(const char *ifname, const char *append,
+                        const char *vhost)
 {
     g_autofree char *netdev = g_strdup_printf(
-        "tap,id=n0,ifname=%s,script=no,downscript=no,vhost=off", ifname);
+        "tap,id=n0,ifname=%s,script=no,downscript=no,vhost=%s", ifname,
+        vhost);
     const char *argv[] = {
         "qemu-system-x86_64", "-M", "microvm,acpi=off", "-accel", "kvm",
         "-m", "256M", "-nodefaults", "-nographic", "-serial", "stdio",
@@ -77,6 +81,34 @@ static char **build_qemu_argv(const char *ifname, const char *append)
         "-kernel", guest_elf(), "-append", append, NULL };
 
     return g_strdupv((char **)argv);
+}
+
+/* QEMU's own userspace virtio-net. */
+static char **build_qemu_argv(const char *ifname, const char *append)
+{
+    return qemu_argv(ifname, append, "off");
+}
+
+/* QEMU's vhost-net frontend, through the stand-in where the host has no
+ * /dev/vhost-net. */
+static char **build_qemu_vhost_argv(const char *ifname, const char *append)
+{
+    g_auto(GStrv) qemu = qemu_argv(ifname, append, "on");
+
+    return vhost_net_command((const char *const *)qemu, NULL, NULL);
+}
+
+/* kvmini: tap + vhost-net, the same way. */
+static char **build_kvmini_argv(const char *ifname, const char *append)
+{
+    g_autofree char *netdev = g_strdup_printf(
+        "tap,id=n0,ifname=%s,script=no,downscript=no,vhost=on", ifname);
+    const char *argv[] = {
+        kvmini_binary(), "-m", "256M", "-kernel", guest_elf(),
+        "-serial", "stdio", "-netdev", netdev,
+        "-device", "virtio-net-device,netdev=n0", "-append", append, NULL };
+
+    return vhost_net_command(argv, NULL, NULL);
 }
 
 /* --- malformed frames ---------------------------------------------- */
@@ -213,17 +245,16 @@ static bool require_qemu(void)
     return require_program("qemu-system-x86_64");
 }
 
-/*
- * A kvmini row would be { "kvmini-vhost-net", require_standin,
- * build_kvmini_vhost_argv, 0 }, the builder returning { STANDIN, "--",
- * kvmini_binary(), "-m", "256M", "-kernel", guest_elf(), "-serial",
- * "stdio", "-netdev", "tap,id=n0,ifname=IFNAME,script=no,downscript=no,"
- * "vhost=on", "-device", "virtio-net-device,netdev=n0", "-append", append }
- * (the stand-in exits with the VMM's status; $KVMINI_EXTRA_ARGS is only
- * added when argv[0] is kvmini itself).
- */
+static bool require_qemu_vhost(void)
+{
+    return require_qemu() && require_vhost_net();
+}
+
 static const PingVmm vmms[] = {
+    /* kvmini exits with the guest's code. */
+    { "kvmini-vhost-net", require_vhost_net, build_kvmini_argv, 0 },
     /* isa-debug-exit: the guest's success (0) is QEMU's status 1. */
+    { "qemu-vhost-net", require_qemu_vhost, build_qemu_vhost_argv, 1 },
     { "qemu-tap", require_qemu, build_qemu_argv, 1 },
 };
 
