@@ -205,9 +205,10 @@ static void qtest_add_env_args(GPtrArray *argv)
     }
 }
 
-/* The argument vector: binary, $KVMINI_EXTRA_ARGS, qtest options,
- * defaults, extra args. */
-static char **qtest_build_argv(QTestState *s, const char *extra_args)
+/* The argument vector: wrapper (NULL: none), binary, $KVMINI_EXTRA_ARGS,
+ * qtest options, defaults, extra args. */
+static char **qtest_build_argv(QTestState *s, const char *const *wrapper,
+                               const char *extra_args)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
     g_auto(GStrv) extra = NULL;
@@ -217,6 +218,9 @@ static char **qtest_build_argv(QTestState *s, const char *extra_args)
     if (extra_args && *extra_args &&
         !g_shell_parse_argv(extra_args, NULL, &extra, &err)) {
         g_error("qtest: bad arguments '%s': %s", extra_args, err->message);
+    }
+    for (const char *const *w = wrapper; w && *w; w++) {
+        g_ptr_array_add(argv, g_strdup(*w));
     }
     g_ptr_array_add(argv, g_strdup(qtest_kvmini_binary()));
     qtest_add_env_args(argv);
@@ -313,6 +317,12 @@ static void qtest_accept(QTestState *s, int lfd)
 
 QTestState *qtest_init(const char *extra_args)
 {
+    return qtest_init_wrapped(NULL, extra_args);
+}
+
+QTestState *qtest_init_wrapped(const char *const *wrapper,
+                               const char *extra_args)
+{
     QTestState *s = g_new0(QTestState, 1);
     g_autoptr(GError) err = NULL;
     g_auto(GStrv) argv = NULL;
@@ -325,7 +335,7 @@ QTestState *qtest_init(const char *extra_args)
     s->sock_path = g_build_filename(s->tmpdir, "qtest.sock", NULL);
     s->stdout_path = g_build_filename(s->tmpdir, "stdout.log", NULL);
     s->stderr_path = g_build_filename(s->tmpdir, "stderr.log", NULL);
-    argv = qtest_build_argv(s, extra_args);
+    argv = qtest_build_argv(s, wrapper, extra_args);
     lfd = qtest_listen(s->sock_path);
     qtest_spawn(s, argv);
     qtest_accept(s, lfd);

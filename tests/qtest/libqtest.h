@@ -34,6 +34,11 @@ typedef struct QTestState QTestState;
 QTestState *qtest_init(const char *extra_args);
 /* printf-style variant of qtest_init(). */
 QTestState *qtest_initf(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* As qtest_init, kvmini run by the command wrapper (NULL-terminated
+ * words before kvmini's binary, e.g. the vhost stand-in and its
+ * options); qtest_pid() is then the wrapper's. */
+QTestState *qtest_init_wrapped(const char *const *wrapper,
+                               const char *extra_args);
 
 /* Close the protocol socket, wait for kvmini to exit, assert that it
  * exited with status 0 (so sanitizer reports fail the test) and free s. */
