@@ -159,6 +159,17 @@ bool netdev_announce(Netdev *nd, struct vhost_dev *dev, const uint8_t mac[6],
     return nd->cls->announce(nd, dev, mac, errp);
 }
 
+uint64_t netdev_offloads(Netdev *nd)
+{
+    return nd->cls->offloads ? nd->cls->offloads(nd) : 0;
+}
+
+bool netdev_set_offloads(Netdev *nd, uint64_t guest_features, Error **errp)
+{
+    return !nd->cls->set_offloads ||
+           nd->cls->set_offloads(nd, guest_features, errp);
+}
+
 /* --- announce-self ------------------------------------------------------- */
 
 static bool net_announce_wanted(const Netdev *nd, const char *const *ids)

@@ -22,8 +22,11 @@
  * means none), vnet_hdr=off, a missing /dev/net/tun or /dev/vhost-net,
  * an fd number that is not open, and a tap fd without IFF_VNET_HDR.
  *
- * The tap does no offloads here (TUNSETOFFLOAD 0): the kernel's vhost-net
- * offers none of the checksum/GSO features, so the device offers none.
+ * Offloads are the tap's, not vhost-net's (which passes the virtio-net
+ * header through): the checksum and segmentation features the tap
+ * accepts (probed with TUNSETOFFLOAD at start-up) are offered to the
+ * driver, the kernel never hears them, and what the driver accepted for
+ * its receive side becomes TUNSETOFFLOAD before the rings start.
  * announce-self writes a RARP frame (with an empty virtio-net header)
  * into the first tap queue, as QEMU does for a tap.
  */
@@ -49,7 +52,10 @@ typedef struct TapState {
     unsigned n;
     bool mq;                    /* IFF_MULTI_QUEUE */
     char ifname[IFNAMSIZ];
+    uint64_t offloads;          /* virtio-net bits the tap can do */
 } TapState;
+
+#define VNET_BIT(b)     (1ULL << VIRTIO_NET_F_##b)
 
 /* --- options ------------------------------------------------------------- */
 
@@ -228,8 +234,38 @@ static bool tap_open_all(TapState *t, const char *ifname, Error **errp)
     return true;
 }
 
+/* Each TUNSETOFFLOAD level the tap accepts makes virtio-net features
+ * possible (as QEMU offers them for a tap with a virtio-net header):
+ * checksums, then TCP segmentation, then UDP fragmentation. */
+static uint64_t tap_probe_offloads(int fd)
+{
+    static const struct {
+        unsigned flags;
+        uint64_t features;
+    } levels[] = {
+        { TUN_F_CSUM, VNET_BIT(CSUM) | VNET_BIT(GUEST_CSUM) },
+        { TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN,
+          VNET_BIT(HOST_TSO4) | VNET_BIT(HOST_TSO6) | VNET_BIT(HOST_ECN) |
+          VNET_BIT(GUEST_TSO4) | VNET_BIT(GUEST_TSO6) |
+          VNET_BIT(GUEST_ECN) },
+        { TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_UFO,
+          VNET_BIT(HOST_UFO) | VNET_BIT(GUEST_UFO) },
+    };
+    uint64_t features = 0;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(levels); i++) {
+        if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)levels[i].flags) < 0) {
+            break;
+        }
+        features |= levels[i].features;
+    }
+    ioctl(fd, TUNSETOFFLOAD, 0UL);  /* none until the driver says */
+    return features;
+}
+
 static bool tap_setup(TapState *t, Error **errp)
 {
+    t->offloads = tap_probe_offloads(t->fds[0]);
     for (unsigned i = 0; i < t->n; i++) {
         if (!tap_setup_queue(t->fds[i], errp)) {
             error_prepend(errp, "tap %s: ", t->ifname);
@@ -385,6 +421,44 @@ static bool netdev_tap_announce(Netdev *nd, struct vhost_dev *dev,
     return true;
 }
 
+static uint64_t netdev_tap_offloads(Netdev *nd)
+{
+    return ((TapState *)nd->state)->offloads;
+}
+
+/* What the driver can receive: the tap may hand it frames with partial
+ * checksums and GSO frames of these kinds. */
+static bool netdev_tap_set_offloads(Netdev *nd, uint64_t guest_features,
+                                    Error **errp)
+{
+    TapState *t = nd->state;
+    unsigned long flags = 0;
+
+    if (guest_features & VNET_BIT(GUEST_CSUM)) {
+        flags |= TUN_F_CSUM;
+    }
+    if (guest_features & VNET_BIT(GUEST_TSO4)) {
+        flags |= TUN_F_TSO4;
+    }
+    if (guest_features & VNET_BIT(GUEST_TSO6)) {
+        flags |= TUN_F_TSO6;
+    }
+    if (guest_features & VNET_BIT(GUEST_ECN)) {
+        flags |= TUN_F_TSO_ECN;
+    }
+    if (guest_features & VNET_BIT(GUEST_UFO)) {
+        flags |= TUN_F_UFO;
+    }
+    for (unsigned i = 0; i < t->n; i++) {
+        if (ioctl(t->fds[i], TUNSETOFFLOAD, flags) < 0) {
+            error_setg_errno(errp, errno, "tap %s: TUNSETOFFLOAD 0x%lx",
+                             t->ifname, flags);
+            return false;
+        }
+    }
+    return true;
+}
+
 static void netdev_tap_free(Netdev *nd)
 {
     TapState *t = nd->state;
@@ -404,5 +478,7 @@ const NetdevClass netdev_tap_class = {
     .type = "tap",
     .init = netdev_tap_init,
     .announce = netdev_tap_announce,
+    .offloads = netdev_tap_offloads,
+    .set_offloads = netdev_tap_set_offloads,
     .free = netdev_tap_free,
 };

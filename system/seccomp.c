@@ -163,9 +163,9 @@ static const SandboxCall sandbox_calls[] = {
  * memory slots, dirty log, ioeventfds, irqfds and irqchip/PIT/clock
  * state; isatty() (TCGETS) when a daemon detaches; the vhost-kernel
  * requests of a device that starts, stops, is hot-plugged or migrates,
- * and a multiqueue tap's queue switch.  The calls that create the VM and
- * its vCPUs, and open taps and vhost devices, are made before the filter
- * and stay out. */
+ * a multiqueue tap's queue switch and the tap's offloads.  The calls
+ * that create the VM and its vCPUs, and open taps and vhost devices, are
+ * made before the filter and stay out. */
 static const unsigned long sandbox_ioctls[] = {
     KVM_RUN,
     KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
@@ -183,7 +183,7 @@ static const unsigned long sandbox_ioctls[] = {
     VHOST_SET_VRING_NUM, VHOST_SET_VRING_BASE, VHOST_GET_VRING_BASE,
     VHOST_SET_VRING_ADDR, VHOST_SET_VRING_KICK, VHOST_SET_VRING_CALL,
     VHOST_SET_VRING_ERR, VHOST_NET_SET_BACKEND,
-    TUNSETQUEUE,
+    TUNSETQUEUE, TUNSETOFFLOAD,
 };
 
 /* --- parsing ------------------------------------------------------------ */

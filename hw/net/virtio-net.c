@@ -9,7 +9,8 @@
  *   connected      -> link up / down, with a config interrupt
  *   devs_to_start  -> the pairs the driver can use (all with MQ, else one)
  *   acked_features -> only the bits the backend has a say in
- *   pre_start      -> the MTU the driver accepted, through the netdev
+ *   pre_start      -> the offloads (tap) and the MTU the driver
+ *                     accepted, through the netdev
  *   ring_enabled   -> pairs below curr_pairs carry traffic (VQ_PAIRS_SET)
  * The control queue never goes to the backend: its kicks reach
  * virtio-mmio's QueueNotify handler and vnet_handle_ctrl()
@@ -68,25 +69,32 @@ static unsigned vnet_devs_to_start(VhostDevice *d)
     return vnet_acked(s, VIRTIO_NET_F_MQ) ? s->max_pairs : 1;
 }
 
-/* What the backend is told the driver accepted: its own bits only. */
+/* What the backend is told the driver accepted: its own bits only (not
+ * the offloads the netdev does itself). */
 static uint64_t vnet_backend_acked(VhostDevice *d)
 {
+    VirtIONet *s = vnet_of_device(d);
     uint64_t mask = VNET_SHARED_FEATURES;
 
     for (size_t i = 0; vnet_backend_bits[i] != VHOST_INVALID_FEATURE_BIT;
          i++) {
         mask |= 1ULL << vnet_backend_bits[i];
     }
+    mask &= ~netdev_offloads(s->netdev);
     return d->vdev.guest_features & mask & d->devs[0].features;
 }
 
-/* As QEMU: the backend hears the MTU only if the driver accepted
+/* The netdev's offloads as the driver accepted them; then, as QEMU, the
+ * MTU — the backend hears it only if the driver accepted
  * VIRTIO_NET_F_MTU (else the guest does not know it and may send larger
  * frames than the backend was told to expect). */
-static bool vnet_set_mtu(VhostDevice *d, Error **errp)
+static bool vnet_pre_start(VhostDevice *d, Error **errp)
 {
     VirtIONet *s = vnet_of_device(d);
 
+    if (!netdev_set_offloads(s->netdev, d->vdev.guest_features, errp)) {
+        return false;
+    }
     if (!s->mtu || !vnet_acked(s, VIRTIO_NET_F_MTU)) {
         return true;
     }
@@ -117,8 +125,9 @@ static uint64_t vnet_get_features(VirtIODevice *vdev)
         f |= 1ULL << VIRTIO_NET_F_MTU;
     }
     /* The data-path bits only if the backend offers them (the features of
-     * the last connection while it is away). */
-    return vhost_get_features(&s->parent.devs[0], vnet_backend_bits, f);
+     * the last connection while it is away), or the netdev does them. */
+    return vhost_get_features(&s->parent.devs[0], vnet_backend_bits, f) |
+           (f & netdev_offloads(s->netdev));
 }
 
 /* The control queue's index depends on MQ (virtio 1.x §5.1.2). */
@@ -229,7 +238,7 @@ const VhostDeviceOps vnet_device_ops = {
     .connected = vnet_connected,
     .devs_to_start = vnet_devs_to_start,
     .acked_features = vnet_backend_acked,
-    .pre_start = vnet_set_mtu,
+    .pre_start = vnet_pre_start,
     .ring_enabled = vnet_ring_enabled,
 };
 

@@ -43,6 +43,14 @@ typedef struct NetdevClass {
      * backend cannot. */
     bool (*announce)(Netdev *nd, struct vhost_dev *dev,
                      const uint8_t mac[6], Error **errp);
+    /* virtio-net feature bits the netdev implements itself rather than
+     * the vhost backend (tap: checksum and segmentation offloads, done
+     * by the tap on the virtio-net header).  NULL: none. */
+    uint64_t (*offloads)(Netdev *nd);
+    /* The driver accepted guest_features (before the rings start): turn
+     * on what it can receive (tap: TUNSETOFFLOAD).  NULL: nothing to do. */
+    bool (*set_offloads)(Netdev *nd, uint64_t guest_features,
+                         Error **errp);
     /* Free nd->state, after the connection (NULL: nothing to free). */
     void (*free)(Netdev *nd);
 } NetdevClass;
@@ -74,6 +82,9 @@ bool netdev_set_mtu(Netdev *nd, struct vhost_dev *dev, uint16_t mtu,
                     Error **errp);
 bool netdev_announce(Netdev *nd, struct vhost_dev *dev, const uint8_t mac[6],
                      Error **errp);
+/* NetdevClass.offloads / set_offloads (0 / true without them). */
+uint64_t netdev_offloads(Netdev *nd);
+bool netdev_set_offloads(Netdev *nd, uint64_t guest_features, Error **errp);
 
 /* announce-self: every claimed netdev's device whose id is in ids (NULL:
  * all), in the order the devices claimed them; every one is tried, the

@@ -5,8 +5,8 @@
  * stand-in (tests/vhost-standin), whose trace lists every request it
  * served ("devN NAME key=value ... -> RESULT").  Checked there:
  *   - the start sequence, with its arguments: SET_OWNER, GET_FEATURES,
- *     SET_FEATURES with the bits the driver accepted (and only bits the
- *     device offered), one SET_MEM_TABLE region for all of RAM, per ring
+ *     SET_FEATURES with the bits the driver accepted that are the
+ *     kernel's (not the tap's offloads, which the tap got instead), one SET_MEM_TABLE region for all of RAM, per ring
  *     NUM (the driver's size), BASE 0, ADDR (the ring's layout as the
  *     driver wrote it), KICK and CALL eventfds, and only then
  *     NET_SET_BACKEND with the tap for both rings;
@@ -34,6 +34,8 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
@@ -46,8 +48,12 @@
 #define RAM_MIB         128
 #define RAM_LOW         (16ULL << 20)
 #define RAM_HIGH        (64ULL << 20)
+/* The tap's offloads, never the kernel's business. */
+#define OFFLOADS        (BIT(VIRTIO_NET_F_CSUM) | \
+                         BIT(VIRTIO_NET_F_GUEST_CSUM) | \
+                         BIT(VIRTIO_NET_F_GUEST_TSO4))
 #define WANTED          (BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_NET_F_MAC) | \
-                         BIT(VIRTIO_NET_F_MRG_RXBUF))
+                         BIT(VIRTIO_NET_F_MRG_RXBUF) | OFFLOADS)
 #define HDR_LEN         12
 
 typedef struct Kt {
@@ -288,6 +294,20 @@ static void tap_up(const char *name)
     close(s);
 }
 
+/* ETHTOOL_GTXCSUM / ETHTOOL_GTSO of a tap: what TUNSETOFFLOAD set. */
+static bool tap_offload(const char *name, uint32_t cmd)
+{
+    struct ethtool_value v = { .cmd = cmd };
+    struct ifreq ifr = { .ifr_data = (void *)&v };
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    g_assert_cmpint(s, >=, 0);
+    g_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
+    g_assert_cmpint(ioctl(s, SIOCETHTOOL, &ifr), ==, 0);
+    close(s);
+    return v.data;
+}
+
 /* One frame of len bytes on TX; the stand-in counts it. */
 static void send_frame(Kt *t, size_t len)
 {
@@ -325,9 +345,13 @@ static void test_start_stop(void)
     g_assert_cmpint(trace_find(lines, owner, "GET_FEATURES"), >, owner);
     g_assert_cmpint(feat, >, owner);
     /* The driver's bits the kernel has a say in; nothing it did not
-     * accept (MAC is the device's own). */
+     * accept (MAC is the device's own, the offloads the tap's: offered,
+     * accepted, set on the tap, not told to the kernel). */
+    g_assert_cmphex(t.dev.features & OFFLOADS, ==, OFFLOADS);
     g_assert_cmphex(trace_value(lines[feat], "features"), ==,
-                    t.dev.features & ~BIT(VIRTIO_NET_F_MAC));
+                    t.dev.features & ~(BIT(VIRTIO_NET_F_MAC) | OFFLOADS));
+    g_assert_true(tap_offload("kvt0", ETHTOOL_GTXCSUM));
+    g_assert_true(tap_offload("kvt0", ETHTOOL_GTSO));
     g_assert_cmpint(mem, >, feat);
     g_assert_cmphex(trace_value(strstr(lines[mem], "["), "size"), ==,
                     (uint64_t)RAM_MIB << 20);
