@@ -382,7 +382,9 @@ static const OptionDef options[] = {
       "[,wait=on|off][,reconnect=SECONDS|reconnect-ms=MS]" },
     { "serial", true, opt_serial, "stdio|file:PATH|chardev:ID|null|none" },
     { "device", true, opt_device, "add a device (see docs/user-guide.md)" },
-    { "netdev", true, opt_netdev, "vhost-user,id=ID,chardev=ID[,queues=N]" },
+    { "netdev", true, opt_netdev,
+      "vhost-user,id=ID,chardev=ID[,queues=N] | tap,id=ID[,ifname=NAME]"
+      "[,vhost=on][,queues=N]" },
     { "qmp", true, opt_qmp, "QMP monitor: unix:PATH[,server=on][,wait=off]" },
     { "mon", true, opt_mon, "chardev=ID,mode=control (QMP on a chardev)" },
     { "qtest", true, opt_qtest, "qtest protocol on stdio or unix:PATH" },
