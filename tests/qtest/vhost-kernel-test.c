@@ -40,6 +40,12 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
 
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <poll.h>
+
+#include "libqmp.h"
 #include "libqtest.h"
 #include "virtio-mmio-driver.h"
 
@@ -57,7 +63,7 @@
 #define HDR_LEN         12
 
 typedef struct Kt {
-    char *dir, *trace, *stats;
+    char *dir, *trace, *stats, *qmp_path;
     QTestState *qts;
     QVirtioDevice dev;
     QGuestAlloc alloc;
@@ -76,16 +82,17 @@ static const char *standin(void)
     return p;
 }
 
-static const char *kt_args =
-    "-m " G_STRINGIFY(RAM_MIB) " "
-    "-netdev tap,id=n0,ifname=kvt0,script=no,downscript=no,vhost=on "
-    "-device virtio-net-device,netdev=n0,id=net0";
+#define KT_NET_ARGS \
+    "-m " G_STRINGIFY(RAM_MIB) " " \
+    "-netdev tap,id=n0,ifname=kvt0,script=no,downscript=no,vhost=on " \
+    "-device virtio-net-device,netdev=n0,id=net0,mac=52:54:00:aa:bb:cc"
 
 /* kvmini under the stand-in with extra --fail knobs (NULL-terminated). */
 static void kt_start(Kt *t, const char *const *fails)
 {
     g_autoptr(GPtrArray) w = g_ptr_array_new();
     g_autoptr(GError) err = NULL;
+    g_autofree char *args = NULL;
 
     memset(t, 0, sizeof(*t));
     t->dir = g_dir_make_tmp("vhost-kernel-XXXXXX", &err);
@@ -103,7 +110,10 @@ static void kt_start(Kt *t, const char *const *fails)
     }
     g_ptr_array_add(w, "--");
     g_ptr_array_add(w, NULL);
-    t->qts = qtest_init_wrapped((const char *const *)w->pdata, kt_args);
+    t->qmp_path = g_build_filename(t->dir, "qmp.sock", NULL);
+    args = g_strdup_printf("%s -qmp unix:%s,server=on,wait=off",
+                           KT_NET_ARGS, t->qmp_path);
+    t->qts = qtest_init_wrapped((const char *const *)w->pdata, args);
     qguest_alloc_init(&t->alloc, RAM_LOW, RAM_HIGH);
     g_assert_true(qvirtio_mmio_probe(&t->dev, t->qts, 0));
     g_assert_cmpuint(t->dev.device_id, ==, VIRTIO_ID_NET);
@@ -121,6 +131,7 @@ static void kt_stop(Kt *t)
     qtest_quit(t->qts);
     g_unlink(t->trace);
     g_unlink(t->stats);
+    g_free(t->qmp_path);
     g_rmdir(t->dir);
     g_free(t->trace);
     g_free(t->stats);
@@ -489,7 +500,7 @@ static void test_owner_refused(void)
     g_autofree char *cmd = g_strdup_printf(
         "'%s' --fail SET_OWNER=EPERM -- '%s' -accel qtest "
         "-qtest unix:/nonexistent/kvmini.sock %s", standin(),
-        qtest_kvmini_binary(), kt_args);
+        qtest_kvmini_binary(), KT_NET_ARGS);
     g_auto(GStrv) argv = NULL;
     g_autofree char *out = NULL, *err = NULL;
     g_autoptr(GError) error = NULL;
@@ -505,6 +516,43 @@ static void test_owner_refused(void)
     g_assert_true(strchr(err, '\n') == err + strlen(err) - 1);
     g_assert_nonnull(strstr(err, "VHOST_SET_OWNER: Operation not "
                                  "permitted"));
+}
+
+/* announce-self: a RARP frame with the device's MAC comes out of the tap
+ * (kvmini writes it; vhost-net has no way to send one). */
+static void test_announce(void)
+{
+    static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc };
+    struct sockaddr_ll sll = {
+        .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_RARP),
+    };
+    uint8_t f[128];
+    QmpClient *c;
+    ssize_t n;
+    int s;
+    Kt t;
+
+    kt_start(&t, NULL);
+    tap_up("kvt0");
+    s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_RARP));
+    g_assert_cmpint(s, >=, 0);
+    sll.sll_ifindex = if_nametoindex("kvt0");
+    g_assert_cmpint(bind(s, (struct sockaddr *)&sll, sizeof(sll)), ==, 0);
+    c = qmp_connect(t.qmp_path);
+    qmp_negotiate(c);
+    json_node_unref(qmp_cmd_ok(c, "{\"execute\": \"announce-self\"}"));
+    g_assert_true(poll(&(struct pollfd) { .fd = s, .events = POLLIN }, 1,
+                       TIMEOUT_MS) == 1);
+    n = recv(s, f, sizeof(f), 0);
+    g_assert_cmpint(n, ==, 60);
+    g_assert_cmpmem(f + 6, 6, mac, 6);                  /* source */
+    g_assert_cmphex(f[12] << 8 | f[13], ==, ETH_P_RARP);
+    g_assert_cmphex(f[21], ==, 3);                      /* reverse request */
+    g_assert_cmpmem(f + 22, 6, mac, 6);                 /* sender */
+    g_assert_cmpmem(f + 32, 6, mac, 6);                 /* target */
+    close(s);
+    qmp_close(c);
+    kt_stop(&t);
 }
 
 /* Root in a network namespace of our own, or nothing runs (a failure
@@ -530,6 +578,7 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/vhost-kernel/start-stop", test_start_stop);
     g_test_add_func("/vhost-kernel/owner-refused", test_owner_refused);
+    g_test_add_func("/vhost-kernel/announce", test_announce);
     for (size_t i = 0; i < G_N_ELEMENTS(fail_cases); i++) {
         g_autofree char *path = g_strdup_printf("/vhost-kernel/fail/%s",
                                                 fail_cases[i].name);
