@@ -14,6 +14,7 @@
  */
 #include "functional-common.h"
 #include "migration-common.h"
+#include "standin-client.h"
 #include "tap-reflector.h"
 
 #include <errno.h>
@@ -46,9 +47,15 @@ static const char *standin_binary(void)
 
 /* ---- the network namespace ---- */
 
+/* A plain write: g_file_set_contents() renames a temporary file, which
+ * /proc/sys does not allow. */
 static void write_sysctl(const char *path, const char *val)
 {
-    g_file_set_contents(path, val, -1, NULL);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(write(fd, val, strlen(val)), ==, (ssize_t)strlen(val));
+    close(fd);
 }
 
 static void enter_private_netns(void)
@@ -365,155 +372,7 @@ static void test_qemu_migration(void)
     tmpdir_remove(dir);
 }
 
-/* ---- the kernel's error codes, from a client under the stand-in ---- */
-
-static int failures;
-
-static void expect(const char *what, int ret, int want)
-{
-    int got = ret < 0 ? errno : 0;
-
-    if (got != want) {
-        printf("FAIL %s: got %s, want %s\n", what, strerror(got),
-               strerror(want));
-        failures++;
-    } else {
-        printf("ok %s: %s\n", what, want ? strerror(want) : "success");
-    }
-}
-
-#define VHOST_UNKNOWN _IOW(VHOST_VIRTIO, 0x7f, struct vhost_vring_state)
-
-static void client_before_owner(int fd)
-{
-    struct vhost_vring_state s = { .index = 0, .num = 256 };
-    uint64_t f;
-
-    expect("GET_FEATURES before SET_OWNER", ioctl(fd, VHOST_GET_FEATURES, &f),
-           0);
-    expect("SET_VRING_NUM before SET_OWNER",
-           ioctl(fd, VHOST_SET_VRING_NUM, &s), EPERM);
-    expect("unknown cmd before SET_OWNER", ioctl(fd, VHOST_UNKNOWN, &s),
-           EPERM);
-    expect("SET_OWNER", ioctl(fd, VHOST_SET_OWNER), 0);
-    expect("second SET_OWNER", ioctl(fd, VHOST_SET_OWNER), EBUSY);
-}
-
-static void client_vring_errors(int fd)
-{
-    struct vhost_vring_state s = { .index = 5, .num = 256 };
-    struct vhost_vring_file kick = { .index = 0, .fd = 777 };
-    int p[2];
-
-    expect("SET_VRING_NUM index 5", ioctl(fd, VHOST_SET_VRING_NUM, &s),
-           ENOBUFS);
-    s = (struct vhost_vring_state){ .index = 0, .num = 100 };
-    expect("SET_VRING_NUM num 100", ioctl(fd, VHOST_SET_VRING_NUM, &s),
-           EINVAL);
-    expect("GET_FEATURES bad pointer",
-           ioctl(fd, VHOST_GET_FEATURES, (void *)8), EFAULT);
-    expect("SET_VRING_NUM bad pointer",
-           ioctl(fd, VHOST_SET_VRING_NUM, (void *)8), EFAULT);
-    s.index = 0;
-    expect("unknown cmd", ioctl(fd, VHOST_UNKNOWN, &s), ENOTTY);
-    s.index = 2;
-    expect("unknown cmd index 2", ioctl(fd, VHOST_UNKNOWN, &s), ENOBUFS);
-    s.index = 0;
-    expect("SET_VRING_ENDIAN", ioctl(fd, VHOST_SET_VRING_ENDIAN, &s), ENOTTY);
-    expect("SET_VRING_KICK bad fd", ioctl(fd, VHOST_SET_VRING_KICK, &kick),
-           EBADF);
-    g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
-    kick.fd = p[0];
-    expect("SET_VRING_KICK pipe", ioctl(fd, VHOST_SET_VRING_KICK, &kick),
-           EINVAL);
-    expect("NET_SET_BACKEND before SET_MEM_TABLE",
-           ioctl(fd, VHOST_NET_SET_BACKEND, &kick), EFAULT);
-    close(p[0]);
-    close(p[1]);
-}
-
-static void client_net_and_features(int fd)
-{
-    struct vhost_memory mem = { .nregions = 0 };
-    struct vhost_vring_file b = { .index = 0 };
-    uint64_t f = 1ULL << 33;        /* ACCESS_PLATFORM: not offered */
-    int p[2];
-
-    expect("SET_MEM_TABLE empty", ioctl(fd, VHOST_SET_MEM_TABLE, &mem), 0);
-    g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
-    b.fd = p[0];
-    expect("NET_SET_BACKEND pipe", ioctl(fd, VHOST_NET_SET_BACKEND, &b),
-           ENOTSOCK);
-    b.fd = 777;
-    expect("NET_SET_BACKEND bad fd", ioctl(fd, VHOST_NET_SET_BACKEND, &b),
-           ENOTSOCK);
-    b.index = 2;
-    expect("NET_SET_BACKEND index 2", ioctl(fd, VHOST_NET_SET_BACKEND, &b),
-           ENOBUFS);
-    expect("SET_FEATURES unsupported", ioctl(fd, VHOST_SET_FEATURES, &f),
-           EOPNOTSUPP);
-    f = 1ULL << 1;
-    expect("SET_BACKEND_FEATURES unsupported",
-           ioctl(fd, VHOST_SET_BACKEND_FEATURES, &f), EOPNOTSUPP);
-    close(p[0]);
-    close(p[1]);
-}
-
-static void client_not_owner(int fd)
-{
-    struct vhost_vring_state s = { .index = 0, .num = 256 };
-    pid_t pid = fork();
-    int status;
-
-    if (pid == 0) {
-        /* The child's errno (0: success) as its exit status. */
-        _exit(ioctl(fd, VHOST_SET_VRING_NUM, &s) < 0 ? errno : 0);
-    }
-    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-    g_assert_true(WIFEXITED(status));
-    errno = WEXITSTATUS(status);
-    expect("SET_VRING_NUM from a forked child", errno ? -1 : 0, EPERM);
-    expect("RESET_OWNER", ioctl(fd, VHOST_RESET_OWNER), 0);
-    expect("SET_VRING_NUM after RESET_OWNER",
-           ioctl(fd, VHOST_SET_VRING_NUM, &s), EPERM);
-    expect("SET_OWNER after RESET_OWNER", ioctl(fd, VHOST_SET_OWNER), 0);
-}
-
-static void client_iotlb_write(int fd)
-{
-    struct vhost_msg_v2 m = { .type = VHOST_IOTLB_MSG_V2 };
-
-    m.iotlb.type = VHOST_IOTLB_BATCH_BEGIN;
-    /* No IOTLB without ACCESS_PLATFORM: the kernel says EFAULT. */
-    expect("write IOTLB BATCH_BEGIN", write(fd, &m, sizeof(m)), EFAULT);
-    expect("write short message", write(fd, &m, 4), EINVAL);
-}
-
-/* Runs as "standin-test --client errors|fail" under the stand-in. */
-static int client_main(const char *mode)
-{
-    int fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
-    uint64_t f;
-
-    if (fd < 0) {
-        printf("FAIL open /dev/vhost-net: %s\n", strerror(errno));
-        return 2;
-    }
-    if (strcmp(mode, "fail") == 0) {
-        /* Run with --fail GET_FEATURES@2=ENOMEM. */
-        expect("GET_FEATURES 1", ioctl(fd, VHOST_GET_FEATURES, &f), 0);
-        expect("GET_FEATURES 2", ioctl(fd, VHOST_GET_FEATURES, &f), ENOMEM);
-        expect("GET_FEATURES 3", ioctl(fd, VHOST_GET_FEATURES, &f), 0);
-    } else {
-        client_before_owner(fd);
-        client_vring_errors(fd);
-        client_net_and_features(fd);
-        client_not_owner(fd);
-        client_iotlb_write(fd);
-    }
-    close(fd);
-    return failures ? 1 : 0;
-}
+/* ---- clients under the stand-in (standin-client.c) ---- */
 
 static void run_client(const char *mode, const char *fail, RunResult *r,
                        char **trace)
@@ -554,6 +413,26 @@ static void test_kernel_errors(void)
     run_result_clear(&r);
 }
 
+/* Our own rings and tap: mergeable RX, indirect TX, EVENT_IDX, the dirty
+ * log bit by bit (standin-datapath.c). */
+static void test_datapath(gconstpointer data)
+{
+    const char *mode = data;
+    g_autofree char *trace = NULL;
+    RunResult r = { 0 };
+
+    run_client(mode, "NO_SUCH_IOCTL=EIO", &r, &trace);
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_null(strstr(r.out, "FAIL"));
+    g_assert_nonnull(strstr(r.out, "ok dirty log: nothing else"));
+    if (trace) {
+        g_assert_nonnull(strstr(trace, strcmp(mode, "datapath-shared") == 0
+                                ? "shared=1 -> 0" : "shared=0 -> 0"));
+        g_assert_null(strstr(trace, "vq_err"));
+    }
+    run_result_clear(&r);
+}
+
 static void test_fail_knob(void)
 {
     g_autofree char *trace = NULL;
@@ -572,7 +451,7 @@ static void test_fail_knob(void)
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--client") == 0) {
-        return client_main(argv[2]);
+        return standin_client_main(argv[2]);
     }
     g_test_init(&argc, &argv, NULL);
     self_path = g_file_read_link("/proc/self/exe", NULL);
@@ -588,5 +467,9 @@ int main(int argc, char **argv)
     g_test_add_func("/standin/qemu-net/migration", test_qemu_migration);
     g_test_add_func("/standin/kernel-errors", test_kernel_errors);
     g_test_add_func("/standin/fail-knob", test_fail_knob);
+    g_test_add_data_func("/standin/datapath/private", "datapath-private",
+                         test_datapath);
+    g_test_add_data_func("/standin/datapath/shared", "datapath-shared",
+                         test_datapath);
     return g_test_run();
 }
