@@ -10,7 +10,12 @@
 #include "standin.h"
 
 #include <errno.h>
+#include <linux/if_tun.h>
+#include <linux/kcmp.h>
+#include <net/if.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -247,12 +252,74 @@ static bool vq_access_ok(StandinDevice *d, StandinVring *vq)
            standin_user_range_ok(vq->used, standin_vq_used_size(vq));
 }
 
+/* Same open file (the kernel compares the socket)? */
+static bool same_file(int a, int b)
+{
+    pid_t self = getpid();
+
+    return a >= 0 && b >= 0 &&
+           syscall(SYS_kcmp, self, self, KCMP_FILE, a, b) == 0;
+}
+
+/* A name for the backend's queue: the tap's interface, else the socket's
+ * inode. */
+static void backend_name(int fd, char *buf, size_t len)
+{
+    struct ifreq ifr = { 0 };
+    g_autofree char *path = g_strdup_printf("/proc/self/fd/%d", fd);
+    g_autofree char *link = NULL;
+
+    if (ioctl(fd, TUNGETIFF, &ifr) == 0) {
+        g_strlcpy(buf, ifr.ifr_name, len);
+        return;
+    }
+    link = g_file_read_link(path, NULL);
+    g_strlcpy(buf, link ? link : "", len);
+}
+
+/* A frame read from the tap but not yet placed stays queued while the
+ * ring is detached, as the kernel pushes its batch back into the tap's
+ * ring; it is dropped if another queue is attached. */
+static void rx_pending_on_attach(StandinDevice *d, int fd)
+{
+    char name[sizeof(d->rx_frame_src)];
+
+    backend_name(fd, name, sizeof(name));
+    if (strcmp(name, d->rx_frame_src) != 0) {
+        g_clear_pointer(&d->rx_frame, g_free);
+    }
+}
+
+static long attach(StandinDevice *d, unsigned index, int ours)
+{
+    StandinVring *vq = &d->vq[index];
+    int ret;
+
+    if (same_file(ours, vq->backend_fd)) {
+        close(ours);            /* sock == oldsock: nothing changes */
+        return 0;
+    }
+    if (index == STANDIN_VQ_RX && vq->backend_fd >= 0) {
+        backend_name(vq->backend_fd, d->rx_frame_src,
+                     sizeof(d->rx_frame_src));
+    }
+    if (index == STANDIN_VQ_RX && ours >= 0) {
+        rx_pending_on_attach(d, ours);
+    }
+    replace_fd(&vq->backend_fd, ours);
+    ret = ours >= 0 ? standin_vq_init_access(d, vq) : 0;
+    if (ret < 0) {
+        replace_fd(&vq->backend_fd, -1);
+    }
+    standin_worker_kick(d);
+    return ret;
+}
+
 static long set_backend(StandinReq *r, unsigned index, int fd)
 {
     StandinDevice *d = r->dev;
-    StandinVring *vq;
     const char *kind = "none";
-    int ret, ours = -1;
+    int ours = -1;
 
     if (!is_owner(r)) {
         return -EPERM;
@@ -260,8 +327,7 @@ static long set_backend(StandinReq *r, unsigned index, int fd)
     if (index >= STANDIN_NVQS) {
         return -ENOBUFS;
     }
-    vq = &d->vq[index];
-    if (!vq_access_ok(d, vq)) {
+    if (!vq_access_ok(d, &d->vq[index])) {
         return -EFAULT;
     }
     if (fd != -1) {
@@ -270,17 +336,8 @@ static long set_backend(StandinReq *r, unsigned index, int fd)
             return ours;
         }
     }
-    replace_fd(&vq->backend_fd, ours);
-    if (index == STANDIN_VQ_RX && ours < 0) {
-        g_clear_pointer(&d->rx_frame, g_free);
-    }
-    ret = ours >= 0 ? standin_vq_init_access(d, vq) : 0;
-    if (ret < 0) {
-        replace_fd(&vq->backend_fd, -1);
-    }
     detail(r, "(%s)", kind);
-    standin_worker_kick(d);
-    return ret;
+    return attach(d, index, ours);
 }
 
 static long ioctl_net_set_backend(StandinReq *r)

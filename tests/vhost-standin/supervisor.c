@@ -27,6 +27,13 @@
 #include <unistd.h>
 
 #define SERVED_PATH "/dev/vhost-net"
+/* Newer than Debian 12's headers; the running kernel has them. */
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
 #endif
@@ -467,6 +474,13 @@ int standin_run(Standin *s, const char *const *argv)
     if (s->listener < 0) {
         fprintf(stderr, "vhost-standin: %s\n", err->message);
         return 125;
+    }
+    /* The caller sleeps until we answer: wake us on its CPU and it on
+     * ours (a cross-CPU wakeup costs ~30 us per request on this VM). */
+    if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+              SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) < 0) {
+        standin_trace(s, "notify SET_FLAGS SYNC_WAKE_UP -> -%s",
+                      standin_errno_name(errno));
     }
     status = serve(s);
     while (s->devices->len) {
