@@ -46,12 +46,13 @@ static void client_before_owner(int fd)
     struct vhost_vring_state s = { .index = 0, .num = 256 };
     uint64_t f;
 
-    client_expect("GET_FEATURES before SET_OWNER", ioctl(fd, VHOST_GET_FEATURES, &f),
-           0);
+    client_expect("GET_FEATURES before SET_OWNER",
+                  ioctl(fd, VHOST_GET_FEATURES, &f),
+                  0);
     client_expect("SET_VRING_NUM before SET_OWNER",
-           ioctl(fd, VHOST_SET_VRING_NUM, &s), EPERM);
+                  ioctl(fd, VHOST_SET_VRING_NUM, &s), EPERM);
     client_expect("unknown cmd before SET_OWNER", ioctl(fd, VHOST_UNKNOWN, &s),
-           EPERM);
+                  EPERM);
     client_expect("SET_OWNER", ioctl(fd, VHOST_SET_OWNER), 0);
     client_expect("second SET_OWNER", ioctl(fd, VHOST_SET_OWNER), EBUSY);
 }
@@ -63,28 +64,30 @@ static void client_vring_errors(int fd)
     int p[2];
 
     client_expect("SET_VRING_NUM index 5", ioctl(fd, VHOST_SET_VRING_NUM, &s),
-           ENOBUFS);
+                  ENOBUFS);
     s = (struct vhost_vring_state){ .index = 0, .num = 100 };
     client_expect("SET_VRING_NUM num 100", ioctl(fd, VHOST_SET_VRING_NUM, &s),
-           EINVAL);
+                  EINVAL);
     client_expect("GET_FEATURES bad pointer",
-           ioctl(fd, VHOST_GET_FEATURES, (void *)8), EFAULT);
+                  ioctl(fd, VHOST_GET_FEATURES, (void *)8), EFAULT);
     client_expect("SET_VRING_NUM bad pointer",
-           ioctl(fd, VHOST_SET_VRING_NUM, (void *)8), EFAULT);
+                  ioctl(fd, VHOST_SET_VRING_NUM, (void *)8), EFAULT);
     s.index = 0;
     client_expect("unknown cmd", ioctl(fd, VHOST_UNKNOWN, &s), ENOTTY);
     s.index = 2;
     client_expect("unknown cmd index 2", ioctl(fd, VHOST_UNKNOWN, &s), ENOBUFS);
     s.index = 0;
-    client_expect("SET_VRING_ENDIAN", ioctl(fd, VHOST_SET_VRING_ENDIAN, &s), ENOTTY);
-    client_expect("SET_VRING_KICK bad fd", ioctl(fd, VHOST_SET_VRING_KICK, &kick),
-           EBADF);
+    client_expect("SET_VRING_ENDIAN",
+                  ioctl(fd, VHOST_SET_VRING_ENDIAN, &s), ENOTTY);
+    client_expect("SET_VRING_KICK bad fd",
+                  ioctl(fd, VHOST_SET_VRING_KICK, &kick),
+                  EBADF);
     g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
     kick.fd = p[0];
     client_expect("SET_VRING_KICK pipe", ioctl(fd, VHOST_SET_VRING_KICK, &kick),
-           EINVAL);
+                  EINVAL);
     client_expect("NET_SET_BACKEND before SET_MEM_TABLE",
-           ioctl(fd, VHOST_NET_SET_BACKEND, &kick), EFAULT);
+                  ioctl(fd, VHOST_NET_SET_BACKEND, &kick), EFAULT);
     close(p[0]);
     close(p[1]);
 }
@@ -96,22 +99,25 @@ static void client_net_and_features(int fd)
     uint64_t f = 1ULL << 33;        /* ACCESS_PLATFORM: not offered */
     int p[2];
 
-    client_expect("SET_MEM_TABLE empty", ioctl(fd, VHOST_SET_MEM_TABLE, &mem), 0);
+    client_expect("SET_MEM_TABLE empty",
+                  ioctl(fd, VHOST_SET_MEM_TABLE, &mem), 0);
     g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
     b.fd = p[0];
     client_expect("NET_SET_BACKEND pipe", ioctl(fd, VHOST_NET_SET_BACKEND, &b),
-           ENOTSOCK);
+                  ENOTSOCK);
     b.fd = 777;
-    client_expect("NET_SET_BACKEND bad fd", ioctl(fd, VHOST_NET_SET_BACKEND, &b),
-           ENOTSOCK);
+    client_expect("NET_SET_BACKEND bad fd",
+                  ioctl(fd, VHOST_NET_SET_BACKEND, &b),
+                  ENOTSOCK);
     b.index = 2;
-    client_expect("NET_SET_BACKEND index 2", ioctl(fd, VHOST_NET_SET_BACKEND, &b),
-           ENOBUFS);
+    client_expect("NET_SET_BACKEND index 2",
+                  ioctl(fd, VHOST_NET_SET_BACKEND, &b),
+                  ENOBUFS);
     client_expect("SET_FEATURES unsupported", ioctl(fd, VHOST_SET_FEATURES, &f),
-           EOPNOTSUPP);
+                  EOPNOTSUPP);
     f = 1ULL << 1;
     client_expect("SET_BACKEND_FEATURES unsupported",
-           ioctl(fd, VHOST_SET_BACKEND_FEATURES, &f), EOPNOTSUPP);
+                  ioctl(fd, VHOST_SET_BACKEND_FEATURES, &f), EOPNOTSUPP);
     close(p[0]);
     close(p[1]);
 }
@@ -132,7 +138,7 @@ static void client_not_owner(int fd)
     client_expect("SET_VRING_NUM from a forked child", errno ? -1 : 0, EPERM);
     client_expect("RESET_OWNER", ioctl(fd, VHOST_RESET_OWNER), 0);
     client_expect("SET_VRING_NUM after RESET_OWNER",
-           ioctl(fd, VHOST_SET_VRING_NUM, &s), EPERM);
+                  ioctl(fd, VHOST_SET_VRING_NUM, &s), EPERM);
     client_expect("SET_OWNER after RESET_OWNER", ioctl(fd, VHOST_SET_OWNER), 0);
 }
 
@@ -160,7 +166,8 @@ int standin_client_main(const char *mode)
     } else if (strcmp(mode, "fail") == 0) {
         /* Run with --fail GET_FEATURES@2=ENOMEM. */
         client_expect("GET_FEATURES 1", ioctl(fd, VHOST_GET_FEATURES, &f), 0);
-        client_expect("GET_FEATURES 2", ioctl(fd, VHOST_GET_FEATURES, &f), ENOMEM);
+        client_expect("GET_FEATURES 2",
+                      ioctl(fd, VHOST_GET_FEATURES, &f), ENOMEM);
         client_expect("GET_FEATURES 3", ioctl(fd, VHOST_GET_FEATURES, &f), 0);
     } else {
         client_before_owner(fd);

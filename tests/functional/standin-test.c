@@ -131,8 +131,10 @@ static void check_trace_sequence(const char *trace)
         "NET_SET_BACKEND NET_SET_BACKEND"));
     g_assert_nonnull(strstr(names, "NET_SET_BACKEND NET_SET_BACKEND "
                             "GET_VRING_BASE GET_VRING_BASE"));
-    g_assert_nonnull(strstr(trace, "NET_SET_BACKEND index=0 fd=-1 (none) -> 0"));
-    g_assert_nonnull(strstr(trace, "NET_SET_BACKEND index=1 fd=-1 (none) -> 0"));
+    g_assert_nonnull(strstr(trace,
+                            "NET_SET_BACKEND index=0 fd=-1 (none) -> 0"));
+    g_assert_nonnull(strstr(trace,
+                            "NET_SET_BACKEND index=1 fd=-1 (none) -> 0"));
     g_assert_cmpuint(count_substr(trace, "(tap) -> 0"), ==, 2);
     g_assert_null(strstr(trace, "-> -"));      /* QEMU saw no error */
     g_assert_null(strstr(trace, "vq_err"));

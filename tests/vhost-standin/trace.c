@@ -131,7 +131,8 @@ static void stats_device(FILE *f, const StandinDevice *d)
             " used_writes=%" G_GUINT64_FORMAT
             " log_bits=%" G_GUINT64_FORMAT " kicks=%" G_GUINT64_FORMAT
             " calls=%" G_GUINT64_FORMAT " vq_errors=%" G_GUINT64_FORMAT "\n",
-            d->id, t->tx_frames, t->tx_send_errors, t->rx_frames, t->rx_stalls_no_buffers,
+            d->id, t->tx_frames, t->tx_send_errors, t->rx_frames,
+            t->rx_stalls_no_buffers,
             t->rx_dropped_too_big, t->used_writes, t->log_bits, t->kicks,
             t->calls, t->errors);
 }
