@@ -162,7 +162,8 @@ int standin_client_main(const char *mode)
         return 2;
     }
     if (g_str_has_prefix(mode, "datapath-")) {
-        standin_datapath(fd, strcmp(mode, "datapath-shared") == 0);
+        standin_datapath(fd, strcmp(mode, "datapath-shared") == 0,
+                         strcmp(mode, "datapath-vhost-hdr") == 0);
     } else if (strcmp(mode, "fail") == 0) {
         /* Run with --fail GET_FEATURES@2=ENOMEM. */
         client_expect("GET_FEATURES 1", ioctl(fd, VHOST_GET_FEATURES, &f), 0);

@@ -49,6 +49,9 @@
 #define LOG_BYTES ((GPA_BASE + ARENA) / 4096 / 8)
 
 typedef struct Dp {
+    bool vhost_hdr;             /* VHOST_NET_F_VIRTIO_NET_HDR: vhost adds
+                                 * and strips the header, the tap has none;
+                                 * else LOG_ALL, MRG_RXBUF, EVENT_IDX... */
     int vhost, tap, pkt;
     uint8_t *arena;
     uint8_t *log;
@@ -121,17 +124,20 @@ static uint8_t *arena_new(bool shared)
     return p;
 }
 
-static int tap_open(void)
+static int tap_open(bool vnet_hdr)
 {
-    struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+    struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
     int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     int sz = HDR;
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
     g_assert_cmpint(fd, >=, 0);
     g_strlcpy(ifr.ifr_name, TAPNAME, IFNAMSIZ);
+    ifr.ifr_flags |= vnet_hdr ? IFF_VNET_HDR : 0;
     g_assert_cmpint(ioctl(fd, TUNSETIFF, &ifr), ==, 0);
-    g_assert_cmpint(ioctl(fd, TUNSETVNETHDRSZ, &sz), ==, 0);
+    if (vnet_hdr) {
+        g_assert_cmpint(ioctl(fd, TUNSETVNETHDRSZ, &sz), ==, 0);
+    }
     g_assert_cmpint(ioctl(s, SIOCGIFFLAGS, &ifr), ==, 0);
     ifr.ifr_flags |= IFF_UP;
     g_assert_cmpint(ioctl(s, SIOCSIFFLAGS, &ifr), ==, 0);
@@ -170,7 +176,7 @@ static void setup_ring(Dp *d, unsigned q, uint64_t desc, uint64_t avail,
 {
     struct vhost_vring_state num = { q, QN }, base = { q, 0 };
     struct vhost_vring_addr a = {
-        .index = q, .flags = 1u << VHOST_VRING_F_LOG,
+        .index = q, .flags = d->vhost_hdr ? 0 : 1u << VHOST_VRING_F_LOG,
         .desc_user_addr = (uint64_t)(d->arena + desc),
         .avail_user_addr = (uint64_t)(d->arena + avail),
         .used_user_addr = (uint64_t)(d->arena + used),
@@ -192,8 +198,11 @@ static void setup_ring(Dp *d, unsigned q, uint64_t desc, uint64_t avail,
 
 static void setup_device(Dp *d)
 {
-    uint64_t f = (1ULL << 32) | (1ULL << 15) | (1ULL << 29) | (1ULL << 28) |
-                 (1ULL << 26);
+    /* VERSION_1 and MRG_RXBUF, EVENT_IDX, INDIRECT_DESC, LOG_ALL; or
+     * VERSION_1 and VHOST_NET_F_VIRTIO_NET_HDR. */
+    uint64_t f = d->vhost_hdr ? (1ULL << 32) | (1ULL << 27)
+                 : (1ULL << 32) | (1ULL << 15) | (1ULL << 29) | (1ULL << 28) |
+                   (1ULL << 26);
     struct {
         struct vhost_memory m;
         struct vhost_memory_region r;
@@ -403,19 +412,74 @@ static void time_ioctls(Dp *d)
            N);
 }
 
-void standin_datapath(int vhost_fd, bool shared)
+/* VHOST_NET_F_VIRTIO_NET_HDR, TX: the header (its own descriptor) is
+ * stripped, the interface sees the bare frame. */
+static void test_tx_vhost_hdr(Dp *d)
 {
-    Dp d = { .vhost = vhost_fd };
+    uint8_t *buf = d->arena + TX_BUF, got[2048];
+    struct vring_desc *desc = (struct vring_desc *)(d->arena + TX_DESC);
+    ssize_t n;
+
+    memset(buf, 0, HDR);
+    make_frame(buf + HDR, 100, 9);
+    desc[0] = (struct vring_desc){ gpa(TX_BUF), HDR, VRING_DESC_F_NEXT, 1 };
+    desc[1] = (struct vring_desc){ gpa(TX_BUF + HDR), 100, 0, 0 };
+    *u16_at(d, TX_AVAIL + 4) = 0;
+    publish_avail(d, TX_AVAIL, 1);
+    kick(d, 1);
+    client_check("TX used idx 1", used_reaches(d, TX_USED, 1));
+    n = recv_ours(d, got, sizeof(got));
+    client_check("TX frame without header on the interface",
+                 n == 100 && memcmp(got, buf + HDR, 100) == 0);
+}
+
+/* VHOST_NET_F_VIRTIO_NET_HDR, RX without MRG_RXBUF: one buffer per frame;
+ * a frame that does not fit is discarded and the buffer stays available;
+ * vhost writes a 10-byte header (struct virtio_net_hdr) and the frame at
+ * 12, leaving num_buffers alone. */
+static void test_rx_vhost_hdr(Dp *d)
+{
+    struct vring_desc *desc = (struct vring_desc *)(d->arena + RX_DESC);
+    struct vring_used_elem *ue = (void *)(d->arena + RX_USED + 4);
+    uint8_t *b = d->arena + RX_BUF, f[200], zero[10] = { 0 };
+
+    memset(b, 0xaa, 2048);
+    desc[0] = (struct vring_desc){ gpa(RX_BUF), 64, VRING_DESC_F_WRITE, 0 };
+    *u16_at(d, RX_AVAIL + 4) = 0;
+    publish_avail(d, RX_AVAIL, 1);
+    kick(d, 0);
+    inject(d, 4);
+    g_usleep(300000);
+    client_check("RX too big for the buffer: discarded",
+                 *u16_at(d, RX_USED + 2) == 0 && b[0] == 0xaa);
+    desc[0].len = 2048;
+    inject(d, 5);
+    client_check("RX used idx 1", used_reaches(d, RX_USED, 1));
+    make_frame(f, sizeof(f), 5);
+    client_check("RX used elem len 212", ue[0].id == 0 && ue[0].len == 212);
+    client_check("RX header from vhost", memcmp(b, zero, 10) == 0);
+    client_check("RX num_buffers untouched", b[10] == 0xaa && b[11] == 0xaa);
+    client_check("RX frame at 12", memcmp(b + HDR, f, sizeof(f)) == 0);
+}
+
+void standin_datapath(int vhost_fd, bool shared, bool vhost_hdr)
+{
+    Dp d = { .vhost = vhost_fd, .vhost_hdr = vhost_hdr };
 
     d.arena = arena_new(shared);
     d.log = g_malloc0(LOG_BYTES);
-    d.tap = tap_open();
+    d.tap = tap_open(!vhost_hdr);
     d.pkt = packet_socket();
     setup_device(&d);
-    test_tx(&d);
-    test_rx(&d);
-    check_log(&d);
-    time_ioctls(&d);
+    if (vhost_hdr) {
+        test_tx_vhost_hdr(&d);
+        test_rx_vhost_hdr(&d);
+    } else {
+        test_tx(&d);
+        test_rx(&d);
+        check_log(&d);
+        time_ioctls(&d);
+    }
     munmap(d.arena, ARENA);
     g_free(d.log);
 }

@@ -18,7 +18,8 @@ void client_expect(const char *what, int ret, int want);
 /* Print "ok WHAT" or "FAIL WHAT" for a condition. */
 void client_check(const char *what, bool ok);
 /* Drive the data path of the open /dev/vhost-net fd (shared: memfd
- * memory, else private) and check it; failures counted. */
-void standin_datapath(int vhost_fd, bool shared);
+ * memory, else private; vhost_hdr: VHOST_NET_F_VIRTIO_NET_HDR with a tap
+ * without vnet header) and check it; failures counted. */
+void standin_datapath(int vhost_fd, bool shared, bool vhost_hdr);
 
 #endif

@@ -23,6 +23,7 @@
 #include <linux/vhost.h>
 #include <net/if.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -426,7 +427,9 @@ static void test_datapath(gconstpointer data)
     run_client(mode, "NO_SUCH_IOCTL=EIO", &r, &trace);
     g_assert_cmpint(r.status, ==, 0);
     g_assert_null(strstr(r.out, "FAIL"));
-    g_assert_nonnull(strstr(r.out, "ok dirty log: nothing else"));
+    g_assert_nonnull(strstr(r.out, strcmp(mode, "datapath-vhost-hdr") == 0
+                            ? "ok RX frame at 12"
+                            : "ok dirty log: nothing else"));
     if (trace) {
         g_assert_nonnull(strstr(trace, strcmp(mode, "datapath-shared") == 0
                                 ? "shared=1 -> 0" : "shared=0 -> 0"));
@@ -450,6 +453,41 @@ static void test_fail_knob(void)
     run_result_clear(&r);
 }
 
+/* The supervisor's process handling: statistics on SIGUSR1, the
+ * program's exit status, 128 + signal, SIGTERM forwarded. */
+static void test_supervisor(void)
+{
+    g_autofree char *dir = tmpdir_new();
+    g_autofree char *stats = g_build_filename(dir, "stats", NULL);
+    g_autofree char *usr1 = g_strdup_printf(
+        "exec 3<>/dev/vhost-net; kill -USR1 $PPID; sleep 0.5; cat %s; "
+        "exit 7", stats);
+    const char *a[] = { standin_binary(), "--stats", stats, "--", "sh", "-c",
+                        usr1, NULL };
+    const char *b[] = { standin_binary(), "--", "sh", "-c",
+                        "kill -TERM $PPID; exec sleep 10", NULL };
+    const char *c[] = { standin_binary(), "--", "sh", "-c", "kill -KILL $$",
+                        NULL };
+    RunResult r = { 0 };
+
+    if (real_vhost) {
+        g_test_skip("a test of the stand-in itself");
+        return;
+    }
+    run_command(a, TIMEOUT, &r);
+    g_assert_cmpint(r.status, ==, 7);
+    g_assert_nonnull(strstr(r.out, "dev1 tx_frames=0"));   /* on SIGUSR1 */
+    run_result_clear(&r);
+    run_command(b, TIMEOUT, &r);
+    g_assert_false(r.timed_out);
+    g_assert_cmpint(r.status, ==, 128 + SIGTERM);
+    run_result_clear(&r);
+    run_command(c, TIMEOUT, &r);
+    g_assert_cmpint(r.status, ==, 128 + SIGKILL);
+    run_result_clear(&r);
+    tmpdir_remove(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--client") == 0) {
@@ -469,9 +507,12 @@ int main(int argc, char **argv)
     g_test_add_func("/standin/qemu-net/migration", test_qemu_migration);
     g_test_add_func("/standin/kernel-errors", test_kernel_errors);
     g_test_add_func("/standin/fail-knob", test_fail_knob);
+    g_test_add_func("/standin/supervisor", test_supervisor);
     g_test_add_data_func("/standin/datapath/private", "datapath-private",
                          test_datapath);
     g_test_add_data_func("/standin/datapath/shared", "datapath-shared",
+                         test_datapath);
+    g_test_add_data_func("/standin/datapath/vhost-hdr", "datapath-vhost-hdr",
                          test_datapath);
     return g_test_run();
 }
