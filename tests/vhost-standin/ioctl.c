@@ -54,13 +54,12 @@ bool standin_is_owner(StandinReq *r)
 int standin_get_eventfd(StandinReq *r, int fd)
 {
     g_autofree char *link = NULL;
-    g_autofree char *path = g_strdup_printf("/proc/self/fd/%d", fd);
+    g_autofree char *path = NULL;
     int ours = standin_pidfd_getfd(r->tid, fd);
 
     if (ours < 0) {
-        return ours == -EBADF ? -EBADF : ours;
+        return ours;            /* -EBADF for a fd that is not open */
     }
-    g_free(path);
     path = g_strdup_printf("/proc/self/fd/%d", ours);
     link = g_file_read_link(path, NULL);
     if (!link || strcmp(link, "anon_inode:[eventfd]") != 0) {
