@@ -192,7 +192,10 @@ static void parse_guest(const char *out, GuestCounts *g)
     }
 }
 
-static void run_qemu(const char *dir, const char *ram_opts, RunResult *r)
+/* QEMU with the test guest's test=net, through the stand-in (with --fail
+ * FAIL unless NULL) or on the real device. */
+static void run_qemu(const char *dir, const char *ram_opts, const char *fail,
+                     RunResult *r)
 {
     g_autofree char *trace = g_build_filename(dir, "trace", NULL);
     g_autofree char *stats = g_build_filename(dir, "stats", NULL);
@@ -205,11 +208,16 @@ static void run_qemu(const char *dir, const char *ram_opts, RunResult *r)
 
     if (!real_vhost) {
         const char *pre[] = { standin_binary(), "--trace", trace, "--stats",
-                              stats, "--" };
+                              stats };
 
         for (size_t i = 0; i < G_N_ELEMENTS(pre); i++) {
             g_ptr_array_add(a, (char *)pre[i]);
         }
+        if (fail) {
+            g_ptr_array_add(a, "--fail");
+            g_ptr_array_add(a, (char *)fail);
+        }
+        g_ptr_array_add(a, "--");
     }
     const char *qemu[] = {
         "qemu-system-x86_64", "-M", machine, "-accel", "kvm", "-m", "256M",
@@ -279,7 +287,7 @@ static void test_qemu_net(gconstpointer data)
     }
     dir = tmpdir_new();
     tap_reflector_start(&refl, TAP);
-    run_qemu(dir, ram_opts, &r);
+    run_qemu(dir, ram_opts, NULL, &r);
     tap_reflector_stop(&refl);
     test_log("vhost backend: %s\nguest:\n%s\nstderr:\n%s",
              real_vhost ? "the kernel's /dev/vhost-net" : "vhost-standin",
@@ -296,6 +304,45 @@ static void test_qemu_net(gconstpointer data)
     if (!real_vhost) {
         check_standin_run(dir, &g, &refl, ram_opts[0] != 0);
     }
+    run_result_clear(&r);
+    tmpdir_remove(dir);
+}
+
+/* QEMU's answer to a vhost-net that refuses NET_SET_BACKEND (the --fail
+ * knob): it gives the rings back to its own virtio-net ("falling back on
+ * userspace virtio") and the guest still gets every frame; the stand-in
+ * moved none. */
+static void test_qemu_fallback(void)
+{
+    g_autofree char *dir = NULL;
+    g_autofree char *stats_path = NULL;
+    g_autofree char *stats = NULL;
+    TapReflector refl;
+    GuestCounts g;
+    RunResult r = { 0 };
+
+    if (real_vhost) {
+        g_test_skip("--fail is a knob of the stand-in");
+        return;
+    }
+    if (!require_netns() || !require_kvm() ||
+        !require_program("qemu-system-x86_64")) {
+        return;
+    }
+    dir = tmpdir_new();
+    stats_path = g_build_filename(dir, "stats", NULL);
+    tap_reflector_start(&refl, TAP);
+    run_qemu(dir, "", "NET_SET_BACKEND@1=EPERM", &r);
+    tap_reflector_stop(&refl);
+    test_log("guest:\n%s\nstderr:\n%s", r.out, r.err);
+    g_assert_cmpint(r.status, ==, 1);
+    g_assert_nonnull(strstr(r.err, "falling back on userspace virtio"));
+    parse_guest(r.out, &g);
+    g_assert_cmpuint(g.received, ==, FRAMES);
+    g_assert_cmpuint(g.bad, ==, 0);
+    g_assert_true(g_file_get_contents(stats_path, &stats, NULL, NULL));
+    g_assert_cmpuint(stats_value(stats, "tx_frames"), ==, 0);
+    g_assert_cmpuint(stats_value(stats, "rx_frames"), ==, 0);
     run_result_clear(&r);
     tmpdir_remove(dir);
 }
@@ -539,6 +586,7 @@ int main(int argc, char **argv)
                          "memory-backend-memfd,id=mem,size=256M,share=on",
                          test_qemu_net);
     g_test_add_func("/standin/qemu-net/migration", test_qemu_migration);
+    g_test_add_func("/standin/qemu-net/fallback", test_qemu_fallback);
     g_test_add_func("/standin/kernel-errors", test_kernel_errors);
     g_test_add_func("/standin/fail-knob", test_fail_knob);
     g_test_add_func("/standin/supervisor", test_supervisor);
