@@ -152,6 +152,29 @@ static void client_iotlb_write(int fd)
     client_expect("write short message", write(fd, &m, 4), EINVAL);
 }
 
+/* Every open is a device of its own; a dup'd fd is the same device; a
+ * VHOST_* ioctl on some other file is that file's business (ENOTTY). */
+static void client_fds(int fd)
+{
+    int other = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    int p[2];
+    uint64_t f;
+
+    client_check("second open", other >= 0);
+    client_expect("SET_OWNER on the second device",
+                  ioctl(other, VHOST_SET_OWNER), 0);
+    client_expect("SET_OWNER through a dup of the first",
+                  ioctl(copy, VHOST_SET_OWNER), EBUSY);
+    g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
+    client_expect("GET_FEATURES on a pipe",
+                  ioctl(p[0], VHOST_GET_FEATURES, &f), ENOTTY);
+    close(p[0]);
+    close(p[1]);
+    close(copy);
+    close(other);
+}
+
 int standin_client_main(const char *mode)
 {
     int fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
@@ -176,6 +199,7 @@ int standin_client_main(const char *mode)
         client_net_and_features(fd);
         client_not_owner(fd);
         client_iotlb_write(fd);
+        client_fds(fd);
     }
     close(fd);
     return client_failures ? 1 : 0;

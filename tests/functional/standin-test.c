@@ -490,6 +490,9 @@ static void test_kernel_errors(void)
         test_log("trace:\n%s", trace);
         g_assert_nonnull(strstr(trace, "dev1 SET_OWNER -> -EBUSY"));
         g_assert_nonnull(strstr(trace, "SET_VRING_NUM index=5 -> -ENOBUFS"));
+        /* A second open is a second device. */
+        g_assert_nonnull(strstr(trace, "dev2 open /dev/vhost-net -> fd 901"));
+        g_assert_nonnull(strstr(trace, "dev2 SET_OWNER -> 0"));
     }
     run_result_clear(&r);
 }
