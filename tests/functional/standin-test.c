@@ -537,6 +537,22 @@ static void test_fail_knob(void)
     run_result_clear(&r);
 }
 
+/* The program has the fds it would have without the stand-in (ours are
+ * all O_CLOEXEC, the trace and statistics files included). */
+static void check_no_fd_leaks(const char *stats)
+{
+    const char *plain[] = { "sh", "-c", "ls /proc/$$/fd", NULL };
+    const char *under[] = { standin_binary(), "--trace", stats, "--stats",
+                            stats, "--", "sh", "-c", "ls /proc/$$/fd", NULL };
+    RunResult a = { 0 }, b = { 0 };
+
+    run_command(plain, TIMEOUT, &a);
+    run_command(under, TIMEOUT, &b);
+    g_assert_cmpstr(a.out, ==, b.out);
+    run_result_clear(&a);
+    run_result_clear(&b);
+}
+
 /* The supervisor's process handling: statistics on SIGUSR1, the
  * program's exit status, 128 + signal, SIGTERM forwarded. */
 static void test_supervisor(void)
@@ -569,6 +585,7 @@ static void test_supervisor(void)
     run_command(c, TIMEOUT, &r);
     g_assert_cmpint(r.status, ==, 128 + SIGKILL);
     run_result_clear(&r);
+    check_no_fd_leaks(stats);
     tmpdir_remove(dir);
 }
 

@@ -149,7 +149,7 @@ void standin_stats_write(Standin *s)
         return;
     }
     tmp = g_strdup_printf("%s.tmp", s->stats_path);
-    f = fopen(tmp, "w");
+    f = fopen(tmp, "we");
     if (!f) {
         return;
     }
