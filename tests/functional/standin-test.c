@@ -14,6 +14,7 @@
  */
 #include "functional-common.h"
 #include "migration-common.h"
+#include "standin-client.h"
 #include "tap-reflector.h"
 
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include <linux/vhost.h>
 #include <net/if.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -46,27 +48,56 @@ static const char *standin_binary(void)
 
 /* ---- the network namespace ---- */
 
+/* A plain write: g_file_set_contents() renames a temporary file, which
+ * /proc/sys does not allow. */
 static void write_sysctl(const char *path, const char *val)
 {
-    g_file_set_contents(path, val, -1, NULL);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(write(fd, val, strlen(val)), ==, (ssize_t)strlen(val));
+    close(fd);
 }
 
-static void enter_private_netns(void)
+/* A network namespace of our own with lo up and IPv6 off; false if this
+ * process may not make one (not root). */
+static bool enter_private_netns(void)
 {
     struct ifreq ifr = { .ifr_name = "lo" };
     int s;
 
-    g_assert_cmpint(unshare(CLONE_NEWNET), ==, 0);
+    if (unshare(CLONE_NEWNET) < 0) {
+        fprintf(stderr, "# unshare(CLONE_NEWNET): %s\n", strerror(errno));
+        return false;
+    }
     s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     g_assert_cmpint(s, >=, 0);
     g_assert_cmpint(ioctl(s, SIOCGIFFLAGS, &ifr), ==, 0);
     ifr.ifr_flags |= IFF_UP;
     g_assert_cmpint(ioctl(s, SIOCSIFFLAGS, &ifr), ==, 0);
     close(s);
-    /* No IPv6 neighbour discovery on the tap: only the guest's frames
-     * and their echoes cross it, so the counters can be compared. */
+    /* No IPv6 neighbour discovery on the taps: only the guest's frames
+     * and their echoes cross them, so the counters can be compared. */
     write_sysctl("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
     write_sysctl("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
+    return true;
+}
+
+static bool in_netns;
+
+/* Skip (fail under CI=true) without a private network namespace. */
+static bool require_netns(void)
+{
+    if (in_netns) {
+        return true;
+    }
+    if (g_strcmp0(g_getenv("CI"), "true") == 0) {
+        test_log("CI=true and no private network namespace (root needed)");
+        g_test_fail();
+    } else {
+        g_test_skip("no private network namespace (root needed)");
+    }
+    return false;
 }
 
 /* ---- reading the stand-in's output ---- */
@@ -124,8 +155,10 @@ static void check_trace_sequence(const char *trace)
         "NET_SET_BACKEND NET_SET_BACKEND"));
     g_assert_nonnull(strstr(names, "NET_SET_BACKEND NET_SET_BACKEND "
                             "GET_VRING_BASE GET_VRING_BASE"));
-    g_assert_nonnull(strstr(trace, "NET_SET_BACKEND index=0 fd=-1 (none) -> 0"));
-    g_assert_nonnull(strstr(trace, "NET_SET_BACKEND index=1 fd=-1 (none) -> 0"));
+    g_assert_nonnull(strstr(trace,
+                            "NET_SET_BACKEND index=0 fd=-1 (none) -> 0"));
+    g_assert_nonnull(strstr(trace,
+                            "NET_SET_BACKEND index=1 fd=-1 (none) -> 0"));
     g_assert_cmpuint(count_substr(trace, "(tap) -> 0"), ==, 2);
     g_assert_null(strstr(trace, "-> -"));      /* QEMU saw no error */
     g_assert_null(strstr(trace, "vq_err"));
@@ -159,7 +192,10 @@ static void parse_guest(const char *out, GuestCounts *g)
     }
 }
 
-static void run_qemu(const char *dir, const char *ram_opts, RunResult *r)
+/* QEMU with the test guest's test=net, through the stand-in (with --fail
+ * FAIL unless NULL) or on the real device. */
+static void run_qemu(const char *dir, const char *ram_opts, const char *fail,
+                     RunResult *r)
 {
     g_autofree char *trace = g_build_filename(dir, "trace", NULL);
     g_autofree char *stats = g_build_filename(dir, "stats", NULL);
@@ -172,11 +208,16 @@ static void run_qemu(const char *dir, const char *ram_opts, RunResult *r)
 
     if (!real_vhost) {
         const char *pre[] = { standin_binary(), "--trace", trace, "--stats",
-                              stats, "--" };
+                              stats };
 
         for (size_t i = 0; i < G_N_ELEMENTS(pre); i++) {
             g_ptr_array_add(a, (char *)pre[i]);
         }
+        if (fail) {
+            g_ptr_array_add(a, "--fail");
+            g_ptr_array_add(a, (char *)fail);
+        }
+        g_ptr_array_add(a, "--");
     }
     const char *qemu[] = {
         "qemu-system-x86_64", "-M", machine, "-accel", "kvm", "-m", "256M",
@@ -199,26 +240,54 @@ static void run_qemu(const char *dir, const char *ram_opts, RunResult *r)
     g_ptr_array_free(a, TRUE);
 }
 
+/* The stand-in's view of the same run: QEMU's ioctl sequence, counters
+ * that match the traffic, zero copy exactly for the memfd regions. */
+static void check_standin_run(const char *dir, const GuestCounts *g,
+                              const TapReflector *refl, bool memfd)
+{
+    g_autofree char *trace_path = g_build_filename(dir, "trace", NULL);
+    g_autofree char *stats_path = g_build_filename(dir, "stats", NULL);
+    g_autofree char *trace = NULL;
+    g_autofree char *stats = NULL;
+
+    g_assert_true(g_file_get_contents(trace_path, &trace, NULL, NULL));
+    g_assert_true(g_file_get_contents(stats_path, &stats, NULL, NULL));
+    check_trace_sequence(trace);
+    test_log("stand-in stats:\n%s", stats);
+    /* Every frame the guest sent reached the tap or was refused by it
+     * (before the reflector brought it up); every frame that reached the
+     * reflector came back through the RX ring, and so did the host's own
+     * frames the guest counted as foreign. */
+    g_assert_cmpuint(stats_value(stats, "tx_frames") +
+                     stats_value(stats, "tx_send_errors"), ==,
+                     g->sent + g->w_sent);
+    g_assert_cmpuint(stats_value(stats, "tx_frames"), ==, refl->reflected);
+    g_assert_cmpuint(stats_value(stats, "rx_frames"), ==,
+                     refl->reflected + g->foreign);
+    g_assert_cmpuint(stats_value(stats, "rx_frames"), >=,
+                     g->received + g->w_echoed);
+    g_assert_cmpuint(stats_value(stats, "vq_errors"), ==, 0);
+    g_assert_cmpuint(stats_value(stats, "calls"), >, 0);
+    /* memfd: the two RAM regions are reached zero-copy, the ROMs are
+     * private; default RAM: all private (process_vm). */
+    g_assert_nonnull(strstr(trace, memfd ? "shared=2 -> 0" : "shared=0 -> 0"));
+}
+
 static void test_qemu_net(gconstpointer data)
 {
     const char *ram_opts = data;
     g_autofree char *dir = NULL;
-    g_autofree char *trace = NULL;
-    g_autofree char *stats = NULL;
-    g_autofree char *trace_path = NULL;
-    g_autofree char *stats_path = NULL;
     TapReflector refl;
     GuestCounts g;
     RunResult r = { 0 };
 
-    if (!require_kvm() || !require_program("qemu-system-x86_64")) {
+    if (!require_netns() || !require_kvm() ||
+        !require_program("qemu-system-x86_64")) {
         return;
     }
     dir = tmpdir_new();
-    trace_path = g_build_filename(dir, "trace", NULL);
-    stats_path = g_build_filename(dir, "stats", NULL);
     tap_reflector_start(&refl, TAP);
-    run_qemu(dir, ram_opts, &r);
+    run_qemu(dir, ram_opts, NULL, &r);
     tap_reflector_stop(&refl);
     test_log("vhost backend: %s\nguest:\n%s\nstderr:\n%s",
              real_vhost ? "the kernel's /dev/vhost-net" : "vhost-standin",
@@ -233,29 +302,47 @@ static void test_qemu_net(gconstpointer data)
     test_log("reflector: %" G_GUINT64_FORMAT " frames returned",
              refl.reflected);
     if (!real_vhost) {
-        g_assert_true(g_file_get_contents(trace_path, &trace, NULL, NULL));
-        g_assert_true(g_file_get_contents(stats_path, &stats, NULL, NULL));
-        check_trace_sequence(trace);
-        test_log("stand-in stats:\n%s", stats);
-        /* Every frame the guest sent reached the tap or was refused by
-         * it (before the reflector brought it up); every frame that
-         * reached the reflector came back through the RX ring, and so did
-         * the host's own frames the guest counted as foreign. */
-        g_assert_cmpuint(stats_value(stats, "tx_frames") +
-                         stats_value(stats, "tx_send_errors"), ==,
-                         g.sent + g.w_sent);
-        g_assert_cmpuint(stats_value(stats, "tx_frames"), ==, refl.reflected);
-        g_assert_cmpuint(stats_value(stats, "rx_frames"), ==,
-                         refl.reflected + g.foreign);
-        g_assert_cmpuint(stats_value(stats, "rx_frames"), >=,
-                         g.received + g.w_echoed);
-        g_assert_cmpuint(stats_value(stats, "vq_errors"), ==, 0);
-        g_assert_cmpuint(stats_value(stats, "calls"), >, 0);
-        /* memfd: the two RAM regions are reached zero-copy, the ROMs are
-         * private; default RAM: all private (process_vm). */
-        g_assert_nonnull(strstr(trace, ram_opts[0] ? "shared=2 -> 0"
-                                                   : "shared=0 -> 0"));
+        check_standin_run(dir, &g, &refl, ram_opts[0] != 0);
     }
+    run_result_clear(&r);
+    tmpdir_remove(dir);
+}
+
+/* QEMU's answer to a vhost-net that refuses NET_SET_BACKEND (the --fail
+ * knob): it gives the rings back to its own virtio-net ("falling back on
+ * userspace virtio") and the guest still gets every frame; the stand-in
+ * moved none. */
+static void test_qemu_fallback(void)
+{
+    g_autofree char *dir = NULL;
+    g_autofree char *stats_path = NULL;
+    g_autofree char *stats = NULL;
+    TapReflector refl;
+    GuestCounts g;
+    RunResult r = { 0 };
+
+    if (real_vhost) {
+        g_test_skip("--fail is a knob of the stand-in");
+        return;
+    }
+    if (!require_netns() || !require_kvm() ||
+        !require_program("qemu-system-x86_64")) {
+        return;
+    }
+    dir = tmpdir_new();
+    stats_path = g_build_filename(dir, "stats", NULL);
+    tap_reflector_start(&refl, TAP);
+    run_qemu(dir, "", "NET_SET_BACKEND@1=EPERM", &r);
+    tap_reflector_stop(&refl);
+    test_log("guest:\n%s\nstderr:\n%s", r.out, r.err);
+    g_assert_cmpint(r.status, ==, 1);
+    g_assert_nonnull(strstr(r.err, "falling back on userspace virtio"));
+    parse_guest(r.out, &g);
+    g_assert_cmpuint(g.received, ==, FRAMES);
+    g_assert_cmpuint(g.bad, ==, 0);
+    g_assert_true(g_file_get_contents(stats_path, &stats, NULL, NULL));
+    g_assert_cmpuint(stats_value(stats, "tx_frames"), ==, 0);
+    g_assert_cmpuint(stats_value(stats, "rx_frames"), ==, 0);
     run_result_clear(&r);
     tmpdir_remove(dir);
 }
@@ -332,7 +419,8 @@ static void test_qemu_migration(void)
         g_test_skip("needs the stand-in's trace (real /dev/vhost-net here)");
         return;
     }
-    if (!require_kvm() || !require_program("qemu-system-x86_64")) {
+    if (!require_netns() || !require_kvm() ||
+        !require_program("qemu-system-x86_64")) {
         return;
     }
     dir = tmpdir_new();
@@ -365,155 +453,7 @@ static void test_qemu_migration(void)
     tmpdir_remove(dir);
 }
 
-/* ---- the kernel's error codes, from a client under the stand-in ---- */
-
-static int failures;
-
-static void expect(const char *what, int ret, int want)
-{
-    int got = ret < 0 ? errno : 0;
-
-    if (got != want) {
-        printf("FAIL %s: got %s, want %s\n", what, strerror(got),
-               strerror(want));
-        failures++;
-    } else {
-        printf("ok %s: %s\n", what, want ? strerror(want) : "success");
-    }
-}
-
-#define VHOST_UNKNOWN _IOW(VHOST_VIRTIO, 0x7f, struct vhost_vring_state)
-
-static void client_before_owner(int fd)
-{
-    struct vhost_vring_state s = { .index = 0, .num = 256 };
-    uint64_t f;
-
-    expect("GET_FEATURES before SET_OWNER", ioctl(fd, VHOST_GET_FEATURES, &f),
-           0);
-    expect("SET_VRING_NUM before SET_OWNER",
-           ioctl(fd, VHOST_SET_VRING_NUM, &s), EPERM);
-    expect("unknown cmd before SET_OWNER", ioctl(fd, VHOST_UNKNOWN, &s),
-           EPERM);
-    expect("SET_OWNER", ioctl(fd, VHOST_SET_OWNER), 0);
-    expect("second SET_OWNER", ioctl(fd, VHOST_SET_OWNER), EBUSY);
-}
-
-static void client_vring_errors(int fd)
-{
-    struct vhost_vring_state s = { .index = 5, .num = 256 };
-    struct vhost_vring_file kick = { .index = 0, .fd = 777 };
-    int p[2];
-
-    expect("SET_VRING_NUM index 5", ioctl(fd, VHOST_SET_VRING_NUM, &s),
-           ENOBUFS);
-    s = (struct vhost_vring_state){ .index = 0, .num = 100 };
-    expect("SET_VRING_NUM num 100", ioctl(fd, VHOST_SET_VRING_NUM, &s),
-           EINVAL);
-    expect("GET_FEATURES bad pointer",
-           ioctl(fd, VHOST_GET_FEATURES, (void *)8), EFAULT);
-    expect("SET_VRING_NUM bad pointer",
-           ioctl(fd, VHOST_SET_VRING_NUM, (void *)8), EFAULT);
-    s.index = 0;
-    expect("unknown cmd", ioctl(fd, VHOST_UNKNOWN, &s), ENOTTY);
-    s.index = 2;
-    expect("unknown cmd index 2", ioctl(fd, VHOST_UNKNOWN, &s), ENOBUFS);
-    s.index = 0;
-    expect("SET_VRING_ENDIAN", ioctl(fd, VHOST_SET_VRING_ENDIAN, &s), ENOTTY);
-    expect("SET_VRING_KICK bad fd", ioctl(fd, VHOST_SET_VRING_KICK, &kick),
-           EBADF);
-    g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
-    kick.fd = p[0];
-    expect("SET_VRING_KICK pipe", ioctl(fd, VHOST_SET_VRING_KICK, &kick),
-           EINVAL);
-    expect("NET_SET_BACKEND before SET_MEM_TABLE",
-           ioctl(fd, VHOST_NET_SET_BACKEND, &kick), EFAULT);
-    close(p[0]);
-    close(p[1]);
-}
-
-static void client_net_and_features(int fd)
-{
-    struct vhost_memory mem = { .nregions = 0 };
-    struct vhost_vring_file b = { .index = 0 };
-    uint64_t f = 1ULL << 33;        /* ACCESS_PLATFORM: not offered */
-    int p[2];
-
-    expect("SET_MEM_TABLE empty", ioctl(fd, VHOST_SET_MEM_TABLE, &mem), 0);
-    g_assert_cmpint(pipe2(p, O_CLOEXEC), ==, 0);
-    b.fd = p[0];
-    expect("NET_SET_BACKEND pipe", ioctl(fd, VHOST_NET_SET_BACKEND, &b),
-           ENOTSOCK);
-    b.fd = 777;
-    expect("NET_SET_BACKEND bad fd", ioctl(fd, VHOST_NET_SET_BACKEND, &b),
-           ENOTSOCK);
-    b.index = 2;
-    expect("NET_SET_BACKEND index 2", ioctl(fd, VHOST_NET_SET_BACKEND, &b),
-           ENOBUFS);
-    expect("SET_FEATURES unsupported", ioctl(fd, VHOST_SET_FEATURES, &f),
-           EOPNOTSUPP);
-    f = 1ULL << 1;
-    expect("SET_BACKEND_FEATURES unsupported",
-           ioctl(fd, VHOST_SET_BACKEND_FEATURES, &f), EOPNOTSUPP);
-    close(p[0]);
-    close(p[1]);
-}
-
-static void client_not_owner(int fd)
-{
-    struct vhost_vring_state s = { .index = 0, .num = 256 };
-    pid_t pid = fork();
-    int status;
-
-    if (pid == 0) {
-        /* The child's errno (0: success) as its exit status. */
-        _exit(ioctl(fd, VHOST_SET_VRING_NUM, &s) < 0 ? errno : 0);
-    }
-    g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-    g_assert_true(WIFEXITED(status));
-    errno = WEXITSTATUS(status);
-    expect("SET_VRING_NUM from a forked child", errno ? -1 : 0, EPERM);
-    expect("RESET_OWNER", ioctl(fd, VHOST_RESET_OWNER), 0);
-    expect("SET_VRING_NUM after RESET_OWNER",
-           ioctl(fd, VHOST_SET_VRING_NUM, &s), EPERM);
-    expect("SET_OWNER after RESET_OWNER", ioctl(fd, VHOST_SET_OWNER), 0);
-}
-
-static void client_iotlb_write(int fd)
-{
-    struct vhost_msg_v2 m = { .type = VHOST_IOTLB_MSG_V2 };
-
-    m.iotlb.type = VHOST_IOTLB_BATCH_BEGIN;
-    /* No IOTLB without ACCESS_PLATFORM: the kernel says EFAULT. */
-    expect("write IOTLB BATCH_BEGIN", write(fd, &m, sizeof(m)), EFAULT);
-    expect("write short message", write(fd, &m, 4), EINVAL);
-}
-
-/* Runs as "standin-test --client errors|fail" under the stand-in. */
-static int client_main(const char *mode)
-{
-    int fd = open("/dev/vhost-net", O_RDWR | O_CLOEXEC);
-    uint64_t f;
-
-    if (fd < 0) {
-        printf("FAIL open /dev/vhost-net: %s\n", strerror(errno));
-        return 2;
-    }
-    if (strcmp(mode, "fail") == 0) {
-        /* Run with --fail GET_FEATURES@2=ENOMEM. */
-        expect("GET_FEATURES 1", ioctl(fd, VHOST_GET_FEATURES, &f), 0);
-        expect("GET_FEATURES 2", ioctl(fd, VHOST_GET_FEATURES, &f), ENOMEM);
-        expect("GET_FEATURES 3", ioctl(fd, VHOST_GET_FEATURES, &f), 0);
-    } else {
-        client_before_owner(fd);
-        client_vring_errors(fd);
-        client_net_and_features(fd);
-        client_not_owner(fd);
-        client_iotlb_write(fd);
-    }
-    close(fd);
-    return failures ? 1 : 0;
-}
+/* ---- clients under the stand-in (standin-client.c) ---- */
 
 static void run_client(const char *mode, const char *fail, RunResult *r,
                        char **trace)
@@ -550,6 +490,34 @@ static void test_kernel_errors(void)
         test_log("trace:\n%s", trace);
         g_assert_nonnull(strstr(trace, "dev1 SET_OWNER -> -EBUSY"));
         g_assert_nonnull(strstr(trace, "SET_VRING_NUM index=5 -> -ENOBUFS"));
+        /* A second open is a second device. */
+        g_assert_nonnull(strstr(trace, "dev2 open /dev/vhost-net -> fd 901"));
+        g_assert_nonnull(strstr(trace, "dev2 SET_OWNER -> 0"));
+    }
+    run_result_clear(&r);
+}
+
+/* Our own rings and tap: mergeable RX, indirect TX, EVENT_IDX, the dirty
+ * log bit by bit (standin-datapath.c). */
+static void test_datapath(gconstpointer data)
+{
+    const char *mode = data;
+    g_autofree char *trace = NULL;
+    RunResult r = { 0 };
+
+    if (!require_netns()) {
+        return;
+    }
+    run_client(mode, "NO_SUCH_IOCTL=EIO", &r, &trace);
+    g_assert_cmpint(r.status, ==, 0);
+    g_assert_null(strstr(r.out, "FAIL"));
+    g_assert_nonnull(strstr(r.out, strcmp(mode, "datapath-vhost-hdr") == 0
+                            ? "ok RX frame at 12"
+                            : "ok dirty log: nothing else"));
+    if (trace) {
+        g_assert_nonnull(strstr(trace, strcmp(mode, "datapath-shared") == 0
+                                ? "shared=1 -> 0" : "shared=0 -> 0"));
+        g_assert_null(strstr(trace, "vq_err"));
     }
     run_result_clear(&r);
 }
@@ -569,24 +537,84 @@ static void test_fail_knob(void)
     run_result_clear(&r);
 }
 
+/* The program has the fds it would have without the stand-in (ours are
+ * all O_CLOEXEC, the trace and statistics files included). */
+static void check_no_fd_leaks(const char *stats)
+{
+    const char *plain[] = { "sh", "-c", "ls /proc/$$/fd", NULL };
+    const char *under[] = { standin_binary(), "--trace", stats, "--stats",
+                            stats, "--", "sh", "-c", "ls /proc/$$/fd", NULL };
+    RunResult a = { 0 }, b = { 0 };
+
+    run_command(plain, TIMEOUT, &a);
+    run_command(under, TIMEOUT, &b);
+    g_assert_cmpstr(a.out, ==, b.out);
+    run_result_clear(&a);
+    run_result_clear(&b);
+}
+
+/* The supervisor's process handling: statistics on SIGUSR1, the
+ * program's exit status, 128 + signal, SIGTERM forwarded. */
+static void test_supervisor(void)
+{
+    g_autofree char *dir = tmpdir_new();
+    g_autofree char *stats = g_build_filename(dir, "stats", NULL);
+    g_autofree char *usr1 = g_strdup_printf(
+        "exec 3<>/dev/vhost-net; kill -USR1 $PPID; sleep 0.5; cat %s; "
+        "exit 7", stats);
+    const char *a[] = { standin_binary(), "--stats", stats, "--", "sh", "-c",
+                        usr1, NULL };
+    const char *b[] = { standin_binary(), "--", "sh", "-c",
+                        "kill -TERM $PPID; exec sleep 10", NULL };
+    const char *c[] = { standin_binary(), "--", "sh", "-c", "kill -KILL $$",
+                        NULL };
+    RunResult r = { 0 };
+
+    if (real_vhost) {
+        g_test_skip("a test of the stand-in itself");
+        return;
+    }
+    run_command(a, TIMEOUT, &r);
+    g_assert_cmpint(r.status, ==, 7);
+    g_assert_nonnull(strstr(r.out, "dev1 tx_frames=0"));   /* on SIGUSR1 */
+    run_result_clear(&r);
+    run_command(b, TIMEOUT, &r);
+    g_assert_false(r.timed_out);
+    g_assert_cmpint(r.status, ==, 128 + SIGTERM);
+    run_result_clear(&r);
+    run_command(c, TIMEOUT, &r);
+    g_assert_cmpint(r.status, ==, 128 + SIGKILL);
+    run_result_clear(&r);
+    check_no_fd_leaks(stats);
+    tmpdir_remove(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--client") == 0) {
-        return client_main(argv[2]);
+        return standin_client_main(argv[2]);
     }
     g_test_init(&argc, &argv, NULL);
     self_path = g_file_read_link("/proc/self/exe", NULL);
     real_vhost = access("/dev/vhost-net", F_OK) == 0;
     fprintf(stderr, "# vhost backend: %s\n", real_vhost
             ? "the kernel's /dev/vhost-net" : "vhost-standin");
-    enter_private_netns();
+    in_netns = enter_private_netns();
     g_test_add_data_func("/standin/qemu-net/private-ram", "",
                          test_qemu_net);
     g_test_add_data_func("/standin/qemu-net/memfd-shared-ram",
                          "memory-backend-memfd,id=mem,size=256M,share=on",
                          test_qemu_net);
     g_test_add_func("/standin/qemu-net/migration", test_qemu_migration);
+    g_test_add_func("/standin/qemu-net/fallback", test_qemu_fallback);
     g_test_add_func("/standin/kernel-errors", test_kernel_errors);
     g_test_add_func("/standin/fail-knob", test_fail_knob);
+    g_test_add_func("/standin/supervisor", test_supervisor);
+    g_test_add_data_func("/standin/datapath/private", "datapath-private",
+                         test_datapath);
+    g_test_add_data_func("/standin/datapath/shared", "datapath-shared",
+                         test_datapath);
+    g_test_add_data_func("/standin/datapath/vhost-hdr", "datapath-vhost-hdr",
+                         test_datapath);
     return g_test_run();
 }

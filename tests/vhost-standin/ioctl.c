@@ -3,21 +3,21 @@
  * The VHOST_* ioctls of one device, in the order and with the error codes
  * of Linux 6.1's vhost_net_ioctl(): the net and feature ioctls first (no
  * owner check for the feature words), then the device ioctls (owner
- * only), then the vring ioctls (owner only; the ring index is read and
- * checked before the command is looked at, so an unknown command with an
- * index out of range is ENOBUFS, not ENOTTY).
+ * only), then the vring ioctls (owner only; ioctl-vring.c: the ring index
+ * is read and checked before the command is looked at, so an unknown
+ * command with an index out of range is ENOBUFS, not ENOTTY).
+ * NET_SET_BACKEND is in ioctl-net.c.
  */
-#include "standin.h"
+#include "ioctl-int.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define ENOIOCTLCMD 515         /* kernel-internal; becomes ENOTTY */
 
 
-static int arg_read(StandinReq *r, void *buf, size_t len)
+int standin_arg_read(StandinReq *r, void *buf, size_t len)
 {
     struct iovec l = { buf, len }, rem = { (void *)r->arg, len };
 
@@ -25,7 +25,7 @@ static int arg_read(StandinReq *r, void *buf, size_t len)
            ? 0 : -EFAULT;
 }
 
-static int arg_write(StandinReq *r, const void *buf, size_t len)
+int standin_arg_write(StandinReq *r, const void *buf, size_t len)
 {
     struct iovec l = { (void *)buf, len }, rem = { (void *)r->arg, len };
 
@@ -33,8 +33,8 @@ static int arg_write(StandinReq *r, const void *buf, size_t len)
            ? 0 : -EFAULT;
 }
 
-static void detail(StandinReq *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static void detail(StandinReq *r, const char *fmt, ...)
+void standin_detail(StandinReq *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+void standin_detail(StandinReq *r, const char *fmt, ...)
 {
     va_list ap;
 
@@ -44,23 +44,22 @@ static void detail(StandinReq *r, const char *fmt, ...)
     va_end(ap);
 }
 
-static bool is_owner(StandinReq *r)
+bool standin_is_owner(StandinReq *r)
 {
     return r->dev->owner && r->dev->owner == r->tgid;
 }
 
 /* Take the VMM's fd and check it is an eventfd, as eventfd_fget() does:
  * EBADF for no such fd, EINVAL for another kind of file. */
-static int get_eventfd(StandinReq *r, int fd)
+int standin_get_eventfd(StandinReq *r, int fd)
 {
     g_autofree char *link = NULL;
-    g_autofree char *path = g_strdup_printf("/proc/self/fd/%d", fd);
+    g_autofree char *path = NULL;
     int ours = standin_pidfd_getfd(r->tid, fd);
 
     if (ours < 0) {
-        return ours == -EBADF ? -EBADF : ours;
+        return ours;            /* -EBADF for a fd that is not open */
     }
-    g_free(path);
     path = g_strdup_printf("/proc/self/fd/%d", ours);
     link = g_file_read_link(path, NULL);
     if (!link || strcmp(link, "anon_inode:[eventfd]") != 0) {
@@ -70,7 +69,7 @@ static int get_eventfd(StandinReq *r, int fd)
     return ours;
 }
 
-static void replace_fd(int *slot, int fd)
+void standin_replace_fd(int *slot, int fd)
 {
     if (*slot >= 0) {
         close(*slot);
@@ -84,8 +83,8 @@ static long ioctl_get_features(StandinReq *r)
 {
     uint64_t f = STANDIN_FEATURES;
 
-    detail(r, "features=0x%" G_GINT64_MODIFIER "x", f);
-    return arg_write(r, &f, sizeof(f));
+    standin_detail(r, "features=0x%" G_GINT64_MODIFIER "x", f);
+    return standin_arg_write(r, &f, sizeof(f));
 }
 
 static void set_header_lengths(StandinDevice *d, uint64_t f)
@@ -101,9 +100,9 @@ static void set_header_lengths(StandinDevice *d, uint64_t f)
     }
 }
 
-/* vq_log_access_ok(): with LOG_ALL the log covers every region of the
+/* standin_vq_log_access_ok(): with LOG_ALL the log covers every region of the
  * memory table, and a ring that logs its used ring covers that too. */
-static bool vq_log_access_ok(StandinDevice *d, StandinVring *vq,
+bool standin_vq_log_access_ok(StandinDevice *d, StandinVring *vq,
                              uint64_t log_base)
 {
     if (!d->mem.set) {
@@ -129,7 +128,8 @@ static bool dev_log_access_ok(StandinDevice *d, uint64_t log_base)
 
         tmp.acked_features |= 1ULL << F_LOG_ALL;
         tmp.log_used = false;
-        if (tmp.backend_fd >= 0 && !vq_log_access_ok(d, &tmp, log_base)) {
+        if (tmp.backend_fd >= 0 &&
+            !standin_vq_log_access_ok(d, &tmp, log_base)) {
             return false;
         }
     }
@@ -140,10 +140,10 @@ static long ioctl_set_features(StandinReq *r)
 {
     uint64_t f;
 
-    if (arg_read(r, &f, sizeof(f)) < 0) {
+    if (standin_arg_read(r, &f, sizeof(f)) < 0) {
         return -EFAULT;
     }
-    detail(r, "features=0x%" G_GINT64_MODIFIER "x", f);
+    standin_detail(r, "features=0x%" G_GINT64_MODIFIER "x", f);
     if (f & ~STANDIN_FEATURES) {
         return -EOPNOTSUPP;
     }
@@ -160,18 +160,18 @@ static long ioctl_get_backend_features(StandinReq *r)
 {
     uint64_t f = STANDIN_BACKEND_FEATURES;
 
-    detail(r, "features=0x%" G_GINT64_MODIFIER "x", f);
-    return arg_write(r, &f, sizeof(f));
+    standin_detail(r, "features=0x%" G_GINT64_MODIFIER "x", f);
+    return standin_arg_write(r, &f, sizeof(f));
 }
 
 static long ioctl_set_backend_features(StandinReq *r)
 {
     uint64_t f;
 
-    if (arg_read(r, &f, sizeof(f)) < 0) {
+    if (standin_arg_read(r, &f, sizeof(f)) < 0) {
         return -EFAULT;
     }
-    detail(r, "features=0x%" G_GINT64_MODIFIER "x", f);
+    standin_detail(r, "features=0x%" G_GINT64_MODIFIER "x", f);
     if (f & ~STANDIN_BACKEND_FEATURES) {
         return -EOPNOTSUPP;
     }
@@ -197,7 +197,7 @@ static long ioctl_set_owner(StandinReq *r)
 
 static long ioctl_reset_owner(StandinReq *r)
 {
-    if (!is_owner(r)) {
+    if (!standin_is_owner(r)) {
         return -EPERM;
     }
     /* The worker stops; rings, fds, features and the log go; memory
@@ -209,98 +209,13 @@ static long ioctl_reset_owner(StandinReq *r)
     r->dev->mem.set = true;
     return 0;
 }
-
-/* ---- NET_SET_BACKEND ---- */
-
-/* get_socket(): -1 detaches; a tap or a socket is taken; anything else,
- * including a bad fd, is ENOTSOCK. */
-static int get_backend(StandinReq *r, int fd, const char **kind)
-{
-    int ours = standin_pidfd_getfd(r->tid, fd);
-    g_autofree char *path = NULL;
-    g_autofree char *link = NULL;
-
-    if (ours < 0) {
-        return -ENOTSOCK;
-    }
-    path = g_strdup_printf("/proc/self/fd/%d", ours);
-    link = g_file_read_link(path, NULL);
-    if (link && g_str_has_prefix(link, "socket:")) {
-        *kind = "socket";
-        return ours;
-    }
-    if (link && strcmp(link, "/dev/net/tun") == 0) {
-        *kind = "tap";
-        return ours;
-    }
-    close(ours);
-    return -ENOTSOCK;
-}
-
-static bool vq_access_ok(StandinDevice *d, StandinVring *vq)
-{
-    if (!vq_log_access_ok(d, vq, d->log_base)) {
-        return false;
-    }
-    return standin_user_range_ok(vq->desc, 16ULL * vq->num) &&
-           standin_user_range_ok(vq->avail, 6 + 2ULL * vq->num) &&
-           standin_user_range_ok(vq->used, standin_vq_used_size(vq));
-}
-
-static long set_backend(StandinReq *r, unsigned index, int fd)
-{
-    StandinDevice *d = r->dev;
-    StandinVring *vq;
-    const char *kind = "none";
-    int ret, ours = -1;
-
-    if (!is_owner(r)) {
-        return -EPERM;
-    }
-    if (index >= STANDIN_NVQS) {
-        return -ENOBUFS;
-    }
-    vq = &d->vq[index];
-    if (!vq_access_ok(d, vq)) {
-        return -EFAULT;
-    }
-    if (fd != -1) {
-        ours = get_backend(r, fd, &kind);
-        if (ours < 0) {
-            return ours;
-        }
-    }
-    replace_fd(&vq->backend_fd, ours);
-    if (index == STANDIN_VQ_RX && ours < 0) {
-        g_clear_pointer(&d->rx_frame, g_free);
-    }
-    ret = ours >= 0 ? standin_vq_init_access(d, vq) : 0;
-    if (ret < 0) {
-        replace_fd(&vq->backend_fd, -1);
-    }
-    detail(r, "(%s)", kind);
-    standin_worker_kick(d);
-    return ret;
-}
-
-static long ioctl_net_set_backend(StandinReq *r)
-{
-    struct vhost_vring_file f;
-
-    if (arg_read(r, &f, sizeof(f)) < 0) {
-        return -EFAULT;
-    }
-    detail(r, "index=%u fd=%d", f.index, f.fd);
-    return set_backend(r, f.index, f.fd);
-}
-
 /* ---- device ioctls (vhost_dev_ioctl) ---- */
 
 static void detail_regions(StandinReq *r, const struct vhost_memory_region *g,
                            unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
-        detail(r, "[gpa=0x%llx size=0x%llx uaddr=0x%llx]",
+        standin_detail(r, "[gpa=0x%llx size=0x%llx uaddr=0x%llx]",
                (unsigned long long)g[i].guest_phys_addr,
                (unsigned long long)g[i].memory_size,
                (unsigned long long)g[i].userspace_addr);
@@ -324,10 +239,10 @@ static long ioctl_set_mem_table(StandinReq *r)
     g_autofree struct vhost_memory_region *g = NULL;
     uint64_t regs = r->arg + sizeof(m);
 
-    if (arg_read(r, &m, sizeof(m)) < 0) {
+    if (standin_arg_read(r, &m, sizeof(m)) < 0) {
         return -EFAULT;
     }
-    detail(r, "nregions=%u", m.nregions);
+    standin_detail(r, "nregions=%u", m.nregions);
     if (m.padding) {
         return -EOPNOTSUPP;
     }
@@ -336,7 +251,7 @@ static long ioctl_set_mem_table(StandinReq *r)
     }
     g = g_new0(struct vhost_memory_region, m.nregions + 1);
     r->arg = regs;
-    if (m.nregions && arg_read(r, g, m.nregions * sizeof(*g)) < 0) {
+    if (m.nregions && standin_arg_read(r, g, m.nregions * sizeof(*g)) < 0) {
         return -EFAULT;
     }
     long ret;
@@ -344,7 +259,7 @@ static long ioctl_set_mem_table(StandinReq *r)
     detail_regions(r, g, m.nregions);
     ret = standin_mem_set(r->dev, g, m.nregions);
     if (ret == 0) {
-        detail(r, "shared=%u", mapped_regions(&r->dev->mem));
+        standin_detail(r, "shared=%u", mapped_regions(&r->dev->mem));
     }
     return ret;
 }
@@ -354,14 +269,14 @@ static long ioctl_set_log_base(StandinReq *r)
     uint64_t base;
     StandinDevice *d = r->dev;
 
-    if (arg_read(r, &base, sizeof(base)) < 0) {
+    if (standin_arg_read(r, &base, sizeof(base)) < 0) {
         return -EFAULT;
     }
-    detail(r, "base=0x%" G_GINT64_MODIFIER "x", base);
+    standin_detail(r, "base=0x%" G_GINT64_MODIFIER "x", base);
     /* Rings with a backend are checked now, the others when enabled. */
     for (int i = 0; i < STANDIN_NVQS; i++) {
         if (d->vq[i].backend_fd >= 0 &&
-            !vq_log_access_ok(d, &d->vq[i], base)) {
+            !standin_vq_log_access_ok(d, &d->vq[i], base)) {
             return -EFAULT;
         }
     }
@@ -373,188 +288,22 @@ static long ioctl_set_log_fd(StandinReq *r)
 {
     int fd, ours = -1;
 
-    if (arg_read(r, &fd, sizeof(fd)) < 0) {
+    if (standin_arg_read(r, &fd, sizeof(fd)) < 0) {
         return -EFAULT;
     }
-    detail(r, "fd=%d", fd);
+    standin_detail(r, "fd=%d", fd);
     if (fd != VHOST_FILE_UNBIND) {
-        ours = get_eventfd(r, fd);
+        ours = standin_get_eventfd(r, fd);
         if (ours < 0) {
             return ours;
         }
     }
-    replace_fd(&r->dev->log_fd, ours);
+    standin_replace_fd(&r->dev->log_fd, ours);
     return 0;
 }
-
-/* ---- vring ioctls (vhost_vring_ioctl) ---- */
-
-static long vring_set_num(StandinReq *r, StandinVring *vq)
-{
-    struct vhost_vring_state s;
-
-    if (vq->backend_fd >= 0) {
-        return -EBUSY;
-    }
-    if (arg_read(r, &s, sizeof(s)) < 0) {
-        return -EFAULT;
-    }
-    detail(r, "num=%u", s.num);
-    if (!s.num || s.num > 0xffff || (s.num & (s.num - 1))) {
-        return -EINVAL;
-    }
-    vq->num = s.num;
-    return 0;
-}
-
-static long vring_set_addr(StandinReq *r, StandinVring *vq)
-{
-    struct vhost_vring_addr a;
-
-    if (arg_read(r, &a, sizeof(a)) < 0) {
-        return -EFAULT;
-    }
-    detail(r, "flags=0x%x desc=0x%llx avail=0x%llx used=0x%llx log=0x%llx",
-           a.flags, (unsigned long long)a.desc_user_addr,
-           (unsigned long long)a.avail_user_addr,
-           (unsigned long long)a.used_user_addr,
-           (unsigned long long)a.log_guest_addr);
-    if (a.flags & ~(1u << VHOST_VRING_F_LOG)) {
-        return -EOPNOTSUPP;
-    }
-    if ((a.avail_user_addr & 1) || (a.used_user_addr & 3) ||
-        (a.log_guest_addr & 3)) {
-        return -EINVAL;
-    }
-    if (vq->backend_fd >= 0) {
-        StandinVring tmp = *vq;
-
-        tmp.desc = a.desc_user_addr;
-        tmp.avail = a.avail_user_addr;
-        tmp.used = a.used_user_addr;
-        if (!standin_user_range_ok(tmp.desc, 16ULL * tmp.num) ||
-            !standin_user_range_ok(tmp.avail, 6 + 2ULL * tmp.num) ||
-            !standin_user_range_ok(tmp.used, standin_vq_used_size(&tmp)) ||
-            ((a.flags & (1u << VHOST_VRING_F_LOG)) &&
-             !standin_log_access_ok(r->dev->log_base, a.log_guest_addr,
-                                    standin_vq_used_size(&tmp)))) {
-            return -EINVAL;
-        }
-    }
-    vq->log_used = a.flags & (1u << VHOST_VRING_F_LOG);
-    vq->desc = a.desc_user_addr;
-    vq->avail = a.avail_user_addr;
-    vq->used = a.used_user_addr;
-    vq->log_addr = a.log_guest_addr;
-    return 0;
-}
-
-static long vring_set_base(StandinReq *r, StandinVring *vq)
-{
-    struct vhost_vring_state s;
-
-    if (vq->backend_fd >= 0) {
-        return -EBUSY;
-    }
-    if (arg_read(r, &s, sizeof(s)) < 0) {
-        return -EFAULT;
-    }
-    detail(r, "num=%u", s.num);
-    if (s.num > 0xffff) {
-        return -EINVAL;
-    }
-    vq->last_avail_idx = vq->avail_idx = s.num;
-    return 0;
-}
-
-static long vring_get_base(StandinReq *r, StandinVring *vq, unsigned idx)
-{
-    struct vhost_vring_state s = { .index = idx, .num = vq->last_avail_idx };
-
-    detail(r, "num=%u", s.num);
-    return arg_write(r, &s, sizeof(s));
-}
-
-/* SET_VRING_KICK / CALL / ERR: an eventfd or -1 (unbind). */
-static long vring_set_file(StandinReq *r, int *slot)
-{
-    struct vhost_vring_file f;
-    int ours = -1;
-
-    if (arg_read(r, &f, sizeof(f)) < 0) {
-        return -EFAULT;
-    }
-    detail(r, "fd=%d", f.fd);
-    if (f.fd != VHOST_FILE_UNBIND) {
-        ours = get_eventfd(r, f.fd);
-        if (ours < 0) {
-            return ours;
-        }
-    }
-    detail(r, "(%s)", ours >= 0 ? "eventfd" : "unbind");
-    replace_fd(slot, ours);
-    standin_worker_kick(r->dev);
-    return 0;
-}
-
-static long vring_busyloop(StandinReq *r, StandinVring *vq, unsigned idx,
-                           bool set)
-{
-    struct vhost_vring_state s = { .index = idx };
-
-    if (!set) {
-        s.num = vq->busyloop_timeout;
-        return arg_write(r, &s, sizeof(s));
-    }
-    if (arg_read(r, &s, sizeof(s)) < 0) {
-        return -EFAULT;
-    }
-    vq->busyloop_timeout = s.num;
-    return 0;
-}
-
-static long vring_ioctl(StandinReq *r)
-{
-    uint32_t idx;
-    StandinVring *vq;
-
-    if (arg_read(r, &idx, sizeof(idx)) < 0) {
-        return -EFAULT;
-    }
-    detail(r, "index=%u", idx);
-    if (idx >= STANDIN_NVQS) {
-        return -ENOBUFS;
-    }
-    vq = &r->dev->vq[idx];
-    switch (r->cmd) {
-    case VHOST_SET_VRING_NUM:
-        return vring_set_num(r, vq);
-    case VHOST_SET_VRING_ADDR:
-        return vring_set_addr(r, vq);
-    case VHOST_SET_VRING_BASE:
-        return vring_set_base(r, vq);
-    case VHOST_GET_VRING_BASE:
-        return vring_get_base(r, vq, idx);
-    case VHOST_SET_VRING_KICK:
-        return vring_set_file(r, &vq->kick_fd);
-    case VHOST_SET_VRING_CALL:
-        return vring_set_file(r, &vq->call_fd);
-    case VHOST_SET_VRING_ERR:
-        return vring_set_file(r, &vq->err_fd);
-    case VHOST_SET_VRING_BUSYLOOP_TIMEOUT:
-        return vring_busyloop(r, vq, idx, true);
-    case VHOST_GET_VRING_BUSYLOOP_TIMEOUT:
-        return vring_busyloop(r, vq, idx, false);
-    default:
-        /* Includes SET/GET_VRING_ENDIAN: a little-endian build without
-         * CONFIG_VHOST_CROSS_ENDIAN_LEGACY answers ENOIOCTLCMD. */
-        return -ENOIOCTLCMD;
-    }
-}
-
 static long dev_ioctl(StandinReq *r)
 {
-    if (!is_owner(r)) {
+    if (!standin_is_owner(r)) {
         return -EPERM;
     }
     switch (r->cmd) {
@@ -565,7 +314,7 @@ static long dev_ioctl(StandinReq *r)
     case VHOST_SET_LOG_FD:
         return ioctl_set_log_fd(r);
     default:
-        return vring_ioctl(r);
+        return standin_vring_ioctl(r);
     }
 }
 
@@ -573,7 +322,7 @@ static long dispatch(StandinReq *r)
 {
     switch (r->cmd) {
     case VHOST_NET_SET_BACKEND:
-        return ioctl_net_set_backend(r);
+        return standin_ioctl_net_set_backend(r);
     case VHOST_GET_FEATURES:
         return ioctl_get_features(r);
     case VHOST_SET_FEATURES:
@@ -678,13 +427,13 @@ void standin_device_reset(StandinDevice *d)
     for (int i = 0; i < STANDIN_NVQS; i++) {
         StandinVring *vq = &d->vq[i];
 
-        replace_fd(&vq->kick_fd, -1);
-        replace_fd(&vq->call_fd, -1);
-        replace_fd(&vq->err_fd, -1);
-        replace_fd(&vq->backend_fd, -1);
+        standin_replace_fd(&vq->kick_fd, -1);
+        standin_replace_fd(&vq->call_fd, -1);
+        standin_replace_fd(&vq->err_fd, -1);
+        standin_replace_fd(&vq->backend_fd, -1);
         standin_vring_init(vq);
     }
-    replace_fd(&d->log_fd, -1);
+    standin_replace_fd(&d->log_fd, -1);
     standin_mem_clear(&d->mem);
     g_clear_pointer(&d->rx_frame, g_free);
     d->log_base = 0;

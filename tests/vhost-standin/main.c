@@ -46,7 +46,7 @@ static int parse_args(Standin *s, int argc, char **argv)
             return -1;
         }
         if (strcmp(argv[i], "--trace") == 0) {
-            s->trace = fopen(val, "w");
+            s->trace = fopen(val, "we");
             if (!s->trace) {
                 fprintf(stderr, "vhost-standin: %s: %s\n", val,
                         strerror(errno));

@@ -257,23 +257,30 @@ int standin_iov_write(StandinDevice *d, const StandinIov *iov, int n,
     return len ? -EFAULT : 0;
 }
 
-/* Set one bit in the VMM's log.  The VMM reads-and-clears whole words
- * atomically and we write a byte back: a bit it cleared meanwhile may come
- * back (a spurious dirty page), a bit we set is never lost.  Our workers
- * serialise among themselves. */
+/* Set one bit in the VMM's log.  In private memory (the usual case: the
+ * log is the VMM's heap) we read-modify-write the byte through process_vm;
+ * the VMM reads-and-clears whole words atomically, so a bit it cleared
+ * meanwhile may come back (a spurious dirty page) but a bit we set is
+ * never lost.  Our workers serialise among themselves. */
 static int log_set_bit(StandinDevice *d, uint64_t page)
 {
     uint64_t addr = d->log_base + page / 8;
-    uint8_t byte;
-    int r;
+    uint8_t bit = 1u << (page % 8), byte;
+    uint8_t *local = local_ptr(d, addr, 1);
+    int r = 0;
 
-    pthread_mutex_lock(&d->sup->log_lock);
-    r = standin_read(d, addr, &byte, 1);
-    if (r == 0) {
-        byte |= 1u << (page % 8);
-        r = standin_write(d, addr, &byte, 1);
+    if (local) {
+        /* A log we can reach directly: set_bit, atomically. */
+        __atomic_fetch_or(local, bit, __ATOMIC_SEQ_CST);
+    } else {
+        pthread_mutex_lock(&d->sup->log_lock);
+        r = standin_read(d, addr, &byte, 1);
+        if (r == 0) {
+            byte |= bit;
+            r = standin_write(d, addr, &byte, 1);
+        }
+        pthread_mutex_unlock(&d->sup->log_lock);
     }
-    pthread_mutex_unlock(&d->sup->log_lock);
     if (r == 0) {
         __atomic_add_fetch(&d->stats.log_bits, 1, __ATOMIC_RELAXED);
     }

@@ -180,12 +180,14 @@ int standin_launch(const char *const *argv, pid_t *child, GError **err)
     pid_t pid;
 
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "socketpair: %s", strerror(errno));
+        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                    "socketpair: %s", strerror(errno));
         return -1;
     }
     pid = fork();
     if (pid < 0) {
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "fork: %s", strerror(errno));
+        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "fork: %s",
+                    strerror(errno));
         close(sv[0]);
         close(sv[1]);
         return -1;
@@ -198,7 +200,8 @@ int standin_launch(const char *const *argv, pid_t *child, GError **err)
     listener = recv_fd(sv[0]);
     close(sv[0]);
     if (listener < 0) {
-        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "no seccomp listener from the child");
+        g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                    "no seccomp listener from the child");
         return -1;
     }
     *child = pid;

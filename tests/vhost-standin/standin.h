@@ -125,8 +125,9 @@ struct StandinDevice {
     pthread_t worker;
     bool worker_running, worker_stop, poll_dirty;
     int wake_fd;
-    uint8_t *rx_frame;            /* a frame read from the tap, not yet placed */
+    uint8_t *rx_frame;            /* read from the tap, not yet placed */
     size_t rx_frame_len;
+    char rx_frame_src[64];        /* the RX queue it came from */
     StandinStats stats;
 };
 

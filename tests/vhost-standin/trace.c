@@ -131,7 +131,8 @@ static void stats_device(FILE *f, const StandinDevice *d)
             " used_writes=%" G_GUINT64_FORMAT
             " log_bits=%" G_GUINT64_FORMAT " kicks=%" G_GUINT64_FORMAT
             " calls=%" G_GUINT64_FORMAT " vq_errors=%" G_GUINT64_FORMAT "\n",
-            d->id, t->tx_frames, t->tx_send_errors, t->rx_frames, t->rx_stalls_no_buffers,
+            d->id, t->tx_frames, t->tx_send_errors, t->rx_frames,
+            t->rx_stalls_no_buffers,
             t->rx_dropped_too_big, t->used_writes, t->log_bits, t->kicks,
             t->calls, t->errors);
 }
@@ -148,7 +149,7 @@ void standin_stats_write(Standin *s)
         return;
     }
     tmp = g_strdup_printf("%s.tmp", s->stats_path);
-    f = fopen(tmp, "w");
+    f = fopen(tmp, "we");
     if (!f) {
         return;
     }
