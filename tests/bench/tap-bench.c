@@ -291,6 +291,20 @@ static bool run_vmm(const Bench *b, int vmm, int i, const Pass *base,
     return true;
 }
 
+/* Each run's figures on stderr, to see the spread behind the medians. */
+static void log_run(const Results *res, int i)
+{
+    fprintf(stderr, "run %d: frames/s", i + 1);
+    for (int vmm = 0; vmm < N_VMMS; vmm++) {
+        fprintf(stderr, " %.0f", res->fps[vmm][i]);
+    }
+    fprintf(stderr, ", rtt us");
+    for (int vmm = 0; vmm < N_VMMS; vmm++) {
+        fprintf(stderr, " %.1f", res->rtt[vmm][i]);
+    }
+    fprintf(stderr, " (kvmini, qemu vhost=on, qemu vhost=off)\n");
+}
+
 static bool run_all(const Bench *b, Results *res)
 {
     Pass base;
@@ -305,12 +319,12 @@ static bool run_all(const Bench *b, Results *res)
                 return false;
             }
         }
-        fprintf(stderr, "run %d of %d done\n", i + 1, b->runs);
+        log_run(res, i);
     }
     return true;
 }
 
-/* --- report ---------------------------------------------------------------- */
+/* --- report ---------------------------------------------------------- */
 
 static const char *const vmm_names[N_VMMS] = {
     "kvmini vhost=on", "qemu vhost=on", "qemu vhost=off",
@@ -346,11 +360,14 @@ static void report(const Bench *b, Results *res)
     printf("%d runs; throughput: %d frames, window %d; latency: %d frames, "
            "window 1; 64-byte frames\n", b->runs, b->count,
            THROUGHPUT_WINDOW, b->lat_count);
+    /* bench_median() sorts: the best run is then at one end.  On a busy
+     * host the best is the least disturbed. */
     for (int vmm = 0; vmm < N_VMMS; vmm++) {
         fps[vmm] = bench_median(res->fps[vmm], b->runs);
         rtt[vmm] = bench_median(res->rtt[vmm], b->runs);
-        printf("%-15s median %8.0f frames/s   rtt %8.1f us\n",
-               vmm_names[vmm], fps[vmm], rtt[vmm]);
+        printf("%-15s median %6.0f frames/s  rtt %7.1f us   "
+               "(best %6.0f, %7.1f)\n", vmm_names[vmm], fps[vmm], rtt[vmm],
+               res->fps[vmm][b->runs - 1], res->rtt[vmm][0]);
     }
     printf("ratio kvmini/qemu-vhost:  frames/s %.3f   rtt %.3f\n",
            fps[KVMINI] / fps[QEMU_VHOST], rtt[KVMINI] / rtt[QEMU_VHOST]);
@@ -359,7 +376,7 @@ static void report(const Bench *b, Results *res)
     report_counts(b, res);
 }
 
-/* --- main ------------------------------------------------------------------ */
+/* --- main ------------------------------------------------------------ */
 
 static bool parse_args(Bench *b, int argc, char **argv)
 {
