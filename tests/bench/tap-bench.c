@@ -38,7 +38,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 #define TAP_NAME    "kvb0"
 #define GUEST_ARGS  "test=net-bench net_warmup_ms=100"
@@ -51,6 +53,7 @@ typedef struct Bench {
     const char *kvmini, *guest, *standin;
     int runs, count, lat_count;
     bool real_vhost;            /* the host has /dev/vhost-net */
+    unsigned long long tsc_khz; /* told to the guest */
     char *dir;                  /* scratch directory (stand-in stats) */
     char *stats_path;
 } Bench;
@@ -102,6 +105,44 @@ static double guest_interrupts(const char *out)
         }
     }
     return -1;
+}
+
+/* --- the TSC rate ---------------------------------------------------- */
+
+/* A (CLOCK_MONOTONIC_RAW ns, TSC) pair read as close together as we can:
+ * the best of a few tries, so that a preemption between the two reads
+ * does not count. */
+static void clock_tsc_pair(double *ns, double *tsc)
+{
+    unsigned long long best = ~0ull;
+
+    for (int i = 0; i < 10; i++) {
+        struct timespec ts;
+        unsigned long long a = __rdtsc(), b;
+
+        clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+        b = __rdtsc();
+        if (b - a < best) {
+            best = b - a;
+            *ns = ts.tv_sec * 1e9 + ts.tv_nsec;
+            *tsc = (a / 2.0) + (b / 2.0);
+        }
+    }
+}
+
+/* The host's TSC rate.  Neither VMM scales the guest's TSC (no
+ * KVM_SET_TSC_KHZ), so it is the guest's: passed as tsc_khz= it replaces
+ * the guest's own LAPIC-timer calibration, which on this loaded 2-CPU
+ * host came out anywhere from 2.32 to 2.60 GHz from one boot to the
+ * next -- an error of up to 11% in every figure of that run. */
+static unsigned long long host_tsc_khz(void)
+{
+    double ns0, tsc0, ns1, tsc1;
+
+    clock_tsc_pair(&ns0, &tsc0);
+    usleep(200000);
+    clock_tsc_pair(&ns1, &tsc1);
+    return (unsigned long long)((tsc1 - tsc0) / (ns1 - ns0) * 1e6 + 0.5);
 }
 
 /* --- the network namespace ------------------------------------------ */
@@ -226,7 +267,8 @@ static bool run_pass(const Bench *b, int vmm, int count, int window,
 {
     static char out[1 << 16];
     g_autofree char *append = g_strdup_printf(
-        "%s count=%d net_window=%d", GUEST_ARGS, count, window);
+        "%s count=%d net_window=%d tsc_khz=%llu", GUEST_ARGS, count, window,
+        b->tsc_khz);
     g_auto(GStrv) argv = vmm_argv(b, vmm, append);
     int pass_status = vmm == KVMINI ? 0 : 1;   /* isa-debug-exit: 0 -> 1 */
     TapReflector r;
@@ -417,6 +459,8 @@ static bool pick_vhost(Bench *b)
     }
     printf("vhost-net: %s\n", b->real_vhost ? "the kernel's /dev/vhost-net"
                                             : "vhost-standin");
+    b->tsc_khz = host_tsc_khz();
+    printf("TSC: %llu kHz (the host's, told to the guest)\n", b->tsc_khz);
     return true;
 }
 
