@@ -19,7 +19,8 @@
  * Prints the medians, the ratios kvmini/qemu-vhost and kvmini/qemu-tap,
  * kvmini's userspace exits per frame (`-d kvm`: a run of count= frames
  * minus one of a single frame, over count - 1) and, under the stand-in,
- * its kicks and calls per frame (--stats).
+ * its kicks and calls per frame (--stats).  The guest is told the host's
+ * TSC rate rather than calibrating its own.
  *
  *   build/tests/bench/tap-bench [--runs N] [--count N] [--lat-count N]
  *                               [--standin PATH] [KVMINI [GUEST]]
@@ -461,6 +462,7 @@ static bool pick_vhost(Bench *b)
                                             : "vhost-standin");
     b->tsc_khz = host_tsc_khz();
     printf("TSC: %llu kHz (the host's, told to the guest)\n", b->tsc_khz);
+    fflush(stdout);     /* before the runs' lines on stderr */
     return true;
 }
 
