@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * VhostOps: the only way the vhost core (hw/virtio/vhost*.c) talks to a
- * backend.  One implementation today, vhost-user (hw/virtio/vhost-user*.c);
- * vhost-kernel and vhost-vdpa are to come.  The core never asks which one
+ * backend: vhost-user (hw/virtio/vhost-user*.c), vhost-kernel
+ * (hw/virtio/vhost-kernel.c); vhost-vdpa is to come.  The core never asks which one
  * it has: a backend states capabilities (fd-backed RAM needed, slot
  * limit, shared-memory log, why it cannot log) through these hooks, and
  * the core makes every decision from them (which RAM, which regions
@@ -93,7 +93,9 @@ typedef struct VhostOps {
                           Error **errp);
     bool (*set_vring_base)(struct vhost_dev *dev, struct vhost_vring_state *s,
                            Error **errp);
-    /* Stops the ring and returns the next avail index it would process. */
+    /* The next avail index the ring would process.  vhost-user stops the
+     * ring here; the kernel only reports (dev_start(false), which comes
+     * first, stopped it). */
     bool (*get_vring_base)(struct vhost_dev *dev, struct vhost_vring_state *s,
                            Error **errp);
     bool (*set_vring_addr)(struct vhost_dev *dev, struct vhost_vring_addr *a,
@@ -109,7 +111,9 @@ typedef struct VhostOps {
                              Error **errp);
     /* Map the device's queue index to the backend's. */
     int (*get_vq_index)(struct vhost_dev *dev, int idx);
-    /* Device status (SET_STATUS) on start (DRIVER_OK) and stop (0). */
+    /* The backend starts / stops processing, after every ring is set up
+     * and before any GET_VRING_BASE: SET_STATUS(DRIVER_OK / 0) for
+     * vhost-user, NET_SET_BACKEND(tap / -1) for vhost-kernel. */
     bool (*dev_start)(struct vhost_dev *dev, bool started, Error **errp);
 
     /* --- config space --- */
