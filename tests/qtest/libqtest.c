@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
@@ -780,4 +781,17 @@ void qtest_run_kvmini(const char *args, char **out, char **err, int *status)
                 error->message);
     }
     *status = qtest_decode_status(wstatus);
+}
+
+bool qtest_enter_netns(void)
+{
+    if (unshare(CLONE_NEWNET) == 0) {
+        return true;
+    }
+    if (g_strcmp0(g_getenv("CI"), "true") == 0) {
+        g_error("unshare(CLONE_NEWNET): %s (the test needs root)",
+                g_strerror(errno));
+    }
+    g_printerr("skipping: unshare(CLONE_NEWNET): %s\n", g_strerror(errno));
+    return false;
 }

@@ -118,4 +118,10 @@ void qtest_run_kvmini(const char *args, char **out, char **err, int *status);
 /* The kvmini binary ($KVMINI_BINARY, else ../../kvmini next to the test). */
 const char *qtest_kvmini_binary(void);
 
+/* Move the test process into a network namespace of its own (root), so
+ * that the taps its kvmini makes live and die there.  False, with a
+ * message, when it cannot; under CI=true that fails the test run
+ * instead: CI must run everything. */
+bool qtest_enter_netns(void);
+
 #endif

@@ -28,7 +28,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <errno.h>
-#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
@@ -555,25 +554,10 @@ static void test_announce(void)
     kt_stop(&t);
 }
 
-/* Root in a network namespace of our own, or nothing runs (a failure
- * under CI=true, where everything must run). */
-static bool enter_netns(void)
-{
-    if (unshare(CLONE_NEWNET) == 0) {
-        return true;
-    }
-    if (g_strcmp0(g_getenv("CI"), "true") == 0) {
-        g_error("unshare(CLONE_NEWNET): %s (the test needs root)",
-                g_strerror(errno));
-    }
-    g_printerr("skipping: unshare(CLONE_NEWNET): %s\n", g_strerror(errno));
-    return false;
-}
-
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    if (!enter_netns()) {
+    if (!qtest_enter_netns()) {
         return 77;
     }
     g_test_add_func("/vhost-kernel/start-stop", test_start_stop);
