@@ -45,6 +45,17 @@ unsigned soak_proc_fds(int pid)
     return n;
 }
 
+unsigned soak_proc_fds_settled(int pid)
+{
+    unsigned fds = soak_proc_fds(pid);
+
+    for (int i = 0; i < 10; i++) {
+        g_usleep(20000);
+        fds = MIN(fds, soak_proc_fds(pid));
+    }
+    return fds;
+}
+
 static gint cmp_str(gconstpointer a, gconstpointer b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);

@@ -22,6 +22,11 @@ GRand *soak_rand(void);
 
 /* Entries in /proc/PID/fd. */
 unsigned soak_proc_fds(int pid);
+/* The count at rest: the fewest of several readings 20 ms apart.  While
+ * kvmini's worker waits for a backend's reply it holds a duplicate of the
+ * socket (chardev/char-socket.c), and a reply (an ack) may still be on
+ * its way after the ring already runs; a leaked fd is in every reading. */
+unsigned soak_proc_fds_settled(int pid);
 /* A "Key:   N kB" line of /proc/PID/status (VmRSS, RssAnon, ...), in
  * KiB. */
 uint64_t soak_proc_status_kib(int pid, const char *key);

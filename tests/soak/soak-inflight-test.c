@@ -153,13 +153,13 @@ static void test_inflight_restarts(void)
     soak_init(&s);
     pid = qtest_pid(s.t.qts);
     soak_cycle(&s, 0);
-    fds0 = soak_proc_fds(pid);
+    fds0 = soak_proc_fds_settled(pid);
     rss0 = soak_proc_rss_kib(pid);
     for (unsigned c = 1; c < cycles; c++) {
         soak_cycle(&s, c);
     }
     check_disk(&s);
-    fds1 = soak_proc_fds(pid);
+    fds1 = soak_proc_fds_settled(pid);
     rss1 = soak_proc_rss_kib(pid);
     err = blk_stderr(&s.t);
     g_assert_cmpuint(soak_count(err, "backend disconnected"), ==,
