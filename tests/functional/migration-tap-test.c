@@ -11,9 +11,11 @@
  * before their indices are read at the switch-over, and log bits set.
  *
  * The source is migrated while frames flow, over a link capped at
- * 2 MiB/s so that the RAM pass lasts a few hundred ms: RX frames then
- * land in pages already sent, which only the vhost log marks dirty (with
- * the log ignored by kvmini, 3 runs of 3 ended with bad frames here).
+ * 2 MiB/s so that the RAM pass lasts several hundred ms with the log on.
+ * What the log saves are the echoes that reach the RX ring after the
+ * vCPUs stopped and before the rings are detached, in pages sent
+ * earlier: with the log ignored by kvmini, 3 runs of 6 here ended with
+ * bad frames, the others lost those echoes in the tap instead.
  * Echoes that the reflector returns into the source's tap after the
  * source detached its rings are lost with that tap (as on a real
  * network); the guest resends what is missing after 500 ms of silence
