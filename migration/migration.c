@@ -570,7 +570,10 @@ bool migration_start(MigrationState *mig, const char *uri, Error **errp)
     }
     mig->out = mig_channel_new(fd);
     g_atomic_int_set(&mig->cancel, 0);
-    mig->window_us = 0;
+    /* The first rate-limit window starts now, at the new channel's 0
+     * bytes (not at a previous migration's count). */
+    mig->window_us = g_get_monotonic_time();
+    mig->window_bytes = 0;
     migration_reset_stats(mig, start);
     migration_set_status(mig, MIGRATION_STATUS_SETUP);
     migration_set_status(mig, MIGRATION_STATUS_ACTIVE);
