@@ -160,26 +160,50 @@ static uint64_t bandwidth_cap(MigrationState *mig)
     return max ? max : UINT64_MAX;
 }
 
+/* When the window that sent `used` bytes may end: after RATE_WINDOW_US,
+ * or after as long as those bytes take at the cap if that is longer.
+ * Callers check every few hundred pages, which can be several windows'
+ * budget: ending at RATE_WINDOW_US regardless let a 1 MiB/s cap send
+ * 9 MiB/s.  The cap is read anew, so raising it shortens a wait. */
+static int64_t window_end(MigrationState *mig, uint64_t used)
+{
+    uint64_t cap = bandwidth_cap(mig);
+    uint64_t us = cap == UINT64_MAX ? 0 : used * G_USEC_PER_SEC / cap;
+
+    return mig->window_us + (int64_t)MAX(us, RATE_WINDOW_US);
+}
+
+/* Sleep until the window ends (re-reading the cap at least every
+ * window) or the migration is cancelled. */
+static void wait_window_end(MigrationState *mig, uint64_t used)
+{
+    int64_t now, end;
+
+    g_mutex_lock(&mig->lock);
+    while (!migration_cancelled(mig) &&
+           (now = g_get_monotonic_time()) < (end = window_end(mig, used))) {
+        g_cond_wait_until(&mig->cond, &mig->lock,
+                          MIN(end, now + RATE_WINDOW_US));
+    }
+    g_mutex_unlock(&mig->lock);
+}
+
 bool migration_rate_limit(MigrationState *mig, Error **errp)
 {
     uint64_t limit = bandwidth_cap(mig) / (G_USEC_PER_SEC / RATE_WINDOW_US);
     uint64_t bytes = mig_channel_bytes(mig->out);
+    uint64_t used = bytes - mig->window_bytes;
     int64_t now = g_get_monotonic_time();
-    int64_t end = mig->window_us + RATE_WINDOW_US;
 
-    if (now < end && bytes - mig->window_bytes >= limit) {
+    if (used >= limit && now < window_end(mig, used)) {
         /* Over budget for this window: let the bytes go, then wait. */
         if (!mig_channel_flush(mig->out, errp)) {
             return false;
         }
-        g_mutex_lock(&mig->lock);
-        while (!migration_cancelled(mig) && g_get_monotonic_time() < end) {
-            g_cond_wait_until(&mig->cond, &mig->lock, end);
-        }
-        g_mutex_unlock(&mig->lock);
+        wait_window_end(mig, used);
         now = g_get_monotonic_time();
     }
-    if (now >= end) {
+    if (now >= mig->window_us + RATE_WINDOW_US) {
         mig->window_us = now;
         mig->window_bytes = bytes;
     }
@@ -546,7 +570,10 @@ bool migration_start(MigrationState *mig, const char *uri, Error **errp)
     }
     mig->out = mig_channel_new(fd);
     g_atomic_int_set(&mig->cancel, 0);
-    mig->window_us = 0;
+    /* The first rate-limit window starts now, at the new channel's 0
+     * bytes (not at a previous migration's count). */
+    mig->window_us = g_get_monotonic_time();
+    mig->window_bytes = 0;
     migration_reset_stats(mig, start);
     migration_set_status(mig, MIGRATION_STATUS_SETUP);
     migration_set_status(mig, MIGRATION_STATUS_ACTIVE);

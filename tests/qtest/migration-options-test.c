@@ -4,13 +4,15 @@
  * qtest, and what is refused: capabilities (listed, set, a list with one
  * refusal changing nothing, events off), pause-before-switchover (the
  * source waits in pre-switchover until migrate-continue, or cancels
- * there and runs on), the parameters (max-bandwidth 0 is no limit); a
- * destination with a different -m or a corrupt stream refusing with a
- * clear error, and URIs kvmini cannot use.  The fixture and helpers are
- * in migration-vm.c; the migrations themselves in migration-test.c.
+ * there and runs on), the parameters (max-bandwidth 0 is no limit, a
+ * cap is kept); a destination with a different -m or a corrupt stream
+ * refusing with a clear error, and URIs kvmini cannot use.  The fixture
+ * and helpers are in migration-vm.c; the migrations themselves in
+ * migration-test.c.
  */
 #include "migration-vm.h"
 
+#include <inttypes.h>
 #include <string.h>
 #include <glib/gstdio.h>
 
@@ -242,6 +244,57 @@ static void test_parameters(void)
     fixture_free(&f);
 }
 
+/* Start a migration to file:DIR/name and cancel it once 3 MiB went
+ * (some windows into it). */
+static void migrate_and_cancel(Fixture *f, const char *name)
+{
+    g_autofree char *img = fixture_path(f, name);
+    g_autofree char *uri = g_strdup_printf("file:%s", img);
+
+    migrate(&f->src, uri);
+    json_node_unref(qmp_wait_migration_ram(f->src.qmp, "transferred",
+                                           3 * MIB, "active", 10000));
+    cmd_ok(&f->src, "{\"execute\": \"migrate_cancel\"}");
+    wait_status(&f->src, "cancelled");
+    g_unlink(img);
+}
+
+/* max-bandwidth caps what goes out: 4 MiB of data at 4 MiB/s take about
+ * a second.  (Checked against the cap only every 256 pages, and waiting
+ * only for the end of a 100 ms window, they once took ~0.4 s.)  The
+ * migration follows a cancelled one, whose byte count must not carry
+ * over into its first window. */
+static void test_max_bandwidth(void)
+{
+    g_autoptr(JsonNode) r = NULL;
+    g_autofree char *img = NULL, *uri = NULL;
+    int64_t bytes, ms, want_ms;
+    Fixture f;
+
+    fixture_init(&f);
+    vm_start(&f, &f.src, "src", NULL);
+    img = fixture_path(&f, "state.img");
+    uri = g_strdup_printf("file:%s", img);
+    set_params(&f.src, 300, 4 * MIB);
+    fill_random(&f.src, 1 * MIB, 4 * MIB, 7);
+    migrate_and_cancel(&f, "cancelled.img");
+    migrate(&f.src, uri);
+    wait_status(&f.src, "completed");
+    r = query_migrate(&f.src);
+    bytes = ram_stat(r, "transferred");
+    ms = json_object_get_int_member(obj(r), "total-time");
+    want_ms = bytes * 1000 / (int64_t)(4 * MIB);
+    g_test_message("%" PRId64 " bytes in %" PRId64 " ms at 4 MiB/s "
+                   "(%" PRId64 " ms expected)", bytes, ms, want_ms);
+    g_assert_cmpint(bytes, >=, 4 * MIB);
+    /* One window (100 ms) of slack either way, plus time to spare. */
+    g_assert_cmpint(ms, >=, want_ms - 100);
+    g_assert_cmpint(ms, <=, 2 * want_ms + 100);
+    g_unlink(img);
+    vm_stop(&f.src, 0);
+    fixture_free(&f);
+}
+
 static void test_bad_uri(void)
 {
     Fixture f;
@@ -278,6 +331,7 @@ int main(int argc, char **argv)
     g_test_add_func("/migration/config-mismatch", test_config_mismatch);
     g_test_add_func("/migration/bad-stream", test_bad_stream);
     g_test_add_func("/migration/parameters", test_parameters);
+    g_test_add_func("/migration/max-bandwidth", test_max_bandwidth);
     g_test_add_func("/migration/capabilities", test_capabilities);
     g_test_add_func("/migration/pause-before-switchover",
                     test_pause_before_switchover);
