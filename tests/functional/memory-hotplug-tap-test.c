@@ -45,17 +45,6 @@ static const char *self_path;
 
 /* ---- the helper mode: a stated max_mem_regions ---- */
 
-static bool write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    bool ok = f && fputs(text, f) >= 0;
-
-    if (f && fclose(f) != 0) {
-        ok = false;
-    }
-    return ok;
-}
-
 /* Run cmd with /sys/module/vhost/parameters/max_mem_regions = n, in a
  * mount namespace of its own (the host's /sys is not touched). */
 static int exec_with_max_mem_regions(const char *n, char **cmd)
@@ -67,7 +56,7 @@ static int exec_with_max_mem_regions(const char *n, char **cmd)
         mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
         mount("tmpfs", "/sys/module", "tmpfs", 0, "mode=0755") < 0 ||
         g_mkdir_with_parents(dir, 0755) < 0 ||
-        !write_file("/sys/module/vhost/parameters/max_mem_regions", text)) {
+        !netns_write_file("/sys/module/vhost/parameters/max_mem_regions", text)) {
         fprintf(stderr, "max_mem_regions=%s: %s\n", n, strerror(errno));
         return 125;
     }
@@ -86,20 +75,6 @@ typedef struct TapHotplug {
     Peer vm;
     QmpClient *qmp;
 } TapHotplug;
-
-/* A private namespace without IPv6: only the guest's frames cross the
- * tap. */
-static bool enter_quiet_netns(void)
-{
-    if (!netns_enter_new()) {
-        return false;
-    }
-    g_assert_true(write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6",
-                             "1"));
-    g_assert_true(write_file("/proc/sys/net/ipv6/conf/all/disable_ipv6",
-                             "1"));
-    return true;
-}
 
 /* kvmini with room for 4 dimms, tap + vhost-net (under the stand-in
  * where needed), QMP; max_regions > 0: the kernel's stated limit. */
@@ -138,7 +113,7 @@ static void vm_start(TapHotplug *f, unsigned max_regions)
 
 static bool hp_setup(TapHotplug *f, unsigned max_regions)
 {
-    if (!require_kvm() || !require_vhost_net() || !enter_quiet_netns()) {
+    if (!require_kvm() || !require_vhost_net() || !netns_enter_quiet()) {
         return false;
     }
     f->dir = tmpdir_new();

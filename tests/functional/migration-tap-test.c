@@ -53,32 +53,6 @@ typedef struct TapMigFixture {
 
 /* ---- setup ---- */
 
-/* The namespace's own IPv6 would send router solicitations out of each
- * tap; without it only the guest's frames and kvmini's announce cross
- * them, so the counters add up exactly. */
-static bool write_sysctl(const char *path, const char *value)
-{
-    FILE *f = fopen(path, "w");     /* in place: no temp file in /proc */
-    bool ok = f && fputs(value, f) >= 0;
-
-    if (f && fclose(f) != 0) {
-        ok = false;
-    }
-    return ok;
-}
-
-static bool enter_quiet_netns(void)
-{
-    if (!netns_enter_new()) {
-        return false;
-    }
-    g_assert_true(write_sysctl("/proc/sys/net/ipv6/conf/default/disable_ipv6",
-                               "1"));
-    g_assert_true(write_sysctl("/proc/sys/net/ipv6/conf/all/disable_ipv6",
-                               "1"));
-    return true;
-}
-
 /* kvmini with tap `tap` + vhost-net, under the stand-in where needed
  * (trace and stats in DIR/SIDE-trace, DIR/SIDE-stats). */
 static void kvmini_start(TapMigFixture *f, Peer *p, const char *side,
@@ -114,7 +88,7 @@ static bool tapmig_setup(TapMigFixture *f, bool private_ram)
 {
     g_autofree char *mig = NULL;
 
-    if (!require_kvm() || !require_vhost_net() || !enter_quiet_netns()) {
+    if (!require_kvm() || !require_vhost_net() || !netns_enter_quiet()) {
         return false;
     }
     f->private_ram = private_ram;

@@ -56,6 +56,29 @@ bool netns_enter_new(void)
     return run_ip(lo_up);
 }
 
+bool netns_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "we");
+    bool ok = f && fputs(text, f) >= 0;
+
+    if (f && fclose(f) != 0) {
+        ok = false;
+    }
+    return ok;
+}
+
+bool netns_enter_quiet(void)
+{
+    if (!netns_enter_new()) {
+        return false;
+    }
+    g_assert_true(netns_write_file(
+        "/proc/sys/net/ipv6/conf/default/disable_ipv6", "1"));
+    g_assert_true(netns_write_file(
+        "/proc/sys/net/ipv6/conf/all/disable_ipv6", "1"));
+    return true;
+}
+
 bool netns_wait_link(const char *name, unsigned timeout_ms)
 {
     for (unsigned waited = 0;; waited += 10) {

@@ -22,6 +22,14 @@
  * `ip` is missing; fails the test if `lo` does not come up.
  */
 bool netns_enter_new(void);
+/* netns_enter_new() with IPv6 off in the new namespace: no neighbour
+ * discovery on the taps, only the guest's frames and their echoes cross
+ * them, so frame counters can be compared exactly. */
+bool netns_enter_quiet(void);
+
+/* Write text to path in place (a /proc or /sys file: no temporary file
+ * and rename, as g_file_set_contents would do). */
+bool netns_write_file(const char *path, const char *text);
 
 /* Wait up to timeout_ms for interface name to exist in the current
  * namespace.  True if it does. */
