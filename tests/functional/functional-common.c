@@ -542,3 +542,18 @@ char **vhost_net_command(const char *const *cmd, const char *trace,
     g_ptr_array_add(out, NULL);
     return (char **)g_ptr_array_free(out, FALSE);
 }
+
+uint64_t standin_stat(const char *stats, const char *dev, const char *key)
+{
+    g_autofree char *head = g_strdup_printf("%s ", dev);
+    g_autofree char *pat = g_strdup_printf(" %s=", key);
+    const char *line = strstr(stats, head);
+    const char *end = line ? strchr(line, '\n') : NULL;
+    const char *p = line ? strstr(line, pat) : NULL;
+
+    if (!p || (end && p > end)) {
+        g_error("no %s=N for %s in the stand-in's stats:\n%s", key, dev,
+                stats);
+    }
+    return g_ascii_strtoull(p + strlen(pat), NULL, 10);
+}

@@ -103,6 +103,10 @@ bool require_vhost_net(void);
 char **vhost_net_command(const char *const *cmd, const char *trace,
                          const char *stats);
 
+/* From the stand-in's --stats text: "key=N" of device dev ("dev1");
+ * fails the test if it is not there. */
+uint64_t standin_stat(const char *stats, const char *dev, const char *key);
+
 /* Number of lines of text starting with prefix. */
 unsigned count_lines_with_prefix(const char *text, const char *prefix);
 

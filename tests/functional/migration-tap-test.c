@@ -153,17 +153,6 @@ static char *read_side_file(const char *dir, const char *side,
     return text;
 }
 
-/* The value of "key=N" in the stats line of dev1 (kvmini's one device). */
-static uint64_t stats_value(const char *stats, const char *key)
-{
-    g_autofree char *pat = g_strdup_printf(" %s=", key);
-    const char *line = strstr(stats, "dev1 ");
-    const char *p = line ? strstr(line, pat) : NULL;
-
-    g_assert_nonnull(p);
-    return g_ascii_strtoull(p + strlen(pat), NULL, 10);
-}
-
 /* Some "dev1 SET_FEATURES features=0x..." line has LOG_ALL. */
 static bool trace_has_log_all(char **lines)
 {
@@ -247,14 +236,14 @@ static SideStats side_stats(const char *dir, const char *side)
 {
     g_autofree char *stats = read_side_file(dir, side, "stats");
     SideStats s = {
-        .tx = stats_value(stats, "tx_frames"),
-        .tx_errors = stats_value(stats, "tx_send_errors"),
-        .rx = stats_value(stats, "rx_frames"),
-        .log_bits = stats_value(stats, "log_bits"),
+        .tx = standin_stat(stats, "dev1", "tx_frames"),
+        .tx_errors = standin_stat(stats, "dev1", "tx_send_errors"),
+        .rx = standin_stat(stats, "dev1", "rx_frames"),
+        .log_bits = standin_stat(stats, "dev1", "log_bits"),
     };
 
     test_log("stand-in %s stats:\n%s", side, stats);
-    g_assert_cmpuint(stats_value(stats, "vq_errors"), ==, 0);
+    g_assert_cmpuint(standin_stat(stats, "dev1", "vq_errors"), ==, 0);
     return s;
 }
 

@@ -102,17 +102,6 @@ static bool require_netns(void)
 
 /* ---- reading the stand-in's output ---- */
 
-/* The value of "key=N" in the stats line of dev1. */
-static uint64_t stats_value(const char *stats, const char *key)
-{
-    g_autofree char *pat = g_strdup_printf(" %s=", key);
-    const char *line = strstr(stats, "dev1 ");
-    const char *p = line ? strstr(line, pat) : NULL;
-
-    g_assert_nonnull(p);
-    return g_ascii_strtoull(p + strlen(pat), NULL, 10);
-}
-
 /* The ioctl names of the trace in order ("dev1 NAME ..."), one string. */
 static char *trace_names(const char *trace)
 {
@@ -258,16 +247,17 @@ static void check_standin_run(const char *dir, const GuestCounts *g,
      * (before the reflector brought it up); every frame that reached the
      * reflector came back through the RX ring, and so did the host's own
      * frames the guest counted as foreign. */
-    g_assert_cmpuint(stats_value(stats, "tx_frames") +
-                     stats_value(stats, "tx_send_errors"), ==,
+    g_assert_cmpuint(standin_stat(stats, "dev1", "tx_frames") +
+                     standin_stat(stats, "dev1", "tx_send_errors"), ==,
                      g->sent + g->w_sent);
-    g_assert_cmpuint(stats_value(stats, "tx_frames"), ==, refl->reflected);
-    g_assert_cmpuint(stats_value(stats, "rx_frames"), ==,
+    g_assert_cmpuint(standin_stat(stats, "dev1", "tx_frames"), ==,
+                     refl->reflected);
+    g_assert_cmpuint(standin_stat(stats, "dev1", "rx_frames"), ==,
                      refl->reflected + g->foreign);
-    g_assert_cmpuint(stats_value(stats, "rx_frames"), >=,
+    g_assert_cmpuint(standin_stat(stats, "dev1", "rx_frames"), >=,
                      g->received + g->w_echoed);
-    g_assert_cmpuint(stats_value(stats, "vq_errors"), ==, 0);
-    g_assert_cmpuint(stats_value(stats, "calls"), >, 0);
+    g_assert_cmpuint(standin_stat(stats, "dev1", "vq_errors"), ==, 0);
+    g_assert_cmpuint(standin_stat(stats, "dev1", "calls"), >, 0);
     /* memfd: the two RAM regions are reached zero-copy, the ROMs are
      * private; default RAM: all private (process_vm). */
     g_assert_nonnull(strstr(trace, memfd ? "shared=2 -> 0" : "shared=0 -> 0"));
@@ -341,8 +331,8 @@ static void test_qemu_fallback(void)
     g_assert_cmpuint(g.received, ==, FRAMES);
     g_assert_cmpuint(g.bad, ==, 0);
     g_assert_true(g_file_get_contents(stats_path, &stats, NULL, NULL));
-    g_assert_cmpuint(stats_value(stats, "tx_frames"), ==, 0);
-    g_assert_cmpuint(stats_value(stats, "rx_frames"), ==, 0);
+    g_assert_cmpuint(standin_stat(stats, "dev1", "tx_frames"), ==, 0);
+    g_assert_cmpuint(standin_stat(stats, "dev1", "rx_frames"), ==, 0);
     run_result_clear(&r);
     tmpdir_remove(dir);
 }
@@ -401,8 +391,8 @@ static void check_source_logged(const char *dir)
     g_assert_nonnull(strstr(trace, "SET_VRING_ADDR index=0 flags=0x1 "));
     g_assert_nonnull(strstr(trace, "SET_VRING_ADDR index=1 flags=0x1 "));
     g_assert_null(strstr(trace, "-> -"));
-    g_assert_cmpuint(stats_value(stats, "log_bits"), >, 0);
-    g_assert_cmpuint(stats_value(stats, "vq_errors"), ==, 0);
+    g_assert_cmpuint(standin_stat(stats, "dev1", "log_bits"), >, 0);
+    g_assert_cmpuint(standin_stat(stats, "dev1", "vq_errors"), ==, 0);
 }
 
 static void test_qemu_migration(void)

@@ -138,12 +138,9 @@ static void test_tap_net(gconstpointer data)
         g_assert_cmpuint(stats_sum(stats, "vq_errors"), ==, 0);
         /* One vhost device per pair, each carried traffic. */
         for (unsigned q = 1; q <= c->queues; q++) {
-            g_autofree char *dev = g_strdup_printf("dev%u tx_frames=", q);
-            const char *p = strstr(stats, dev);
+            g_autofree char *dev = g_strdup_printf("dev%u", q);
 
-            g_assert_nonnull(p);
-            g_assert_cmpuint(g_ascii_strtoull(p + strlen(dev), NULL, 10),
-                             >, 0);
+            g_assert_cmpuint(standin_stat(stats, dev, "tx_frames"), >, 0);
         }
         /* Private RAM is reached only through process_vm_*. */
         g_assert_true(g_file_get_contents(trace, &trace_text, NULL, NULL));
