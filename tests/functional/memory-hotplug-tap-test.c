@@ -56,7 +56,8 @@ static int exec_with_max_mem_regions(const char *n, char **cmd)
         mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
         mount("tmpfs", "/sys/module", "tmpfs", 0, "mode=0755") < 0 ||
         g_mkdir_with_parents(dir, 0755) < 0 ||
-        !netns_write_file("/sys/module/vhost/parameters/max_mem_regions", text)) {
+        !netns_write_file("/sys/module/vhost/parameters/max_mem_regions",
+                          text)) {
         fprintf(stderr, "max_mem_regions=%s: %s\n", n, strerror(errno));
         return 125;
     }

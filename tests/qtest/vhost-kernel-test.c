@@ -6,7 +6,8 @@
  * served ("devN NAME key=value ... -> RESULT").  Checked there:
  *   - the start sequence, with its arguments: SET_OWNER, GET_FEATURES,
  *     SET_FEATURES with the bits the driver accepted that are the
- *     kernel's (not the tap's offloads, which the tap got instead), one SET_MEM_TABLE region for all of RAM, per ring
+ *     kernel's (not the tap's offloads, which the tap got instead), one
+ *     SET_MEM_TABLE region for all of RAM, per ring
  *     NUM (the driver's size), BASE 0, ADDR (the ring's layout as the
  *     driver wrote it), KICK and CALL eventfds, and only then
  *     NET_SET_BACKEND with the tap for both rings;
