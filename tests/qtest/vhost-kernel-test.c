@@ -14,7 +14,8 @@
  *   - the stop: NET_SET_BACKEND -1 for both rings before GET_VRING_BASE
  *     (the kernel stops a ring when it loses its backend; the base read
  *     before that could move), and a TX frame the driver posted counted
- *     by the stand-in on the way to the tap;
+ *     by the stand-in on the way to the tap; at exit RESET_OWNER, then
+ *     close;
  *   - failure replies (the stand-in's --fail knob): EFAULT, ENOBUFS,
  *     EPERM from SET_MEM_TABLE, SET_VRING_NUM, SET_VRING_ADDR,
  *     NET_SET_BACKEND: one logged line naming the ioctl, the queue and
@@ -69,6 +70,9 @@ typedef struct Kt {
     QGuestAlloc alloc;
     QVirtQueue *rx, *tx;
 } Kt;
+
+static char **trace_lines(Kt *t);
+static int trace_find(char **lines, int from, const char *what);
 
 /* --- kvmini under the stand-in ------------------------------------------ */
 
@@ -125,10 +129,19 @@ static void kt_free_queues(Kt *t)
     g_clear_pointer(&t->tx, qvirtqueue_free);
 }
 
+/* kvmini quits: the file it owned is given back (RESET_OWNER), then
+ * closed. */
 static void kt_stop(Kt *t)
 {
+    g_auto(GStrv) lines = NULL;
+    int reset;
+
     kt_free_queues(t);
     qtest_quit(t->qts);
+    lines = trace_lines(t);
+    reset = trace_find(lines, 0, "RESET_OWNER -> 0");
+    g_assert_cmpint(reset, >, trace_find(lines, 0, "SET_OWNER -> 0"));
+    g_assert_cmpint(trace_find(lines, reset, "dev1 close"), >, reset);
     g_unlink(t->trace);
     g_unlink(t->stats);
     g_free(t->qmp_path);
